@@ -1,0 +1,1 @@
+//! The receiving side: the fake CleverTap Upload API.

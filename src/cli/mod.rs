@@ -1,0 +1,96 @@
+//! The command line (`cli.md`): clap types, converted once into plain config for the library.
+//!
+//! One file per subcommand; each turns its arguments into the library's config and calls
+//! one library function. [`main`] maps every error to its documented exit code.
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Result, exit_code};
+
+mod clevertap;
+mod completions;
+mod fixtures;
+mod map;
+mod output;
+mod prop;
+mod reference_relay;
+mod relay_args;
+mod run;
+mod send;
+
+pub use output::Output;
+
+/// Mock-and-conformance test harness for Qonversion → CleverTap relays.
+///
+/// Plays Qonversion (sends webhooks) and CleverTap (checks uploads like the real Upload
+/// API) around the relay under test.
+///
+/// Examples:
+///   qc-harness run                                   # the full suite, built-in reference relay
+///   qc-harness run --relay-cmd "python3 relay.py"   # your relay, any language
+///   qc-harness map fixtures/events/subscription_renewed.ios.json
+#[derive(Debug, Parser)]
+#[command(name = "qc-harness", version, verbatim_doc_comment, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print only errors and the final line.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// More output; repeat for more (-vv). Logs go to stderr, filtered by RUST_LOG.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(run::RunArgs),
+    Clevertap(clevertap::ClevertapArgs),
+    Send(send::SendArgs),
+    Map(map::MapArgs),
+    Prop(prop::PropArgs),
+    ReferenceRelay(reference_relay::ReferenceRelayArgs),
+    Fixtures(fixtures::FixturesArgs),
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit_code::USAGE } else { exit_code::SUCCESS };
+        }
+    };
+    let out = Output::new(cli.quiet, cli.verbose);
+    out.init_logging();
+    match execute(cli.command, &out) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e.to_string());
+            e.exit_code()
+        }
+    }
+}
+
+fn execute(command: Command, out: &Output) -> Result<i32> {
+    match command {
+        Command::Run(args) => run::execute(args, out),
+        Command::Clevertap(args) => clevertap::execute(args, out),
+        Command::Send(args) => send::execute(args, out),
+        Command::Map(args) => map::execute(args, out),
+        Command::Prop(args) => prop::execute(args, out),
+        Command::ReferenceRelay(args) => reference_relay::execute(args, out),
+        Command::Fixtures(args) => fixtures::execute(args, out),
+        Command::Completions(args) => completions::execute(args),
+    }
+}
+
+/// A multi-threaded tokio runtime for the async subcommands.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Network(format!("cannot start the async runtime: {e}")))
+}

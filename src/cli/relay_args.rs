@@ -1,0 +1,1 @@
+//! Relay selection flags shared by `run` and `prop`.

@@ -1,0 +1,25 @@
+//! # qc-harness
+//!
+//! A mock-and-conformance test harness for Qonversion → CleverTap relays: a fake
+//! Qonversion that sends webhooks, a fake CleverTap that checks uploads like the real
+//! Upload API, a conformance runner and a property tester.
+//!
+//! ```
+//! use qc_harness::{FixtureCatalogue, Settings, mapping::map_event};
+//! let catalogue = FixtureCatalogue::built_in().unwrap();
+//! let fixture = catalogue.get("subscription_renewed.ios").unwrap();
+//! let record = map_event(&fixture.event, &Settings::default()).unwrap();
+//! assert_eq!(record.evt_name, "subscription_renewed");
+//! ```
+#![warn(missing_docs)]
+
+pub mod clevertap;
+pub mod cli;
+pub mod error;
+pub mod json_input;
+pub mod mapping;
+pub mod qonversion;
+
+pub use error::{Error, Result};
+pub use mapping::{EventRecord, Settings};
+pub use qonversion::{FixtureCatalogue, WebhookEvent};

@@ -1,0 +1,123 @@
+//! [`Settings`]: the integration settings file (`relay-contract.md` §3).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::qonversion::catalogue::{EventKind, event_kind};
+
+/// The CleverTap integration screen of the Qonversion dashboard.
+///
+/// ```
+/// use qc_harness::Settings;
+/// let s = Settings::from_json(br#"{"send_sandbox": true}"#, "s.json").unwrap();
+/// assert!(s.send_revenue && s.send_proceeds && s.send_sandbox);
+/// let err = Settings::from_json(br#"{"events": {"nope": {}}}"#, "s.json").unwrap_err();
+/// assert!(err.to_string().starts_with("s.json: events.nope: "));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Send revenue properties at all (default true).
+    #[serde(default = "yes")]
+    pub send_revenue: bool,
+    /// Send revenue net of store commission (default true).
+    #[serde(default = "yes")]
+    pub send_proceeds: bool,
+    /// Forward sandbox events (default false).
+    #[serde(default)]
+    pub send_sandbox: bool,
+    /// Per-event switches; an absent event takes its catalogue defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, EventSettings>,
+}
+
+/// The per-event switches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// Forward this event (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Send revenue with this event (default: the catalogue's "carries revenue").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_revenue: Option<bool>,
+    /// Custom CleverTap event name (default: the machine name; empty = default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { send_revenue: true, send_proceeds: true, send_sandbox: false, events: BTreeMap::new() }
+    }
+}
+
+impl Settings {
+    /// Parses and validates a settings document; errors name `origin` and the JSON path.
+    pub fn from_json(bytes: &[u8], origin: impl AsRef<Path>) -> Result<Self> {
+        let settings: Settings = crate::json_input::parse(bytes, origin.as_ref())?;
+        settings.validate(origin.as_ref())?;
+        Ok(settings)
+    }
+
+    /// Reads a settings file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&bytes, path)
+    }
+
+    fn validate(&self, origin: &Path) -> Result<()> {
+        match self.events.keys().find(|name| event_kind(name).is_none()) {
+            Some(name) => Err(Error::invalid(
+                origin,
+                format!("events.{name}"),
+                format!("unknown event name {name:?}; known: {}", known_names()),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The settings as pretty JSON, as written to `RELAY_SETTINGS`.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("settings always serialise")
+    }
+
+    /// Whether `kind` is enabled (default true).
+    pub fn is_enabled(&self, kind: &EventKind) -> bool {
+        self.event(kind.name).and_then(|e| e.enabled).unwrap_or(true)
+    }
+
+    /// Whether revenue goes with `kind` (default: the catalogue's "carries revenue").
+    pub fn sends_revenue_for(&self, kind: &EventKind) -> bool {
+        self.event(kind.name).and_then(|e| e.send_revenue).unwrap_or(kind.carries_revenue)
+    }
+
+    /// The CleverTap event name for `kind`: the custom name, or the machine name.
+    pub fn event_name_for(&self, kind: &EventKind) -> String {
+        match self.event(kind.name).and_then(|e| e.name.as_deref()) {
+            Some(name) if !name.is_empty() => name.to_string(),
+            _ => kind.name.to_string(),
+        }
+    }
+
+    /// The switches of one event, with defaults filled in as `None`s.
+    pub fn event_mut(&mut self, name: &str) -> &mut EventSettings {
+        self.events.entry(name.to_string()).or_default()
+    }
+
+    fn event(&self, name: &str) -> Option<&EventSettings> {
+        self.events.get(name)
+    }
+}
+
+fn known_names() -> String {
+    crate::qonversion::catalogue::EVENT_KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+}

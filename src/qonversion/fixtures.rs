@@ -1,0 +1,140 @@
+//! The fixture catalogue: webhook bodies in `fixtures/`, built into the binary.
+//!
+//! Layout: `events/NAME.json` holds one webhook body (NAME says what it is, e.g.
+//! `subscription_renewed.ios`), `journeys/NAME.json` an ordered list of bodies for one user.
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+
+use super::event::WebhookEvent;
+use crate::error::{Error, Result};
+
+static BUILT_IN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
+
+/// One webhook event case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fixture {
+    /// Name: the file name without `.json`, e.g. `subscription_renewed.ios`.
+    pub name: String,
+    /// Where it came from (a path, or `fixtures/...` for built-in ones).
+    pub origin: PathBuf,
+    /// The webhook body.
+    pub event: WebhookEvent,
+}
+
+/// An ordered list of events for one user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Journey {
+    /// Name: the file name without `.json`.
+    pub name: String,
+    /// Where it came from.
+    pub origin: PathBuf,
+    /// The events, in order.
+    pub events: Vec<WebhookEvent>,
+}
+
+/// A set of fixtures and journeys, sorted by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FixtureCatalogue {
+    /// Single-event cases.
+    pub events: Vec<Fixture>,
+    /// Journeys.
+    pub journeys: Vec<Journey>,
+}
+
+impl FixtureCatalogue {
+    /// The catalogue built into the binary.
+    ///
+    /// ```
+    /// let catalogue = qc_harness::FixtureCatalogue::built_in().unwrap();
+    /// assert!(catalogue.get("subscription_renewed.ios").is_some());
+    /// ```
+    pub fn built_in() -> Result<Self> {
+        let mut catalogue = FixtureCatalogue::default();
+        for (sub, is_journey) in [("events", false), ("journeys", true)] {
+            let Some(dir) = BUILT_IN.get_dir(sub) else { continue };
+            for file in dir.files().filter(|f| is_json(f.path())) {
+                let origin = Path::new("fixtures").join(file.path());
+                catalogue.add(&origin, file.contents(), is_journey)?;
+            }
+        }
+        catalogue.sort();
+        Ok(catalogue)
+    }
+
+    /// Loads a directory laid out like `fixtures/` (or a flat directory of event files).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let mut catalogue = FixtureCatalogue::default();
+        let has_layout = dir.join("events").is_dir() || dir.join("journeys").is_dir();
+        let parts: Vec<(PathBuf, bool)> = if has_layout {
+            vec![(dir.join("events"), false), (dir.join("journeys"), true)]
+        } else {
+            vec![(dir.to_path_buf(), false)]
+        };
+        for (sub, is_journey) in parts.into_iter().filter(|(p, _)| p.is_dir()) {
+            for path in json_files(&sub)? {
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                catalogue.add(&path, &bytes, is_journey)?;
+            }
+        }
+        if catalogue.events.is_empty() && catalogue.journeys.is_empty() {
+            return Err(Error::invalid(dir, ".", "no fixture files (*.json) found"));
+        }
+        catalogue.sort();
+        Ok(catalogue)
+    }
+
+    /// Finds a single-event fixture by name.
+    pub fn get(&self, name: &str) -> Option<&Fixture> {
+        self.events.iter().find(|f| f.name == name)
+    }
+
+    fn add(&mut self, origin: &Path, bytes: &[u8], is_journey: bool) -> Result<()> {
+        let name = fixture_name(origin);
+        if is_journey {
+            let events: Vec<WebhookEvent> = crate::json_input::parse(bytes, origin)?;
+            self.journeys.push(Journey { name, origin: origin.to_path_buf(), events });
+        } else {
+            let event = WebhookEvent::from_json(bytes, origin)?;
+            self.events.push(Fixture { name, origin: origin.to_path_buf(), event });
+        }
+        Ok(())
+    }
+
+    fn sort(&mut self) {
+        self.events.sort_by(|a, b| a.name.cmp(&b.name));
+        self.journeys.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+/// The raw bytes of a built-in fixture file, by name (`events` first, then `journeys`).
+pub fn built_in_source(name: &str) -> Option<&'static [u8]> {
+    ["events", "journeys"]
+        .iter()
+        .find_map(|sub| BUILT_IN.get_file(format!("{sub}/{name}.json")))
+        .map(|f| f.contents())
+}
+
+fn fixture_name(path: &Path) -> String {
+    let file = path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
+    file.strip_suffix(".json").unwrap_or(&file).to_string()
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_file() && is_json(&path) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,12 @@
+//! The sending side: the webhook event model, the event catalogue, the fixtures and
+//! the fake Qonversion sender.
+
+pub mod catalogue;
+pub mod event;
+pub mod field;
+pub mod fixtures;
+
+pub use catalogue::{EVENT_KINDS, EventKind, event_kind};
+pub use event::{Price, Revenue, Transaction, TransactionId, WebhookEvent};
+pub use field::Field;
+pub use fixtures::{Fixture, FixtureCatalogue, Journey};
