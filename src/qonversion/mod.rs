@@ -5,6 +5,8 @@ pub mod catalogue;
 pub mod event;
 pub mod field;
 pub mod fixtures;
+pub mod overrides;
+pub mod sender;
 
 pub use catalogue::{EVENT_KINDS, EventKind, event_kind};
 pub use event::{Price, Revenue, Transaction, TransactionId, WebhookEvent};

@@ -1,0 +1,1 @@
+//! The conformance run: variants, behaviour checks, comparison, the runner.

@@ -1,0 +1,1 @@
+//! Property tests of relay mappings: proptest strategies and properties.

@@ -1,0 +1,1 @@
+//! `--set PATH=VALUE` overrides of webhook fields.

@@ -1,0 +1,1 @@
+//! [`FakeQonversion`]: delivers webhook events like Qonversion does.

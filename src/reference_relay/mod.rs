@@ -1,0 +1,1 @@
+//! The built-in reference relay (`qc-harness reference-relay`).

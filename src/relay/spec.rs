@@ -1,0 +1,57 @@
+//! [`RelaySpec`]: which relay to drive and how (`relay-contract.md` §1 and §5).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the relay under test comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelayTarget {
+    /// The built-in reference relay: `<exe> reference-relay`, spawned like any command.
+    BuiltIn {
+        /// Path of the `qc-harness` binary.
+        exe: PathBuf,
+    },
+    /// `--relay-cmd`: run through `sh -c` in its own process group.
+    Command(String),
+    /// `--relay-url`: already running, started by the user.
+    Url(String),
+    /// `--relay-lines`: the JSON-lines mapping adapter (`prop` only).
+    Lines(String),
+}
+
+/// How to attach and talk to a relay; built once from the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelaySpec {
+    /// The relay.
+    pub target: RelayTarget,
+    /// Path webhooks are POSTed to (default `/webhook`).
+    pub webhook_path: String,
+    /// Readiness path; `None` = the TCP port accepts a connection.
+    pub ready_path: Option<String>,
+    /// How long the relay may take to become ready (default 10 s).
+    pub startup_timeout: Duration,
+    /// `--settings`: the relay's declared settings (`--relay-url`) or an extra variant.
+    pub settings: Option<PathBuf>,
+    /// `--clevertap-listen`: where the fake CleverTap listens (needed with `--relay-url`).
+    pub clevertap_listen: Option<SocketAddr>,
+}
+
+impl RelaySpec {
+    /// A spec with the documented defaults for `target`.
+    pub fn new(target: RelayTarget) -> Self {
+        RelaySpec {
+            target,
+            webhook_path: "/webhook".to_string(),
+            ready_path: None,
+            startup_timeout: Duration::from_secs(10),
+            settings: None,
+            clevertap_listen: None,
+        }
+    }
+
+    /// The built-in reference relay, spawned from the `qc-harness` binary at `exe`.
+    pub fn built_in(exe: impl Into<PathBuf>) -> Self {
+        Self::new(RelayTarget::BuiltIn { exe: exe.into() })
+    }
+}

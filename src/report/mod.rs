@@ -1,0 +1,1 @@
+//! Reports of a conformance run: human, matrix, JUnit, JSON.

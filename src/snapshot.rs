@@ -1,0 +1,1 @@
+//! Snapshot files (insta format) and their redaction, in one place.

@@ -1,0 +1,14 @@
+//! The one integration test binary. Each module owns one part of the harness.
+
+mod broken_relays;
+mod clevertap;
+mod conformance;
+mod driver;
+mod examples;
+mod fixtures;
+mod map_cli;
+mod mapping_rules;
+mod props;
+mod reference_relay;
+mod send;
+mod sender;
