@@ -15,10 +15,16 @@
 
 pub mod clevertap;
 pub mod cli;
+pub mod conformance;
 pub mod error;
 pub mod json_input;
 pub mod mapping;
+pub mod props;
 pub mod qonversion;
+pub mod reference_relay;
+pub mod relay;
+pub mod report;
+pub mod snapshot;
 
 pub use error::{Error, Result};
 pub use mapping::{EventRecord, Settings};
