@@ -52,7 +52,7 @@ mod tests {
             for subcommand in ["run", "clevertap", "send", "map", "prop", "reference-relay", "fixtures"] {
                 assert!(script.contains(subcommand), "{shell}: no {subcommand} in the script");
             }
-            for flag in ["--quiet", "--settings"] {
+            for flag in ["quiet", "settings"] {
                 assert!(script.contains(flag), "{shell}: no {flag} in the script");
             }
         }
