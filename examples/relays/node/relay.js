@@ -273,6 +273,19 @@ class Semaphore {
   }
 }
 
+/**
+ * JSON.stringify, except that an integral revenue keeps its decimal point (`1020.0`, not
+ * `1020`). CleverTap reads both the same; the decimal point keeps the uploaded text identical
+ * to what the Python and Rust relays send, so that snapshots of the records agree.
+ */
+function uploadJson(body) {
+  const marker = '\u0000float:';
+  const text = JSON.stringify(body, (key, value) =>
+    key === 'revenue' && Number.isSafeInteger(value) ? `${marker}${value}` : value,
+  );
+  return text.replace(/"\\u0000float:(-?\d+)"/g, '$1.0');
+}
+
 /** Retry-After as seconds: delta-seconds or an HTTP date. */
 function retryAfterSeconds(value) {
   if (!value) return null;
@@ -307,7 +320,7 @@ class CleverTap {
   }
 
   async postWithRetries(body) {
-    const data = JSON.stringify(body);
+    const data = uploadJson(body);
     for (let attempt = 1; attempt <= MAX_TRANSPORT_ATTEMPTS; attempt += 1) {
       const { status, retryAfter, text } = await this.post(data);
       if (status >= 200 && status < 300) {
@@ -532,5 +545,5 @@ function main() {
 if (require.main === module) {
   main();
 } else {
-  module.exports = { skipReason, toRecord, dedupKey, round6 };
+  module.exports = { skipReason, toRecord, dedupKey, round6, uploadJson };
 }
