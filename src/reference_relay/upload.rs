@@ -167,7 +167,10 @@ impl Uploader {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(e) => return Attempt::Transient { reason: format!("POST {}: {e}", self.url), retry_after: None },
+            Err(e) => {
+                let reason = format!("POST {}: {}", self.url, error_chain(&e));
+                return Attempt::Transient { reason, retry_after: None };
+            }
         };
         let status = response.status();
         let retry_after = retry_after(response.headers());
@@ -196,6 +199,18 @@ fn unprocessed(text: &str) -> Attempt {
             error: entry.get("error").and_then(Value::as_str).unwrap_or("").to_string(),
         },
     }
+}
+
+/// An error with its causes: "error sending request: connection refused".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `Retry-After` in seconds (an HTTP date is not used by CleverTap and is ignored).
