@@ -4,13 +4,12 @@
 //! implementation of mapping.md (`tests/oracle/reference_mapping.py`); the Rust reference
 //! mapping must agree with it (revenue within tolerance, everything else exact).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use qc_harness::mapping::revenue::within_tolerance;
 use qc_harness::mapping::{expected_records, upload_body};
-use qc_harness::qonversion::catalogue::EVENT_KINDS;
 use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
 use serde_json::{Value, json};
 
@@ -121,13 +120,12 @@ fn assert_no_failures(what: &str, failures: Vec<String>) {
 fn built_in_catalogue_holds_exactly_the_files_on_disk() {
     let built_in = FixtureCatalogue::built_in().expect("built-in catalogue parses");
     let from_dir = FixtureCatalogue::from_dir(root().join("fixtures")).expect("fixtures/ parses");
+    let on_disk = |files: Vec<DiskFile>| files.into_iter().map(|f| f.name).collect::<BTreeSet<_>>();
     for catalogue in [&built_in, &from_dir] {
-        let names: Vec<String> = catalogue.events.iter().map(|f| f.name.clone()).collect();
-        let on_disk: Vec<String> = events().into_iter().map(|f| f.name).collect();
-        assert_eq!(names, on_disk, "event fixtures");
-        let names: Vec<String> = catalogue.journeys.iter().map(|j| j.name.clone()).collect();
-        let on_disk: Vec<String> = journeys().into_iter().map(|f| f.name).collect();
-        assert_eq!(names, on_disk, "journeys");
+        let names: BTreeSet<String> = catalogue.events.iter().map(|f| f.name.clone()).collect();
+        assert_eq!(names, on_disk(events()), "event fixtures");
+        let names: BTreeSet<String> = catalogue.journeys.iter().map(|j| j.name.clone()).collect();
+        assert_eq!(names, on_disk(journeys()), "journeys");
     }
     assert!(built_in.events.len() >= 45, "only {} event fixtures", built_in.events.len());
     assert!(built_in.journeys.len() >= 3, "only {} journeys", built_in.journeys.len());
