@@ -1,1 +1,247 @@
-//! Tests: examples.
+//! Tests: the example relays in `examples/relays/` pass `qc-harness run --strict` (every MUST
+//! and SHOULD), and a relay with one line broken fails on the check that line is for.
+//! `in_process` shows a Rust relay tested from its own `cargo test`.
+//!
+//! A missing `python3` or `node` fails these tests with what to install: never a skip.
+
+mod in_process;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const PYTHON_RELAY: &str = "examples/relays/python/relay.py";
+const NODE_RELAY: &str = "examples/relays/node/relay.js";
+
+/// A whole strict run of one relay must end within this.
+const RUN_DEADLINE: Duration = Duration::from_secs(600);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The interpreter an example needs, or a failure that says what to install.
+fn require(program: &str, install: &str) -> String {
+    let output = std::process::Command::new(program).arg("--version").output();
+    match output {
+        Ok(out) if out.status.success() => {
+            let text =
+                String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+            text.trim().to_string()
+        }
+        Ok(out) => panic!("`{program} --version` failed ({}): install {install}", out.status),
+        Err(e) => panic!("`{program}` is not on PATH ({e}): install {install} to test the example relays"),
+    }
+}
+
+fn require_python() {
+    let version = require("python3", "Python 3.11 or newer (e.g. `apt-get install python3`)");
+    let minor = version.strip_prefix("Python 3.").and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    assert!(minor.is_some_and(|m| m >= 11), "the Python example relay needs Python 3.11+, found {version}");
+}
+
+fn require_node() {
+    let version =
+        require("node", "Node.js 20 or newer (e.g. from https://nodejs.org or `apt-get install nodejs`)");
+    let major = version.trim_start_matches('v').split('.').next().and_then(|v| v.parse::<u32>().ok());
+    assert!(major.is_some_and(|m| m >= 20), "the Node example relay needs Node 20+, found {version}");
+}
+
+/// What one `qc-harness run` did.
+struct Run {
+    code: Option<i32>,
+    report: Value,
+    output: String,
+}
+
+impl Run {
+    fn checks(&self) -> &[Value] {
+        self.report["checks"].as_array().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn failed_checks(&self) -> Vec<String> {
+        let failed = self.checks().iter().filter(|c| c["status"] == "failed");
+        failed.map(|c| c["name"].as_str().unwrap_or("?").to_string()).collect()
+    }
+
+    fn failed_cases(&self) -> Vec<String> {
+        let cases = self.report["cases"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let failed = cases.iter().filter(|c| c["status"] == "failed");
+        failed
+            .map(|c| {
+                format!("{}@{}", c["fixture"].as_str().unwrap_or("?"), c["variant"].as_str().unwrap_or("?"))
+            })
+            .collect()
+    }
+}
+
+/// `qc-harness run --strict --relay-cmd CMD --json FILE ARGS...` from the repository root.
+async fn run_harness(relay_cmd: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("report.json");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_qc-harness"));
+    command.current_dir(repo()).args(["run", "--strict", "--relay-cmd", relay_cmd, "--json"]);
+    command.arg(&json).args(args).env("NO_COLOR", "1").stdin(Stdio::null()).kill_on_drop(true);
+    let output = tokio::time::timeout(RUN_DEADLINE, command.output())
+        .await
+        .unwrap_or_else(|_| {
+            panic!("qc-harness run --relay-cmd {relay_cmd:?} did not end within {RUN_DEADLINE:?}")
+        })
+        .expect("qc-harness starts");
+    let output_text =
+        String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    let report = std::fs::read(&json)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_else(|| panic!("no JSON report from `run --relay-cmd {relay_cmd:?}`:\n{output_text}"));
+    Run { code: output.status.code(), report, output: output_text }
+}
+
+fn assert_passes_everything(run: &Run, relay: &str) {
+    let summary = format!("{relay}: {}\n{}", run.report["totals"], tail(&run.output));
+    assert_eq!(run.code, Some(0), "{summary}");
+    assert_eq!(run.report["passed"], true, "{summary}");
+    assert_eq!(run.report["totals"]["failed"], 0, "{summary}");
+    assert_eq!(run.report["totals"]["warnings"], 0, "{summary}");
+    for level in ["MUST", "SHOULD"] {
+        let checks: Vec<&Value> = run.checks().iter().filter(|c| c["level"] == level).collect();
+        assert!(!checks.is_empty(), "{relay}: no {level} check ran\n{summary}");
+        for check in checks {
+            assert_eq!(check["status"], "passed", "{relay}: {level} check {}: {check:#}", check["name"]);
+        }
+    }
+    let cases = run.report["cases"].as_array().expect("cases");
+    assert!(cases.len() > 100, "{relay}: only {} mapping cases ran", cases.len());
+    assert!(cases.iter().all(|c| c["status"] == "passed"), "{relay}: failed cases {:?}", run.failed_cases());
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+#[tokio::test]
+async fn python_example_relay_passes_every_must_and_should() {
+    require_python();
+    let run = run_harness(&format!("python3 {PYTHON_RELAY}"), &[]).await;
+    assert_passes_everything(&run, PYTHON_RELAY);
+}
+
+#[tokio::test]
+async fn node_example_relay_passes_every_must_and_should() {
+    require_node();
+    let run = run_harness(&format!("node {NODE_RELAY}"), &[]).await;
+    assert_passes_everything(&run, NODE_RELAY);
+}
+
+/// One line of an example relay, broken on purpose, and the check that must catch it.
+struct Breakage {
+    what: &'static str,
+    line: &'static str,
+    broken: &'static str,
+    /// Name prefix of the check that must fail (`None`: a mapping case must fail).
+    check: Option<&'static str>,
+}
+
+const PYTHON_BREAKAGES: [Breakage; 3] = [
+    Breakage {
+        what: "auth check dropped",
+        line: "        if not self.authorized(authorization):",
+        broken: "        if False:",
+        check: Some(check_names::AUTH),
+    },
+    Breakage {
+        what: "deduplication dropped",
+        line: "            if self.deliveries.is_done(key):",
+        broken: "            if False:",
+        check: Some(check_names::IDEMPOTENCY),
+    },
+    Breakage {
+        what: "refunds not negative",
+        line: "        amount = -abs(amount)",
+        broken: "        amount = abs(amount)",
+        check: None,
+    },
+];
+
+const NODE_BREAKAGES: [Breakage; 3] = [
+    Breakage {
+        what: "auth check dropped",
+        line: "    if (!this.authorized(authorization)) return [401,",
+        broken: "    if (false) return [401,",
+        check: Some(check_names::AUTH),
+    },
+    Breakage {
+        what: "concurrency limit lifted",
+        line: "const MAX_UPLOADS_IN_FLIGHT = 15;",
+        broken: "const MAX_UPLOADS_IN_FLIGHT = 1000;",
+        check: Some(check_names::CONCURRENCY),
+    },
+    Breakage {
+        what: "retries dropped",
+        line: "const MAX_TRANSPORT_ATTEMPTS = 6;",
+        broken: "const MAX_TRANSPORT_ATTEMPTS = 1;",
+        check: Some(check_names::BACKOFF),
+    },
+];
+
+/// The names (prefixes) of the behaviour checks the breakages above must trip.
+mod check_names {
+    pub const AUTH: &str = "auth";
+    pub const IDEMPOTENCY: &str = "idempotency";
+    pub const CONCURRENCY: &str = "concurrency";
+    pub const BACKOFF: &str = "backoff";
+}
+
+/// A copy of `relay` (relative to the repository) in `dir` with `breakage` applied.
+fn broken_copy(relay: &str, breakage: &Breakage, dir: &Path) -> PathBuf {
+    let source = std::fs::read_to_string(repo().join(relay)).expect("example relay readable");
+    assert_eq!(
+        source.matches(breakage.line).count(),
+        1,
+        "{relay}: the line {:?} is not there once",
+        breakage.line
+    );
+    let copy = dir.join(Path::new(relay).file_name().expect("file name"));
+    std::fs::write(&copy, source.replacen(breakage.line, breakage.broken, 1)).expect("write the broken copy");
+    copy
+}
+
+async fn assert_breakages_are_caught(interpreter: &str, relay: &str, breakages: &[Breakage]) {
+    for breakage in breakages {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let copy = broken_copy(relay, breakage, dir.path());
+        let run = run_harness(&format!("{interpreter} {}", copy.display()), &[]).await;
+        let context =
+            format!("{relay} with {}: {}\n{}", breakage.what, run.report["totals"], tail(&run.output));
+        assert_eq!(run.code, Some(1), "{context}");
+        let failed = run.failed_checks();
+        match breakage.check {
+            Some(name) => {
+                assert!(failed.iter().any(|f| f.starts_with(name)), "{context}\nfailed checks: {failed:?}");
+                assert!(
+                    failed.iter().all(|f| f.starts_with(name)),
+                    "{context}\nother checks failed: {failed:?}"
+                );
+            }
+            None => {
+                assert!(failed.is_empty(), "{context}\nchecks failed: {failed:?}");
+                assert!(!run.failed_cases().is_empty(), "{context}\nno mapping case failed");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn python_example_relay_with_one_line_broken_fails_the_right_check() {
+    require_python();
+    assert_breakages_are_caught("python3", PYTHON_RELAY, &PYTHON_BREAKAGES).await;
+}
+
+#[tokio::test]
+async fn node_example_relay_with_one_line_broken_fails_the_right_check() {
+    require_node();
+    assert_breakages_are_caught("node", NODE_RELAY, &NODE_BREAKAGES).await;
+}
