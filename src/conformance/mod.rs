@@ -1,1 +1,15 @@
 //! The conformance run: variants, behaviour checks, comparison, the runner.
+//!
+//! [`run`] starts the relay once per variant and once per behaviour check, sends every
+//! fixture, attributes what the fake CleverTap received to its fixture, compares it with the
+//! reference mapping and the snapshots, and returns a [`RunOutcome`] that the reports in
+//! [`crate::report`] are written from.
+
+pub mod attribution;
+pub mod compare;
+pub mod outcome;
+pub mod variants;
+
+pub use compare::{CompareOptions, Difference, ObservedRecord};
+pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+pub use variants::{BUILT_IN_VARIANTS, Variant};
