@@ -16,8 +16,8 @@ use crate::qonversion::{EVENT_KINDS, FakeQonversion, FixtureCatalogue, WebhookEv
 /// (`subscription_renewed.android`) works too. FILE is a webhook JSON file (`-` reads
 /// standard input).
 ///
-/// Headers are Qonversion's: `Authorization: Basic <token>` (the token as-is, not
-/// base64), `Accept: application/json`, `Content-Type: application/json`. One attempt
+/// Headers are Qonversion's: `Authorization: Basic <token>` (the token as-is,
+/// not base64), `Accept: application/json`, `Content-Type: application/json`. One attempt
 /// unless `--retry`: then failed attempts (non-2xx, timeout, connection error) are
 /// retried at +5m, +4h, +8h and +24h from the first, on a clock compressed by
 /// `--time-scale` (default 10000: +5m = 30ms, +24h = 8.64s). Every attempt is printed.
@@ -56,16 +56,16 @@ pub struct SendArgs {
     #[arg(long)]
     retry: bool,
     /// How much faster than real time the retry schedule runs.
-    #[arg(long, value_name = "N", default_value_t = crate::qonversion::schedule::DEFAULT_TIME_SCALE)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = crate::qonversion::schedule::DEFAULT_TIME_SCALE)]
     time_scale: f64,
     /// Time limit of one attempt, in seconds (not compressed).
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = 10.0)]
     timeout: f64,
     /// Where events whose environment is not "production" go (Qonversion's Sandbox URL).
     #[arg(long, value_name = "URL")]
     sandbox_url: Option<String>,
     /// Wait this long (real seconds) before the first attempt, like Qonversion's 20-120 s lag.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     delay: Option<f64>,
 }
 

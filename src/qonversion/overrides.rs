@@ -195,3 +195,136 @@ fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body() -> Value {
+        json!({
+            "event_name": "subscription_renewed",
+            "revenue": null,
+            "transaction": {"transaction_id": "t1"},
+            "entitlements": [{"id": "premium", "active": true, "product": {"product_id": "p1"}}]
+        })
+    }
+
+    fn error(spec: &str) -> String {
+        let mut value = body();
+        let message = apply(&mut value, spec).unwrap_err().to_string();
+        assert_eq!(value, body(), "a failed override changes nothing");
+        message
+    }
+
+    #[test]
+    fn sets_dotted_and_indexed_paths() {
+        let mut value = body();
+        apply(&mut value, "transaction.transaction_id=t2").unwrap();
+        apply(&mut value, "entitlements[0].active=false").unwrap();
+        apply(&mut value, "entitlements[0].product.product_id=p2").unwrap();
+        apply(&mut value, "environment=sandbox").unwrap();
+        assert_eq!(value["transaction"]["transaction_id"], json!("t2"));
+        assert_eq!(value["entitlements"][0]["active"], json!(false));
+        assert_eq!(value["entitlements"][0]["product"]["product_id"], json!("p2"));
+        assert_eq!(value["environment"], json!("sandbox"));
+    }
+
+    #[test]
+    fn creates_missing_and_null_objects_on_the_way() {
+        let mut value = body();
+        apply(&mut value, "revenue.value=4.99").unwrap();
+        apply(&mut value, "asa_attribution.campaign.id=17").unwrap();
+        assert_eq!(value["revenue"], json!({"value": 4.99}));
+        assert_eq!(value["asa_attribution"], json!({"campaign": {"id": 17}}));
+    }
+
+    #[test]
+    fn replaces_a_whole_array_element() {
+        let mut value = body();
+        apply(&mut value, "entitlements[0]={\"id\":\"gold\"}").unwrap();
+        assert_eq!(value["entitlements"], json!([{"id": "gold"}]));
+    }
+
+    #[test]
+    fn types_values_like_json() {
+        let cases = [
+            ("4.99", json!(4.99)),
+            ("-3", json!(-3)),
+            ("1e3", json!(1000.0)),
+            ("true", json!(true)),
+            ("false", json!(false)),
+            ("null", json!(null)),
+            ("{\"a\":[1]}", json!({"a": [1]})),
+            ("[1,\"x\"]", json!([1, "x"])),
+            ("\"42\"", json!("42")),
+            ("\"\"", json!("")),
+            ("", json!("")),
+            ("sandbox", json!("sandbox")),
+            ("007", json!("007")),
+            ("True", json!("True")),
+            ("a=b", json!("a=b")),
+            ("héllo wörld", json!("héllo wörld")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_value(text).unwrap(), expected, "value `{text}`");
+        }
+    }
+
+    #[test]
+    fn splits_at_the_first_equals_sign() {
+        let mut value = body();
+        apply(&mut value, "properties.note=a=b").unwrap();
+        assert_eq!(value["properties"]["note"], json!("a=b"));
+    }
+
+    #[test]
+    fn rejects_bad_paths_naming_them() {
+        let cases = [
+            ("a..b=1", "empty segment at position 2 in path `a..b`"),
+            (".a=1", "empty segment at position 1"),
+            ("a.=1", "empty segment at position 2"),
+            ("=1", "empty path"),
+            ("entitlements[x].active=1", "bad index `[x]` in path `entitlements[x].active`"),
+            ("entitlements[-1]=1", "bad index `[-1]`"),
+            ("entitlements[]=1", "bad index `[]`"),
+            ("entitlements[0=1", "unclosed `[` in path `entitlements[0`"),
+            ("entitlements[0]x=1", "unexpected `x` after `]`"),
+            ("[0]=1", "an index needs a key before it"),
+            ("entitlements[3].active=true", "index out of range in path `entitlements[3].active`"),
+            ("transaction[0]=1", "`transaction` is an object, not an array"),
+            ("missing[0]=1", "`missing` is null or missing, not an array (arrays are not created"),
+            ("transaction.transaction_id.x=1", "`transaction.transaction_id` is a string, not an object"),
+            ("entitlements.active=1", "`entitlements` is an array, not an object"),
+            ("event_name", "expected PATH=VALUE"),
+        ];
+        for (spec, expected) in cases {
+            let message = error(spec);
+            assert!(message.starts_with(&format!("--set {spec}: ")), "{message}");
+            assert!(message.contains(expected), "`{spec}`: {message}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_json_values() {
+        for (spec, kind) in [("a={oops", "object"), ("a=[1,", "array"), ("a=\"open", "string")] {
+            let message = error(spec);
+            assert!(message.contains(&format!("is not a valid JSON {kind}")), "{message}");
+        }
+    }
+
+    #[test]
+    fn checks_the_event_still_parses_naming_the_field() {
+        let mut value = body();
+        let err = apply_all(&mut value, &["time=soon".into()], "event.json").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("event.json (after --set): time: "), "{text}");
+        let mut value = body();
+        let err = apply_all(&mut value, &["revenue.value=\"cheap\"".into()], "event.json").unwrap_err();
+        assert!(err.to_string().contains("revenue.value"), "{err}");
+        let mut value = body();
+        let event = apply_all(&mut value, &["time=1700000000".into()], "event.json").unwrap();
+        assert_eq!(event.time.get(), Some(&1_700_000_000));
+    }
+}
