@@ -77,8 +77,12 @@ impl Run {
     }
 }
 
+/// One `qc-harness run` at a time: the checks measure timings, which parallel runs would skew.
+static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `qc-harness run --strict --relay-cmd CMD --json FILE ARGS...` from the repository root.
 async fn run_harness(relay_cmd: &str, args: &[&str]) -> Run {
+    let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("report.json");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_qc-harness"));
@@ -136,33 +140,42 @@ async fn node_example_relay_passes_every_must_and_should() {
     assert_passes_everything(&run, NODE_RELAY);
 }
 
-/// One line of an example relay, broken on purpose, and the check that must catch it.
+/// One line of an example relay, broken on purpose, and the checks that must catch it.
 struct Breakage {
     what: &'static str,
     line: &'static str,
     broken: &'static str,
-    /// Name prefix of the check that must fail (`None`: a mapping case must fail).
-    check: Option<&'static str>,
+    /// Exactly the checks that must fail; empty: no check, but mapping cases must fail.
+    fails: &'static [&'static str],
 }
 
-const PYTHON_BREAKAGES: [Breakage; 3] = [
+/// Each breakage trips its checks deterministically, also on a loaded machine. (Two more
+/// are shown in the README but not tested here because their checks measure timing under
+/// load: lifting the concurrency limit and removing the backoff growth.)
+const PYTHON_BREAKAGES: [Breakage; 4] = [
     Breakage {
         what: "auth check dropped",
         line: "        if not self.authorized(authorization):",
         broken: "        if False:",
-        check: Some(check_names::AUTH),
+        fails: &["auth.missing-token", "auth.wrong-token"],
     },
     Breakage {
         what: "deduplication dropped",
         line: "            if self.deliveries.is_done(key):",
         broken: "            if False:",
-        check: Some(check_names::IDEMPOTENCY),
+        fails: &["delivery.redelivery"],
+    },
+    Breakage {
+        what: "JSON object check dropped",
+        line: "        if not isinstance(event, dict):",
+        broken: "        if False:",
+        fails: &["body.not-object"],
     },
     Breakage {
         what: "refunds not negative",
         line: "        amount = -abs(amount)",
         broken: "        amount = abs(amount)",
-        check: None,
+        fails: &[],
     },
 ];
 
@@ -171,29 +184,21 @@ const NODE_BREAKAGES: [Breakage; 3] = [
         what: "auth check dropped",
         line: "    if (!this.authorized(authorization)) return [401,",
         broken: "    if (false) return [401,",
-        check: Some(check_names::AUTH),
+        fails: &["auth.missing-token", "auth.wrong-token"],
     },
     Breakage {
-        what: "concurrency limit lifted",
-        line: "const MAX_UPLOADS_IN_FLIGHT = 15;",
-        broken: "const MAX_UPLOADS_IN_FLIGHT = 1000;",
-        check: Some(check_names::CONCURRENCY),
+        what: "Retry-After ignored",
+        line: "        delay = Math.max(delay, retryAfter);",
+        broken: "        delay = Math.max(delay, 0);",
+        fails: &["upstream.retry-after"],
     },
     Breakage {
-        what: "retries dropped",
-        line: "const MAX_TRANSPORT_ATTEMPTS = 6;",
-        broken: "const MAX_TRANSPORT_ATTEMPTS = 1;",
-        check: Some(check_names::BACKOFF),
+        what: "unprocessed records retried 10 times",
+        line: "const MAX_RECORD_ATTEMPTS = 3;",
+        broken: "const MAX_RECORD_ATTEMPTS = 10;",
+        fails: &["upstream.partial"],
     },
 ];
-
-/// The names (prefixes) of the behaviour checks the breakages above must trip.
-mod check_names {
-    pub const AUTH: &str = "auth";
-    pub const IDEMPOTENCY: &str = "idempotency";
-    pub const CONCURRENCY: &str = "concurrency";
-    pub const BACKOFF: &str = "backoff";
-}
 
 /// A copy of `relay` (relative to the repository) in `dir` with `breakage` applied.
 fn broken_copy(relay: &str, breakage: &Breakage, dir: &Path) -> PathBuf {
@@ -209,27 +214,20 @@ fn broken_copy(relay: &str, breakage: &Breakage, dir: &Path) -> PathBuf {
     copy
 }
 
+/// Runs each broken copy (default settings variant, every check, no snapshot files written)
+/// and compares what failed.
 async fn assert_breakages_are_caught(interpreter: &str, relay: &str, breakages: &[Breakage]) {
     for breakage in breakages {
         let dir = tempfile::tempdir().expect("temp dir");
         let copy = broken_copy(relay, breakage, dir.path());
-        let run = run_harness(&format!("{interpreter} {}", copy.display()), &[]).await;
+        let args = ["--variants", "default", "--no-snapshots"];
+        let run = run_harness(&format!("{interpreter} {}", copy.display()), &args).await;
         let context =
             format!("{relay} with {}: {}\n{}", breakage.what, run.report["totals"], tail(&run.output));
         assert_eq!(run.code, Some(1), "{context}");
-        let failed = run.failed_checks();
-        match breakage.check {
-            Some(name) => {
-                assert!(failed.iter().any(|f| f.starts_with(name)), "{context}\nfailed checks: {failed:?}");
-                assert!(
-                    failed.iter().all(|f| f.starts_with(name)),
-                    "{context}\nother checks failed: {failed:?}"
-                );
-            }
-            None => {
-                assert!(failed.is_empty(), "{context}\nchecks failed: {failed:?}");
-                assert!(!run.failed_cases().is_empty(), "{context}\nno mapping case failed");
-            }
+        assert_eq!(run.failed_checks(), breakage.fails, "{context}");
+        if breakage.fails.is_empty() {
+            assert!(!run.failed_cases().is_empty(), "{context}\nno mapping case failed");
         }
     }
 }

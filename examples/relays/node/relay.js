@@ -39,10 +39,11 @@ const http = require('node:http');
 // --- Tunables ------------------------------------------------------------------------------
 
 const MAX_UPLOADS_IN_FLIGHT = 15; // CleverTap answers 429 above 15 concurrent requests per account
-const MAX_TRANSPORT_ATTEMPTS = 6; // per upload, for 429 / 5xx / connection errors
+const MAX_TRANSPORT_ATTEMPTS = 5; // per upload, for 429 / 5xx / connection errors
 const MAX_RECORD_ATTEMPTS = 3; // per record that CleverTap lists in `unprocessed`
-const BACKOFF_BASE = 0.2; // seconds; doubles on every retry: 0.2, 0.4, 0.8, 1.6, 3.2
-const BACKOFF_MAX = 5.0; // seconds
+const BACKOFF_BASE = 0.25; // seconds before the first retry
+const BACKOFF_FACTOR = 3; // each retry waits 3x longer: 0.25, 0.75, 2.25, 4 (cap): 7.25 s in all,
+const BACKOFF_MAX = 4.0; // so the webhook is answered before Qonversion's 10 s timeout
 const MAX_RETRY_AFTER = 10.0; // a longer Retry-After: give up now, let Qonversion redeliver later
 const UPLOAD_TIMEOUT = 15.0; // seconds per upload request
 const DEDUP_CAPACITY = 100000; // remembered deliveries (oldest forgotten first)
@@ -286,6 +287,11 @@ function uploadJson(body) {
   return text.replace(/"\\u0000float:(-?\d+)"/g, '$1.0');
 }
 
+/** Seconds to wait after failed attempt number `attempt` (1-based). */
+function backoff(attempt) {
+  return Math.min(BACKOFF_BASE * BACKOFF_FACTOR ** (attempt - 1), BACKOFF_MAX);
+}
+
 /** Retry-After as seconds: delta-seconds or an HTTP date. */
 function retryAfterSeconds(value) {
   if (!value) return null;
@@ -314,7 +320,7 @@ class CleverTap {
       unprocessed = Array.isArray(answer.unprocessed) ? answer.unprocessed : [];
       if (unprocessed.length === 0) return;
       log(`record unprocessed (attempt ${attempt}/${MAX_RECORD_ATTEMPTS}): ${JSON.stringify(unprocessed[0])}`);
-      if (attempt < MAX_RECORD_ATTEMPTS) await this.sleep(BACKOFF_BASE * 2 ** (attempt - 1));
+      if (attempt < MAX_RECORD_ATTEMPTS) await this.sleep(backoff(attempt));
     }
     throw new Rejected(JSON.stringify(unprocessed[0]));
   }
@@ -337,7 +343,7 @@ class CleverTap {
       if (attempt === MAX_TRANSPORT_ATTEMPTS) {
         throw new GiveUp(`${what} after ${attempt} attempts: ${text.slice(0, 200)}`);
       }
-      let delay = Math.min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX);
+      let delay = backoff(attempt);
       if (retryAfter !== null) {
         if (retryAfter > MAX_RETRY_AFTER) throw new GiveUp(`${what} with Retry-After ${retryAfter}s`);
         delay = Math.max(delay, retryAfter);

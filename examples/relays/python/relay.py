@@ -52,10 +52,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # --- Tunables -------------------------------------------------------------------------
 
 MAX_UPLOADS_IN_FLIGHT = 15  # CleverTap answers 429 above 15 concurrent requests per account
-MAX_TRANSPORT_ATTEMPTS = 6  # per upload, for 429 / 5xx / connection errors
+MAX_TRANSPORT_ATTEMPTS = 5  # per upload, for 429 / 5xx / connection errors
 MAX_RECORD_ATTEMPTS = 3  # per record that CleverTap lists in `unprocessed`
-BACKOFF_BASE = 0.2  # seconds; doubles on every retry: 0.2, 0.4, 0.8, 1.6, 3.2
-BACKOFF_MAX = 5.0  # seconds
+BACKOFF_BASE = 0.25  # seconds before the first retry
+BACKOFF_FACTOR = 3  # each retry waits 3x longer: 0.25, 0.75, 2.25, 4 (cap): 7.25 s in all,
+BACKOFF_MAX = 4.0  # so the webhook is answered before Qonversion's 10 s timeout
 MAX_RETRY_AFTER = 10.0  # a longer Retry-After: give up now, let Qonversion redeliver later
 UPLOAD_TIMEOUT = 15.0  # seconds per upload request
 DEDUP_CAPACITY = 100_000  # remembered deliveries (oldest forgotten first)
@@ -300,6 +301,11 @@ class Rejected(Exception):
     """CleverTap kept the record in `unprocessed` MAX_RECORD_ATTEMPTS times."""
 
 
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based)."""
+    return min(BACKOFF_BASE * BACKOFF_FACTOR ** (attempt - 1), BACKOFF_MAX)
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds: delta-seconds or an HTTP date."""
     if not value:
@@ -334,7 +340,7 @@ class CleverTap:
                 return
             log(f"record unprocessed (attempt {attempt}/{MAX_RECORD_ATTEMPTS}): {unprocessed[0]}")
             if attempt < MAX_RECORD_ATTEMPTS:
-                self._sleep(BACKOFF_BASE * 2 ** (attempt - 1))
+                self._sleep(backoff(attempt))
         raise Rejected(json.dumps(unprocessed[0]))
 
     def _post_with_retries(self, body: dict) -> dict:
@@ -352,7 +358,7 @@ class CleverTap:
             what = "connection error" if status == 0 else f"HTTP {status}"
             if attempt == MAX_TRANSPORT_ATTEMPTS:
                 raise GiveUp(f"{what} after {attempt} attempts: {text[:200]}")
-            delay = min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_MAX)
+            delay = backoff(attempt)
             if retry_after is not None:
                 if retry_after > MAX_RETRY_AFTER:
                     raise GiveUp(f"{what} with Retry-After {retry_after:.0f}s")
@@ -456,7 +462,10 @@ def make_handler(relay: Relay):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                log(f"{self.command} {self.path}: the sender hung up before the answer ({status})")
 
         def log_request(self, code="-", size="-"):  # one line per request on stderr
             log(f"{self.command} {self.path} -> {code}")
@@ -465,6 +474,11 @@ def make_handler(relay: Relay):
             log(format % args)
 
     return WebhookHandler
+
+
+class WebhookServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default (5) drops connections when webhooks come in bursts
+    daemon_threads = False  # let in-flight webhooks finish on shutdown
 
 
 # --- Start-up and shutdown --------------------------------------------------------------
@@ -507,8 +521,10 @@ def main() -> None:
         os.environ.get("WEBHOOK_PATH") or "/webhook",
     )
     host = os.environ.get("HOST") or "127.0.0.1"
-    server = ThreadingHTTPServer((host, int(port)), make_handler(relay))
-    server.daemon_threads = False  # let in-flight webhooks finish on shutdown
+    try:
+        server = WebhookServer((host, int(port)), make_handler(relay))
+    except OSError as error:
+        sys.exit(f"relay: cannot listen on {host}:{port}: {error}")
 
     def on_signal(signum, _frame):
         log(f"signal {signum}: finishing in-flight webhooks, then exiting")
