@@ -39,7 +39,8 @@ async fn health() -> Response {
 async fn webhook(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Bytes) -> Response {
     if !authorized(&headers, &relay.token) {
         tracing::warn!("webhook refused: missing or wrong Authorization header");
-        let mut response = answer(StatusCode::UNAUTHORIZED, "refused", "missing or wrong Authorization: Basic <token>");
+        let mut response =
+            answer(StatusCode::UNAUTHORIZED, "refused", "missing or wrong Authorization: Basic <token>");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic"));
         return response;
     }

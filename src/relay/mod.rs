@@ -28,7 +28,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Instant;
 
 pub use group::{group_members, install_interrupt_handler, kill_all_relays};
-pub use launch::{DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token};
+pub use launch::{
+    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
+};
 use process::RelayProcess;
 use ready::Probe;
 pub use spec::{RelaySpec, RelayTarget};

@@ -155,8 +155,7 @@ async fn sets_the_contract_environment_placeholders_and_settings_file() {
         listen_py(),
         out.display()
     );
-    let mut settings = Settings::default();
-    settings.send_sandbox = true;
+    let mut settings = Settings { send_sandbox: true, ..Settings::default() };
     settings.event_mut("trial_started").enabled = Some(false);
     let mut launch = RelayLaunch::new("http://127.0.0.1:4321/", settings.clone());
     launch.token = "tok-123".into();

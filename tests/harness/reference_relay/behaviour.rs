@@ -15,7 +15,12 @@ async fn refuses_webhooks_without_the_right_token_and_uploads_nothing() {
     let rig = default_rig().await;
     let body = serde_json::to_vec(&event(1)).unwrap();
     let encoded = "cWMtaGFybmVzcy10ZXN0LXRva2Vu".to_string(); // base64 of the token: not what Qonversion sends
-    for auth in [None, Some("Basic wrong-token".to_string()), Some(format!("Basic {encoded}")), Some(format!("Bearer {DEFAULT_TOKEN}"))] {
+    for auth in [
+        None,
+        Some("Basic wrong-token".to_string()),
+        Some(format!("Basic {encoded}")),
+        Some(format!("Bearer {DEFAULT_TOKEN}")),
+    ] {
         let attempt = rig.qonversion.send_raw(body.clone(), auth.clone()).await;
         assert_eq!(attempt.status, Some(401), "{auth:?}: {attempt:?}");
     }

@@ -24,8 +24,16 @@ async fn retries_two_429s_honouring_retry_after_then_uploads_once() {
     let requests = settled_requests(&rig.fake).await;
     assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 429, 200]);
     assert_eq!(records.len(), 1, "uploaded exactly once");
-    assert!(gap(&requests, 0, 1) >= Duration::from_millis(950), "Retry-After: 1 honoured: {:?}", gap(&requests, 0, 1));
-    assert!(gap(&requests, 1, 2) >= Duration::from_millis(950), "Retry-After: 1 honoured: {:?}", gap(&requests, 1, 2));
+    assert!(
+        gap(&requests, 0, 1) >= Duration::from_millis(950),
+        "Retry-After: 1 honoured: {:?}",
+        gap(&requests, 0, 1)
+    );
+    assert!(
+        gap(&requests, 1, 2) >= Duration::from_millis(950),
+        "Retry-After: 1 honoured: {:?}",
+        gap(&requests, 1, 2)
+    );
 }
 
 #[tokio::test]
