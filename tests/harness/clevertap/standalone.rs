@@ -1,0 +1,1 @@
+//! `qc-harness clevertap`: the built binary, driven over HTTP.
