@@ -47,7 +47,8 @@ pub async fn serve(
                 print(&line);
             }
             summary.requests += 1;
-            summary.processed += entry.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count() as u64;
+            summary.processed +=
+                entry.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count() as u64;
             last_seq = entry.seq;
         }
         tokio::select! {
@@ -107,7 +108,9 @@ fn paint(text: &str, style_: Style, color: bool) -> String {
 
 fn outcome_text(outcome: &RecordOutcome, color: bool) -> (String, String) {
     match outcome {
-        RecordOutcome::Processed => (paint(&format!("{:<12}", "processed"), Style::new().green(), color), String::new()),
+        RecordOutcome::Processed => {
+            (paint(&format!("{:<12}", "processed"), Style::new().green(), color), String::new())
+        }
         RecordOutcome::Unprocessed { code, error } => (
             paint(&format!("{:<12}", format!("skipped {code}")), Style::new().red(), color),
             format!("  - {error}"),
@@ -129,7 +132,11 @@ fn describe(record: &Value) -> String {
         Some(other) => Some(other.to_string()),
     };
     let kind = text("type").unwrap_or_else(|| "?".into());
-    let name = if kind == "event" { text("evtName").map(|n| format!(" {n}")).unwrap_or_default() } else { String::new() };
+    let name = if kind == "event" {
+        text("evtName").map(|n| format!(" {n}")).unwrap_or_default()
+    } else {
+        String::new()
+    };
     let who = ["identity", "objectId", "FBID", "GPID"]
         .iter()
         .find_map(|key| text(key).map(|v| format!("  {key}={v}")))

@@ -8,7 +8,9 @@ use clap::Args;
 use super::Output;
 use crate::clevertap::fault::parse_duration;
 use crate::clevertap::standalone::{self, Summary};
-use crate::clevertap::{DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder, FaultScript};
+use crate::clevertap::{
+    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder, FaultScript,
+};
 use crate::error::{Error, Result, exit_code};
 
 /// Run the fake CleverTap Upload API alone, for local development.
@@ -69,7 +71,8 @@ pub struct ClevertapArgs {
 }
 
 fn parse_latency(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration: use milliseconds (250) or 250ms or 2s"))
+    parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration: use milliseconds (250) or 250ms or 2s"))
 }
 
 impl ClevertapArgs {

@@ -32,7 +32,13 @@ async fn upload(fake: &FakeCleverTap, body: impl Into<String>) -> Got {
     upload_as(fake, fake.account_id(), fake.passcode(), "", body).await
 }
 
-async fn upload_as(fake: &FakeCleverTap, account: &str, passcode: &str, query: &str, body: impl Into<String>) -> Got {
+async fn upload_as(
+    fake: &FakeCleverTap,
+    account: &str,
+    passcode: &str,
+    query: &str,
+    body: impl Into<String>,
+) -> Got {
     let response = client()
         .post(format!("{}/1/upload{query}", fake.uri()))
         .header("X-CleverTap-Account-Id", account)
@@ -114,7 +120,9 @@ async fn answers_a_valid_event_with_success_and_the_exact_content_type() {
 #[tokio::test]
 async fn accepts_any_host_and_records_it() {
     let fake = FakeCleverTap::start().await;
-    for host in ["api.clevertap.com", "eu1.api.clevertap.com", "in1.api.clevertap.com", "sk1.api.clevertap.com"] {
+    for host in
+        ["api.clevertap.com", "eu1.api.clevertap.com", "in1.api.clevertap.com", "sk1.api.clevertap.com"]
+    {
         let response = client()
             .post(format!("{}/1/upload", fake.uri()))
             .header("Host", host)
@@ -127,7 +135,10 @@ async fn accepts_any_host_and_records_it() {
         assert_eq!(response.status(), 200);
     }
     let hosts: Vec<_> = fake.journal().requests().into_iter().map(|e| e.host.unwrap()).collect();
-    assert_eq!(hosts, ["api.clevertap.com", "eu1.api.clevertap.com", "in1.api.clevertap.com", "sk1.api.clevertap.com"]);
+    assert_eq!(
+        hosts,
+        ["api.clevertap.com", "eu1.api.clevertap.com", "in1.api.clevertap.com", "sk1.api.clevertap.com"]
+    );
     assert_eq!(fake.region(), "eu1");
 }
 

@@ -45,7 +45,18 @@ async fn rejects_a_body_over_10_mib_with_413() {
 #[tokio::test]
 async fn rejects_malformed_bodies_with_400() {
     let fake = FakeCleverTap::start().await;
-    for body in ["", "not json", "[]", r#"[{"d":[]}]"#, "{}", r#"{"d":{}}"#, r#"{"d":"x"}"#, r#"{"d":[]}"#, "null", "{\"d\":[1]"] {
+    for body in [
+        "",
+        "not json",
+        "[]",
+        r#"[{"d":[]}]"#,
+        "{}",
+        r#"{"d":{}}"#,
+        r#"{"d":"x"}"#,
+        r#"{"d":[]}"#,
+        "null",
+        "{\"d\":[1]",
+    ] {
         let got = upload(&fake, body).await;
         assert_eq!((got.status, &got.body), (400, &failure("Malformed request", 400)), "body {body:?}");
     }
@@ -63,15 +74,23 @@ async fn answers_partial_with_1_based_record_numbers_and_echoed_records() {
     assert_eq!(got.body["processed"], 3);
     let unprocessed = got.body["unprocessed"].as_array().unwrap();
     assert_eq!(unprocessed.len(), 2);
-    assert_eq!(unprocessed[0], json!({"status": "fail", "code": 515,
-        "error": "Profile data is incorrect. Email is not valid.Skipped record number : 2", "record": bad_email}));
+    assert_eq!(
+        unprocessed[0],
+        json!({"status": "fail", "code": 515,
+        "error": "Profile data is incorrect. Email is not valid.Skipped record number : 2", "record": bad_email})
+    );
     assert_eq!(unprocessed[1]["code"], 509);
     assert_eq!(unprocessed[1]["record"], no_name);
     assert!(unprocessed[1]["error"].as_str().unwrap().ends_with("Skipped record number : 4"));
-    assert!(got.text.starts_with(r#"{"status":"partial","processed":3,"unprocessed":[{"status":"fail","code":515,"#));
+    assert!(
+        got.text
+            .starts_with(r#"{"status":"partial","processed":3,"unprocessed":[{"status":"fail","code":515,"#)
+    );
     let outcomes = &fake.journal().requests()[0].outcomes;
     assert_eq!(outcomes[0], RecordOutcome::Processed);
-    assert!(matches!(&outcomes[1], RecordOutcome::Unprocessed { code: 515, error } if error.ends_with(": 2")));
+    assert!(
+        matches!(&outcomes[1], RecordOutcome::Unprocessed { code: 515, error } if error.ends_with(": 2"))
+    );
     let processed: Vec<_> = fake.journal().processed_records().iter().map(|r| r.index).collect();
     assert_eq!(processed, [1, 3, 5]);
 }
@@ -83,7 +102,8 @@ async fn answers_fail_when_no_record_is_processed() {
     assert_eq!(got.status, 200);
     assert_eq!(got.body["status"], "fail");
     assert_eq!(got.body["processed"], 0);
-    let codes: Vec<_> = got.body["unprocessed"].as_array().unwrap().iter().map(|u| u["code"].clone()).collect();
+    let codes: Vec<_> =
+        got.body["unprocessed"].as_array().unwrap().iter().map(|u| u["code"].clone()).collect();
     assert_eq!(codes, [json!(513), json!(524)]);
 }
 
@@ -95,7 +115,8 @@ async fn answers_record_numbers_up_to_1000_in_a_full_batch() {
     records[999] = event_with("ts", json!(0));
     let got = upload(&fake, batch(&records)).await;
     assert_eq!(got.body["processed"], 998);
-    let errors: Vec<_> = got.body["unprocessed"].as_array().unwrap().iter().map(|u| u["error"].clone()).collect();
+    let errors: Vec<_> =
+        got.body["unprocessed"].as_array().unwrap().iter().map(|u| u["error"].clone()).collect();
     assert!(errors[0].as_str().unwrap().ends_with("Skipped record number : 1"));
     assert!(errors[1].as_str().unwrap().ends_with("Skipped record number : 1000"));
 }

@@ -15,7 +15,10 @@ async fn faulty(script: &str) -> FakeCleverTap {
 async fn scripted_429_without_retry_after() {
     let fake = faulty("1=429").await;
     let got = upload(&fake, batch(&[event("x")])).await;
-    assert_eq!((got.status, &got.body, &got.retry_after), (429, &failure("Too many concurrent requests", 429), &None));
+    assert_eq!(
+        (got.status, &got.body, &got.retry_after),
+        (429, &failure("Too many concurrent requests", 429), &None)
+    );
     assert_eq!(upload(&fake, batch(&[event("x")])).await.status, 200, "only request 1 is faulty");
     let entry = &fake.journal().requests()[0];
     assert_eq!(entry.fault, Some(Fault::TooManyRequests { retry_after: None }));
@@ -103,7 +106,10 @@ async fn scripted_partial_marks_chosen_records_unprocessed() {
     assert_eq!(got.body["status"], "partial");
     assert_eq!(got.body["processed"], 1);
     let unprocessed = got.body["unprocessed"].as_array().unwrap();
-    assert_eq!(unprocessed.iter().map(|u| u["record"]["evtName"].clone()).collect::<Vec<_>>(), [json!("a"), json!("c")]);
+    assert_eq!(
+        unprocessed.iter().map(|u| u["record"]["evtName"].clone()).collect::<Vec<_>>(),
+        [json!("a"), json!("c")]
+    );
     assert!(unprocessed[1]["error"].as_str().unwrap().ends_with("Skipped record number : 3"));
     assert_eq!(unprocessed[0]["code"], 500);
     assert_eq!(fake.journal().processed_records().len(), 1);
@@ -125,8 +131,10 @@ async fn script_rules_added_last_win_and_open_ranges_reach_every_later_request()
 
 #[test]
 fn parses_every_fault_kind_and_refuses_bad_specs() {
-    let script = FaultScript::parse("1=429,2=429:5,3=500,4=503,5=delay:1500,6=delay:2s,7=drop,8=partial:2+4,9=partial")
-        .unwrap();
+    let script = FaultScript::parse(
+        "1=429,2=429:5,3=500,4=503,5=delay:1500,6=delay:2s,7=drop,8=partial:2+4,9=partial",
+    )
+    .unwrap();
     let expected = [
         Fault::TooManyRequests { retry_after: None },
         Fault::TooManyRequests { retry_after: Some(5) },
@@ -141,7 +149,9 @@ fn parses_every_fault_kind_and_refuses_bad_specs() {
     for (n, fault) in expected.into_iter().enumerate() {
         assert_eq!(script.fault_for(n as u64 + 1), Some(fault));
     }
-    for bad in ["", "1", "0=500", "3-1=500", "x=500", "1=418", "1=delay", "1=partial:0", "1=429:soon", "1=drop:2"] {
+    for bad in
+        ["", "1", "0=500", "3-1=500", "x=500", "1=418", "1=delay", "1=partial:0", "1=429:soon", "1=drop:2"]
+    {
         let error = FaultScript::parse(bad).unwrap_err();
         assert_eq!(error.exit_code(), 2, "{bad}");
         assert!(!error.to_string().is_empty());

@@ -65,7 +65,8 @@ async fn flattens_records_with_their_request_and_1_based_index() {
     upload(&fake, batch(&[event("a"), event("b")])).await;
     upload(&fake, batch(&[event("c")])).await;
     let records = fake.wait_for_records(3, WAIT).await.unwrap();
-    let keys: Vec<_> = records.iter().map(|r| (r.request_seq, r.index, r.record["evtName"].clone())).collect();
+    let keys: Vec<_> =
+        records.iter().map(|r| (r.request_seq, r.index, r.record["evtName"].clone())).collect();
     assert_eq!(keys, [(1, 1, json!("a")), (1, 2, json!("b")), (2, 1, json!("c"))]);
     assert!(records[2].offset >= records[0].offset);
     assert_eq!(fake.journal().records().len(), 3);
@@ -80,7 +81,8 @@ async fn waits_end_at_their_deadline_with_what_was_there() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(timeout.got, 1);
     assert!(timeout.to_string().contains("2 processed records"), "{timeout}");
-    let error: qc_harness::Error = fake.wait_for_requests(5, Duration::from_millis(10)).await.unwrap_err().into();
+    let error: qc_harness::Error =
+        fake.wait_for_requests(5, Duration::from_millis(10)).await.unwrap_err().into();
     assert_eq!(error.exit_code(), 1);
 }
 

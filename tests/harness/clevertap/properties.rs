@@ -5,8 +5,8 @@ use qc_harness::clevertap::FakeCleverTap;
 use serde_json::{Map, Value, json};
 
 const CODES: [u64; 25] = [
-    500, 509, 512, 513, 514, 515, 516, 517, 518, 519, 520, 522, 523, 524, 525, 526, 528, 530, 531, 532, 533, 534,
-    535, 0, 0,
+    500, 509, 512, 513, 514, 515, 516, 517, 518, 519, 520, 522, 523, 524, 525, 526, 528, 530, 531, 532, 533,
+    534, 535, 0, 0,
 ];
 
 /// Sends bodies to one fake from a synchronous proptest.
@@ -18,7 +18,8 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let fake = runtime.block_on(FakeCleverTap::builder().recycle_after(64).start()).unwrap();
         Harness { runtime, fake, client: reqwest::Client::new() }
     }
@@ -90,13 +91,23 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
         ".{0,20}".prop_map(Value::from),
-        prop::sample::select(vec!["event", "profile", "token", "App Launched", "$D_1", "+1555", "M", "1700000000"])
-            .prop_map(Value::from),
+        prop::sample::select(vec![
+            "event",
+            "profile",
+            "token",
+            "App Launched",
+            "$D_1",
+            "+1555",
+            "M",
+            "1700000000"
+        ])
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(key(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -104,8 +115,24 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "type", "identity", "FBID", "GPID", "objectId", "ts", "evtName", "evtData", "profileData", "tokenData",
-            "id", "keys", "Items", "Email", "Phone", "Gender", "Age", "d",
+            "type",
+            "identity",
+            "FBID",
+            "GPID",
+            "objectId",
+            "ts",
+            "evtName",
+            "evtData",
+            "profileData",
+            "tokenData",
+            "id",
+            "keys",
+            "Items",
+            "Email",
+            "Phone",
+            "Gender",
+            "Age",
+            "d",
         ])
         .prop_map(String::from),
         ".{0,8}",

@@ -3,7 +3,7 @@
 use qc_harness::clevertap::FakeCleverTap;
 use serde_json::{Value, json};
 
-use super::{assert_code, assert_processed, event, event_with, upload, batch, without};
+use super::{assert_code, assert_processed, batch, event, event_with, upload, without};
 
 fn profile(data: Value) -> Value {
     json!({"type": "profile", "identity": "user-1", "profileData": data})
@@ -80,7 +80,13 @@ async fn code_525_for_a_timestamp_that_is_not_positive_unix_seconds() {
 #[tokio::test]
 async fn accepts_seconds_as_number_or_digits_old_and_future_and_absent_timestamps() {
     let fake = FakeCleverTap::start().await;
-    for ts in [json!(1), json!(1_700_000_000), json!("1700000000"), json!(99_999_999_999_i64), json!(4_102_444_800_i64)] {
+    for ts in [
+        json!(1),
+        json!(1_700_000_000),
+        json!("1700000000"),
+        json!(99_999_999_999_i64),
+        json!(4_102_444_800_i64),
+    ] {
         assert_processed(&fake, event_with("ts", ts)).await;
     }
     assert_processed(&fake, without(event("x"), "ts")).await;
@@ -102,8 +108,18 @@ async fn code_509_for_a_missing_or_empty_event_name() {
 #[tokio::test]
 async fn code_513_for_restricted_system_events_ignoring_case_and_spaces() {
     let fake = FakeCleverTap::start().await;
-    for name in ["App Launched", "app launched", "APPLAUNCHED", "Notification Sent", "UTM Visited", "Stayed",
-                 "web page viewed", "Identity  Set", "Reachable By", "App Version Changed"] {
+    for name in [
+        "App Launched",
+        "app launched",
+        "APPLAUNCHED",
+        "Notification Sent",
+        "UTM Visited",
+        "Stayed",
+        "web page viewed",
+        "Identity  Set",
+        "Reachable By",
+        "App Version Changed",
+    ] {
         assert_code(&fake, event(name), 513).await;
     }
     let got = upload(&fake, batch(&[event("Charged"), event("Notification Clicked")])).await;
@@ -215,7 +231,8 @@ async fn codes_514_to_520_for_bad_profile_fields() {
 #[tokio::test]
 async fn the_first_bad_profile_field_in_the_documented_order_decides() {
     let fake = FakeCleverTap::start().await;
-    let all_bad = json!({"Age": "x", "Married": "x", "Education": "x", "Employed": "x", "Phone": "x", "Email": "x"});
+    let all_bad =
+        json!({"Age": "x", "Married": "x", "Education": "x", "Employed": "x", "Phone": "x", "Email": "x"});
     let got = upload(&fake, batch(&[json!({"type": "event"}), profile(all_bad)])).await;
     let second = &got.body["unprocessed"][1];
     assert_eq!(second["code"], 515);

@@ -71,10 +71,16 @@ async fn standalone_prints_records_serves_and_clears_the_journal_and_stops_on_ct
     for _ in 0..5 {
         printed.push(next_line(&mut fake.lines).await);
     }
-    assert!(printed[0].starts_with("#1.1") && printed[0].contains("processed") && printed[0].contains("trial_started"));
+    assert!(
+        printed[0].starts_with("#1.1")
+            && printed[0].contains("processed")
+            && printed[0].contains("trial_started")
+    );
     assert!(printed[1].starts_with("#1.2") && printed[1].contains("skipped 513"), "{}", printed[1]);
     assert!(printed[2].starts_with("#2.1") && printed[2].contains("processed"));
-    assert!(printed[3].starts_with("#3.1") && printed[3].contains("503") && printed[3].contains("[fault: 503]"));
+    assert!(
+        printed[3].starts_with("#3.1") && printed[3].contains("503") && printed[3].contains("[fault: 503]")
+    );
     assert!(printed[4].starts_with("#4.1") && printed[4].contains("401"), "{}", printed[4]);
 
     let entries = journal(&uri).await;
@@ -88,7 +94,8 @@ async fn standalone_prints_records_serves_and_clears_the_journal_and_stops_on_ct
     let text = serde_json::to_string(&entries).unwrap();
     assert!(!text.contains("\"P1\"") && !text.contains("\"P2\""), "passcodes are redacted");
 
-    let cleared: Value = client().delete(format!("{uri}/__harness/requests")).send().await.unwrap().json().await.unwrap();
+    let cleared: Value =
+        client().delete(format!("{uri}/__harness/requests")).send().await.unwrap().json().await.unwrap();
     assert_eq!(cleared, json!({"cleared": 4}));
     assert!(journal(&uri).await.is_empty());
     post(&uri, "P1", batch(&[event("after_clear")])).await;
