@@ -139,8 +139,8 @@ fn every_fixture_round_trips_to_the_same_json_value() {
         failures.extend(differences(&file.name, &file.raw, &back));
     }
     for file in journeys() {
-        let events: Vec<WebhookEvent> = serde_json::from_slice(&file.bytes)
-            .unwrap_or_else(|e| panic!("journey {}: {e}", file.name));
+        let events: Vec<WebhookEvent> =
+            serde_json::from_slice(&file.bytes).unwrap_or_else(|e| panic!("journey {}: {e}", file.name));
         let back = Value::Array(events.iter().map(WebhookEvent::to_value).collect());
         failures.extend(differences(&format!("journey {}", file.name), &file.raw, &back));
     }
@@ -197,7 +197,10 @@ fn comparison_flags_changed_fields_and_tolerates_only_revenue_noise() {
     assert!(differences("f", &body, &off)[0].starts_with("f: .d[0].evtData.revenue: expected 1049.993"));
     let mut numeric_id = body.clone();
     numeric_id["d"][0]["evtData"]["transaction_id"] = json!(7);
-    assert_eq!(differences("f", &body, &numeric_id), ["f: .d[0].evtData.transaction_id: expected \"7\", got 7"]);
+    assert_eq!(
+        differences("f", &body, &numeric_id),
+        ["f: .d[0].evtData.transaction_id: expected \"7\", got 7"]
+    );
     let mut extra = body.clone();
     extra["d"][0]["evtData"]["os_version"] = json!("17.4");
     assert_eq!(differences("f", &body, &extra), ["f: .d[0].evtData.os_version: unexpected \"17.4\""]);
