@@ -10,6 +10,7 @@ use std::process::Command;
 
 use qc_harness::mapping::revenue::within_tolerance;
 use qc_harness::mapping::{expected_records, upload_body};
+use qc_harness::qonversion::fixtures::built_in_source;
 use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
 use serde_json::{Value, json};
 
@@ -127,6 +128,13 @@ fn built_in_catalogue_holds_exactly_the_files_on_disk() {
         let names: BTreeSet<String> = catalogue.journeys.iter().map(|j| j.name.clone()).collect();
         assert_eq!(names, on_disk(journeys()), "journeys");
     }
+    let stale: Vec<String> = events()
+        .into_iter()
+        .chain(journeys())
+        .filter(|f| built_in_source(&f.name) != Some(f.bytes.as_slice()))
+        .map(|f| format!("{}: the embedded copy differs from the file (rebuild the crate)", f.name))
+        .collect();
+    assert_no_failures("embedded catalogue", stale);
     assert!(built_in.events.len() >= 45, "only {} event fixtures", built_in.events.len());
     assert!(built_in.journeys.len() >= 3, "only {} journeys", built_in.journeys.len());
 }
