@@ -94,7 +94,8 @@ async fn sends_qonversion_headers_with_the_raw_token() {
     assert_eq!(headers.get("accept").unwrap(), "application/json");
     assert_eq!(headers.get("content-type").unwrap(), "application/json");
     let names: BTreeSet<&str> = headers.keys().map(|k| k.as_str()).collect();
-    let expected: BTreeSet<&str> = ["accept", "authorization", "content-length", "content-type", "host"].into();
+    let expected: BTreeSet<&str> =
+        ["accept", "authorization", "content-length", "content-type", "host"].into();
     assert_eq!(names, expected, "no header beyond Qonversion's and what HTTP/1.1 needs");
     assert_eq!(requests[0].method.as_str(), "POST");
     assert_eq!(requests[0].body, FakeQonversion::body_of(&event(Some("production"))));
@@ -157,8 +158,14 @@ async fn retries_on_the_compressed_schedule_until_the_server_succeeds() {
     // The server saw the same spacing: +30 ms, then +1.44 s from the first request.
     let arrivals = arrivals.lock().unwrap().clone();
     let seen: Vec<Duration> = arrivals.iter().map(|t| t.duration_since(arrivals[0])).collect();
-    assert!(seen[1] >= Duration::from_millis(25) && seen[1] < Duration::from_millis(30) + LATE_LIMIT, "{seen:?}");
-    assert!(seen[2] >= Duration::from_millis(1430) && seen[2] < Duration::from_millis(1440) + LATE_LIMIT, "{seen:?}");
+    assert!(
+        seen[1] >= Duration::from_millis(25) && seen[1] < Duration::from_millis(30) + LATE_LIMIT,
+        "{seen:?}"
+    );
+    assert!(
+        seen[2] >= Duration::from_millis(1430) && seen[2] < Duration::from_millis(1440) + LATE_LIMIT,
+        "{seen:?}"
+    );
     let bodies = bodies(&server).await;
     assert!(bodies.iter().all(|b| *b == delivery.sent_body), "every retry resends the same bytes");
 }
