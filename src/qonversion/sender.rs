@@ -189,7 +189,9 @@ impl FakeQonversion {
         let mut attempts = Vec::new();
         for (index, nominal) in RETRY_SCHEDULE.iter().take(max_attempts.max(1)).enumerate() {
             let scheduled = compress(*nominal, self.time_scale);
-            tokio::time::sleep_until(first + scheduled).await;
+            if Instant::now() < first + scheduled {
+                tokio::time::sleep_until(first + scheduled).await;
+            }
             let slot = Slot { number: index + 1, nominal: *nominal, scheduled, first };
             let attempt = self.attempt(url, body.clone(), Some(&authorization), slot).await;
             tracing::debug!(%attempt, "webhook delivery");
@@ -205,6 +207,7 @@ impl FakeQonversion {
     /// One HTTP exchange, timed and recorded.
     async fn attempt(&self, url: &str, body: Vec<u8>, authorization: Option<&str>, slot: Slot) -> Attempt {
         let started = slot.first.elapsed();
+        let sent_at = std::time::SystemTime::now();
         let begin = Instant::now();
         let (status, answer, error) = self.exchange(url, body, authorization).await;
         Attempt {
@@ -217,6 +220,7 @@ impl FakeQonversion {
             error,
             nominal: slot.nominal,
             url: url.to_string(),
+            sent_at,
         }
     }
 

@@ -193,7 +193,10 @@ async fn gives_up_after_the_fifth_attempt_at_24_hours_from_the_first() {
         let seen = arrival.duration_since(arrivals[0]);
         let due = compress(nominal, time_scale);
         let early_slack = Duration::from_millis(5);
-        assert!(seen + early_slack >= due && seen < due + Duration::from_millis(500), "{seen:?} vs due {due:?}");
+        assert!(
+            seen + early_slack >= due && seen < due + Duration::from_millis(500),
+            "{seen:?} vs due {due:?}"
+        );
     }
 }
 
