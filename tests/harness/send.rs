@@ -232,6 +232,10 @@ async fn sends_the_built_in_fixture_for_an_event_name_and_platform() {
         assert!(run.stdout.contains(&format!("fixtures/events/{fixture}.json")), "{}", run.stdout);
         assert_eq!(received(&server).await.last().unwrap(), &expected.event.to_value());
     }
+    let sandbox = catalogue.get("subscription_renewed.android.sandbox").expect("a sandbox fixture");
+    let run = send("subscription_renewed.android.sandbox", &server, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(received(&server).await.last().unwrap(), &sandbox.event.to_value(), "a full fixture name");
 }
 
 #[tokio::test]
