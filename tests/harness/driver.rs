@@ -275,3 +275,19 @@ async fn kills_the_relay_group_when_the_harness_is_interrupted() {
     assert_eq!(output.code(), Some(130), "exit code after Ctrl-C");
     assert_group_gone(pgid);
 }
+
+#[tokio::test]
+async fn starts_again_on_another_port_when_the_port_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("tried");
+    // The first start fails like a relay whose port was grabbed; the second one listens.
+    let command = format!(
+        "if [ ! -e '{m}' ]; then touch '{m}'; echo 'Error: listen EADDRINUSE: address already in use' >&2; exit 1; fi; \
+         exec {}",
+        listen_py(),
+        m = marker.display()
+    );
+    let relay = start(&command_spec(command)).await;
+    assert!(relay.output_tail().contains("listen.py: ready"));
+    relay.stop().await.unwrap();
+}

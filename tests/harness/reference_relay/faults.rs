@@ -141,7 +141,7 @@ async fn relays_a_burst_of_100_events_under_latency_without_loss_or_429() {
 #[tokio::test]
 async fn keeps_at_most_15_uploads_in_flight_when_the_fake_allows_more() {
     let fake = FakeCleverTap::builder()
-        .latency(Duration::from_millis(100))
+        .latency(Duration::from_millis(250))
         .max_concurrency(1000)
         .start()
         .await
@@ -151,5 +151,7 @@ async fn keeps_at_most_15_uploads_in_flight_when_the_fake_allows_more() {
     join_all(events.iter().map(|e| rig.qonversion.send(e))).await;
     let requests = settled_requests(&rig.fake).await;
     let max_in_flight = requests.iter().map(|r| r.in_flight).max().unwrap_or(0);
-    assert_eq!(max_in_flight, 15, "the relay's own limit, not the fake's");
+    assert!(max_in_flight <= 15, "the relay's own limit, not the fake's: {max_in_flight}");
+    assert!(max_in_flight >= 13, "and it uses it: {max_in_flight}");
+    assert_eq!(rig.fake.journal().processed_records().len(), 60);
 }
