@@ -28,7 +28,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Instant;
 
 pub use group::{group_members, install_interrupt_handler, kill_all_relays};
-pub use launch::{DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token};
+pub use launch::{
+    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
+};
 use process::RelayProcess;
 use ready::Probe;
 pub use spec::{RelaySpec, RelayTarget};
@@ -126,6 +128,8 @@ pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<Runnin
     }
 }
 
+/// Spawns and waits for readiness. The free port is only free "a moment ago": when the
+/// relay exits at start saying its address is in use, it is started again on another port.
 async fn spawn_and_wait(
     command: &str,
     spec: &RelaySpec,
@@ -133,6 +137,36 @@ async fn spawn_and_wait(
     built_in: bool,
 ) -> Result<RunningRelay> {
     install_interrupt_handler();
+    let mut attempt = 1;
+    loop {
+        match spawn_once(command, spec, launch, built_in).await {
+            Err(Error::Relay { message, tail })
+                if attempt < PORT_ATTEMPTS && lost_the_port(&message, &tail) =>
+            {
+                tracing::debug!("relay lost its port to another process, retrying: {message}");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many ports a relay is tried on.
+const PORT_ATTEMPTS: u32 = 3;
+
+/// The relay exited at start because its port was taken.
+fn lost_the_port(message: &str, tail: &str) -> bool {
+    let tail = tail.to_ascii_lowercase();
+    message.contains("exited before it was ready")
+        && (tail.contains("address already in use") || tail.contains("eaddrinuse"))
+}
+
+async fn spawn_once(
+    command: &str,
+    spec: &RelaySpec,
+    launch: &RelayLaunch,
+    built_in: bool,
+) -> Result<RunningRelay> {
     let settings_dir = write_settings(launch)?;
     let settings_file = settings_dir.path().join("settings.json");
     let port = free_port()?;
