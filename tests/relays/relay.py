@@ -5,6 +5,7 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
 
   BATCH=1        queue records and upload them in batches (up to 1000 per request) from a
                  background flusher; webhooks are answered as soon as the record is queued.
+  FLUSH_MS=N     how often the flusher runs (default 30).
   BREAK=<mode>   break one rule of the contract on purpose (comma-separated for several):
     ignore-token        accept webhooks without or with a wrong token      (auth.*)
     leak-sandbox        forward sandbox events whatever send_sandbox says   (event.sandbox, mapping)
@@ -39,6 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BREAK = set(filter(None, os.environ.get("BREAK", "").split(",")))
 BATCH = os.environ.get("BATCH") == "1"
+FLUSH_MS = float(os.environ.get("FLUSH_MS", "30"))
 URL = os.environ["CLEVERTAP_API_URL"].rstrip("/") + "/1/upload"
 ACCOUNT = os.environ["CLEVERTAP_ACCOUNT_ID"]
 PASSCODE = os.environ["CLEVERTAP_PASSCODE"]
@@ -234,7 +236,7 @@ def unprocessed_records(sent, answer):
 
 def flusher():
     while True:
-        time.sleep(0.03)
+        time.sleep(FLUSH_MS / 1000)
         with queue_lock:
             limit = len(queue) if "no-batch-limit" in BREAK else 1000
             batch, queue[:] = queue[:limit], queue[limit:]
@@ -293,6 +295,7 @@ class Handler(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     if BATCH:
         threading.Thread(target=flusher, daemon=True).start()
+    ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
     server.daemon_threads = True
     log(f"relay.py listening on {os.environ['PORT']} (BATCH={BATCH}, BREAK={sorted(BREAK)})")
