@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::{CheckContext, Verdict, describe_uploads, sample_event};
 use crate::conformance::attribution::record_identity;
 use crate::conformance::bench::FakeSetup;
-use crate::conformance::observe::{accepted_records, settle, wait_until};
+use crate::conformance::observe::{accepted_records, records_in, settle, wait_until};
 use crate::mapping::expected_records;
 use crate::qonversion::WebhookEvent;
 
@@ -21,13 +21,13 @@ const CONCURRENT_EVENTS: usize = 45;
 const MAX_IN_FLIGHT: usize = 15;
 
 pub(super) fn setup(name: &str) -> Option<FakeSetup> {
-    (name == "upstream.concurrency").then(|| FakeSetup { faults: None, latency: Some(Duration::from_millis(100)) })
+    (name == "upstream.concurrency").then(|| FakeSetup { faults: None, latency: Some(Duration::from_millis(200)) })
 }
 
 pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     let (count, in_flight) = match name {
         "upstream.headers" => (3, 1),
-        "upstream.batch-limit" => (BATCH_EVENTS, 64),
+        "upstream.batch-limit" => (BATCH_EVENTS, 128),
         _ => (CONCURRENT_EVENTS, CONCURRENT_EVENTS),
     };
     let prefix = format!("qc-check-{}", name.replace('.', "-"));
@@ -107,9 +107,12 @@ fn headers(ctx: &CheckContext<'_>) -> Verdict {
 
 fn batch_limit(ctx: &CheckContext<'_>) -> Verdict {
     let requests = ctx.bench.fake().journal().requests();
-    let largest = requests.iter().map(|r| r.records.len()).max().unwrap_or(0);
-    let over: Vec<String> =
-        requests.iter().filter(|r| r.records.len() > 1000 || r.status == 413).map(|r| format!("request #{} had {} records (HTTP {})", r.seq, r.records.len(), r.status)).collect();
+    let largest = requests.iter().map(records_in).max().unwrap_or(0);
+    let over: Vec<String> = requests
+        .iter()
+        .filter(|r| records_in(r) > 1000 || r.status == 413)
+        .map(|r| format!("request #{} had {} records (HTTP {})", r.seq, records_in(r), r.status))
+        .collect();
     match over.is_empty() {
         true => Verdict::new(true, format!("{} upload request(s), the largest with {largest} records", requests.len()), Vec::new()),
         false => Verdict::new(false, format!("more than 1000 records in one request: {}", over.join("; ")), Vec::new()),
