@@ -33,17 +33,46 @@ pub fn execute(args: CompletionsArgs) -> Result<i32> {
     }
 }
 
+/// The name completions are generated for.
+const BIN_NAME: &str = "qc-harness";
+
 /// The completion script for `shell`, covering every subcommand and flag of [`Cli`].
 fn script(shell: Shell) -> Vec<u8> {
     let mut command = Cli::command();
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command, "qc-harness", &mut script);
+    clap_complete::generate(shell, &mut command, BIN_NAME, &mut script);
+    if shell == Shell::Bash {
+        script = fix_bash_state_names(&String::from_utf8_lossy(&script)).into_bytes();
+    }
     script
+}
+
+/// Works around clap_complete's bash bug for hyphenated binary names (clap-rs/clap#6421):
+/// the dispatch loop spells the state `qc__harness__subcmd__run`, but the case arms spell it
+/// `qc__subcmd__harness__subcmd__run`, so nothing after a subcommand ever completed.
+fn fix_bash_state_names(script: &str) -> String {
+    let wrong = BIN_NAME.replace('-', "__subcmd__");
+    let right = BIN_NAME.replace('-', "__");
+    script.replace(&format!("{wrong}__subcmd__"), &format!("{right}__subcmd__"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bash_state_the_dispatch_loop_sets_has_a_case_arm() {
+        let script = String::from_utf8(script(Shell::Bash)).expect("UTF-8");
+        let states: Vec<&str> = script
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("cmd=\"")?.strip_suffix('"'))
+            .filter(|state| !state.is_empty())
+            .collect();
+        assert!(states.contains(&"qc__harness__subcmd__run"), "{states:?}");
+        for state in states {
+            assert!(script.contains(&format!("\n        {state})\n")), "no case arm for {state}");
+        }
+    }
 
     #[test]
     fn every_shell_gets_a_script_naming_every_subcommand() {

@@ -243,3 +243,29 @@ async fn node_example_relay_with_one_line_broken_fails_the_right_check() {
     require_node();
     assert_breakages_are_caught("node", NODE_RELAY, &NODE_BREAKAGES).await;
 }
+
+#[test]
+fn bash_completion_completes_subcommands_flags_and_shells() {
+    let script = std::process::Command::new(env!("CARGO_BIN_EXE_qc-harness"))
+        .args(["completions", "bash"])
+        .output()
+        .expect("qc-harness completions bash");
+    assert!(script.status.success(), "{}", String::from_utf8_lossy(&script.stderr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("qc-harness.bash");
+    std::fs::write(&file, &script.stdout).expect("write the script");
+    // What bash does on TAB: COMP_WORDS/COMP_CWORD set, the function called with (cmd, cur, prev).
+    let complete = |words: &str, cur: &str, prev: &str| {
+        let program = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _qc__harness qc-harness '{cur}' '{prev}'; echo \"${{COMPREPLY[*]}}\"",
+            file.display()
+        );
+        let out = std::process::Command::new("bash").args(["-c", &program]).output().expect("bash runs");
+        assert!(out.status.success(), "bash: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete("qc-harness ru", "ru", "qc-harness"), "run");
+    assert_eq!(complete("qc-harness run --str", "--str", "run"), "--strict");
+    assert_eq!(complete("qc-harness completions f", "f", "completions"), "fish");
+}
