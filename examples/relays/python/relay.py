@@ -398,7 +398,8 @@ class Relay:
 
     def authorized(self, header: str | None) -> bool:
         scheme, _, token = (header or "").partition(" ")
-        return scheme.lower() == "basic" and hmac.compare_digest(token.strip(), self.token)
+        expected = self.token.encode()
+        return scheme.lower() == "basic" and hmac.compare_digest(token.strip().encode(), expected)
 
     def handle(self, authorization: str | None, body: bytes) -> tuple[int, dict]:
         """One webhook: (HTTP status, JSON answer)."""
