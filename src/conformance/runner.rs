@@ -63,6 +63,11 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
         ..RunOutcome::default()
     };
+    if let Some(checkpoint) = &checkpoint {
+        let mut nothing_yet = outcome.clone();
+        nothing_yet.interrupted = true;
+        (checkpoint.0)(&nothing_yet);
+    }
     let units = units(&config);
     if let Some(bar) = &config.progress {
         bar.set_length(units.len() as u64);
