@@ -29,7 +29,8 @@ pub const UNAVAILABLE: &str = "System is unavailable. Try again later.";
 /// Code of a record marked unprocessed by a `Partial` fault.
 pub const PARTIAL_FAULT_CODE: u16 = 500;
 /// Text of a record marked unprocessed by a `Partial` fault.
-pub const PARTIAL_FAULT_TEXT: &str = "Record could not be processed. ErrorCode: 500 - Internal error, try again. ";
+pub const PARTIAL_FAULT_TEXT: &str =
+    "Record could not be processed. ErrorCode: 500 - Internal error, try again. ";
 
 #[derive(Serialize)]
 struct Failure<'a> {

@@ -100,7 +100,7 @@ impl FakeConfig {
 /// Builds a [`FakeCleverTap`]; every setting has a default.
 ///
 /// ```
-/// # tokio_test_shim::run(async {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::time::Duration;
 /// use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript};
 /// let fake = FakeCleverTap::builder()
@@ -113,8 +113,6 @@ impl FakeConfig {
 ///     .unwrap();
 /// assert_eq!(fake.account_id(), "ACC-1");
 /// # });
-/// # mod tokio_test_shim { pub fn run<F: std::future::Future>(f: F) -> F::Output {
-/// #   tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f) } }
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use = "call .start().await to run the fake"]

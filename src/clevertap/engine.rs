@@ -21,6 +21,9 @@ pub const UPLOAD_PATH: &str = "/1/upload";
 /// The path of the standalone journal endpoint.
 pub const CONTROL_PATH: &str = "/__harness/requests";
 
+/// Bodies wiremock may hold copies of before its mocks are replaced.
+const RECYCLE_BYTES: usize = 16 * 1024 * 1024;
+
 /// What the admission step decided for one request.
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
@@ -55,6 +58,7 @@ struct State {
     in_flight: HashMap<String, Vec<Instant>>,
     pending: Option<Ticket>,
     served: usize,
+    served_bytes: usize,
 }
 
 /// The shared heart of one fake.
@@ -87,6 +91,7 @@ impl Engine {
             in_flight: HashMap::new(),
             pending: None,
             served: 0,
+            served_bytes: 0,
         };
         Engine {
             accounts: config.effective_accounts(),
@@ -158,12 +163,15 @@ impl Engine {
         })
     }
 
-    /// Counts a served request; true when the wiremock mock should be replaced now.
-    pub(crate) fn count_served(&self) -> bool {
+    /// Counts a served request (wiremock keeps a copy of it); true when the wiremock mocks
+    /// should be replaced now: after `recycle_after` requests or [`RECYCLE_BYTES`] of bodies.
+    pub(crate) fn count_served(&self, request: &Request) -> bool {
         let mut state = self.lock();
         state.served += 1;
-        if state.served >= self.recycle_after {
+        state.served_bytes += request.body.len();
+        if state.served >= self.recycle_after || state.served_bytes >= RECYCLE_BYTES {
             state.served = 0;
+            state.served_bytes = 0;
             true
         } else {
             false
@@ -195,8 +203,12 @@ impl Engine {
         }
         let latency = self.lock().latency + fault_delay(ticket.fault.as_ref());
         if request.url.path() != UPLOAD_PATH || request.method != "POST" {
-            let status = if request.url.path() == UPLOAD_PATH { 405 } else { 404 };
-            let reply = Reply { delay: latency, ..Reply::now(status, answer::failure("Not Found", status)) };
+            let (status, error) = if request.url.path() == UPLOAD_PATH {
+                (405, "Method Not Allowed")
+            } else {
+                (404, "Not Found")
+            };
+            let reply = Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) };
             return rejected_whole(request, reply, 0);
         }
         let account = match self.authenticate(request) {
@@ -214,7 +226,8 @@ impl Engine {
         let records = match validate::check_envelope(&request.body) {
             Ok(records) => records,
             Err(e) => {
-                let reply = Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
+                let reply =
+                    Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
                 return rejected_whole(request, reply, in_flight);
             }
         };

@@ -152,13 +152,8 @@ impl fmt::Debug for Journal {
 impl Journal {
     /// An empty journal keeping at most `capacity` requests and `byte_budget` body bytes.
     pub fn new(capacity: usize, byte_budget: usize) -> Journal {
-        let inner = Inner {
-            entries: VecDeque::new(),
-            bytes: 0,
-            dropped: 0,
-            capacity: capacity.max(1),
-            byte_budget,
-        };
+        let inner =
+            Inner { entries: VecDeque::new(), bytes: 0, dropped: 0, capacity: capacity.max(1), byte_budget };
         Journal { inner: Arc::new(Mutex::new(inner)), changes: Arc::new(watch::channel(0).0) }
     }
 

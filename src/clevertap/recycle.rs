@@ -90,7 +90,8 @@ fn run(
     count: Arc<AtomicU64>,
 ) {
     while let Ok(job) = jobs.recv() {
-        let (Some(server), Some(engine), Some(sender)) = (server.upgrade(), engine.upgrade(), sender.upgrade())
+        let (Some(server), Some(engine), Some(sender)) =
+            (server.upgrade(), engine.upgrade(), sender.upgrade())
         else {
             let _ = job.queued.send(());
             return;

@@ -144,7 +144,11 @@ impl FakeCleverTap {
     }
 
     /// Waits until at least `n` records were processed (dry runs excluded); all of them.
-    pub async fn wait_for_records(&self, n: usize, deadline: Duration) -> Result<Vec<RecordEntry>, WaitTimeout> {
+    pub async fn wait_for_records(
+        &self,
+        n: usize,
+        deadline: Duration,
+    ) -> Result<Vec<RecordEntry>, WaitTimeout> {
         let journal = self.journal();
         let ready = |j: &Journal| {
             let records = j.processed_records();
@@ -158,7 +162,11 @@ impl FakeCleverTap {
     }
 
     /// Waits until at least `n` requests are in the journal; all of them.
-    pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Result<Vec<JournalEntry>, WaitTimeout> {
+    pub async fn wait_for_requests(
+        &self,
+        n: usize,
+        deadline: Duration,
+    ) -> Result<Vec<JournalEntry>, WaitTimeout> {
         let journal = self.journal();
         let ready = |j: &Journal| {
             let requests = j.requests();
@@ -214,10 +222,13 @@ impl fmt::Display for ConnectionDropped {
 impl std::error::Error for ConnectionDropped {}
 
 /// Journals a dropped connection and returns the error that makes hyper close it.
-fn drop_responder(engine: Arc<Engine>, recycler: Recycler) -> impl Fn(&Request) -> ConnectionDropped + Send + Sync {
+fn drop_responder(
+    engine: Arc<Engine>,
+    recycler: Recycler,
+) -> impl Fn(&Request) -> ConnectionDropped + Send + Sync {
     move |request: &Request| {
         engine.record_drop(request);
-        if engine.count_served() {
+        if engine.count_served(request) {
             recycler.recycle_now();
         }
         ConnectionDropped
@@ -236,7 +247,7 @@ impl Respond for Answerer {
         } else {
             template_for(self.engine.answer(request))
         };
-        if self.engine.count_served() {
+        if self.engine.count_served(request) {
             self.recycler.recycle_now();
         }
         template

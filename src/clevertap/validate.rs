@@ -109,7 +109,10 @@ pub fn check_envelope(body: &[u8]) -> Result<Vec<Value>, EnvelopeError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(EnvelopeError {
             status: 413,
-            error: format!("Payload too large: the request body is over the 10 MiB limit ({} bytes)", body.len()),
+            error: format!(
+                "Payload too large: the request body is over the 10 MiB limit ({} bytes)",
+                body.len()
+            ),
         });
     }
     let malformed = || EnvelopeError { status: 400, error: MALFORMED.to_string() };
@@ -168,7 +171,11 @@ fn check_identity(fields: &Map<String, Value>) -> Result<(), RecordError> {
     let object_id_ok = matches!(object_id, Some(Value::String(s)) if !s.is_empty());
     let any = ["identity", "FBID", "GPID"].iter().any(|key| is_identity(present(fields, key)));
     if !any && !object_id_ok {
-        return Err(RecordError::decided(523, "Identity", "Missing identity: identity, FBID, GPID or objectId"));
+        return Err(RecordError::decided(
+            523,
+            "Identity",
+            "Missing identity: identity, FBID, GPID or objectId",
+        ));
     }
     if object_id.is_some() && !object_id_ok {
         return Err(RecordError::decided(526, "objectId", "objectId must be a non-empty string"));
@@ -219,7 +226,10 @@ fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordE
     let name = match present(fields, "evtName") {
         Some(Value::String(name)) if !name.trim().is_empty() => name.as_str(),
         _ => {
-            return Err(RecordError::new(509, "Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. "));
+            return Err(RecordError::new(
+                509,
+                "Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. ",
+            ));
         }
     };
     if is_restricted(name) {
@@ -233,7 +243,9 @@ fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordE
     }
     let invalid = |meaning: String| RecordError::decided(512, "Event Data", &meaning);
     if let Some(c) = prohibited_char(name) {
-        return Err(invalid(format!("Invalid event structure: event name contains the prohibited character '{c}'")));
+        return Err(invalid(format!(
+            "Invalid event structure: event name contains the prohibited character '{c}'"
+        )));
     }
     let Some(Value::Object(data)) = fields.get("evtData") else {
         return Err(invalid("Invalid event structure: evtData must be an object".into()));
@@ -246,7 +258,10 @@ fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordE
         return Err(RecordError::decided(
             522,
             "Event Data",
-            &format!("Event properties limit exceeded: {count} properties, the limit is {}", rules.property_limit),
+            &format!(
+                "Event properties limit exceeded: {count} properties, the limit is {}",
+                rules.property_limit
+            ),
         ));
     }
     Ok(())
@@ -254,7 +269,9 @@ fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordE
 
 fn check_property(event: &str, key: &str, value: &Value) -> Result<(), String> {
     if let Some(c) = prohibited_char(key) {
-        return Err(format!("Invalid event structure: property key '{key}' contains the prohibited character '{c}'"));
+        return Err(format!(
+            "Invalid event structure: property key '{key}' contains the prohibited character '{c}'"
+        ));
     }
     if key.chars().count() > MAX_KEY_CHARS {
         return Err(format!("Invalid event structure: property key is over {MAX_KEY_CHARS} characters"));
@@ -294,9 +311,7 @@ pub fn valid_email(email: &str) -> bool {
 /// E.164: `+`, then 1 to 15 digits, the first not 0.
 pub fn valid_phone(phone: &str) -> bool {
     let Some(digits) = phone.strip_prefix('+') else { return false };
-    (1..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 fn is_one_of(value: &Value, allowed: &[&str]) -> bool {
@@ -372,3 +387,6 @@ fn check_token(fields: &Map<String, Value>) -> Result<(), RecordError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
