@@ -130,7 +130,9 @@ impl Uploader {
                     if attempt >= self.policy.max_record_attempts {
                         return UploadOutcome::Rejected { code, error };
                     }
-                    tracing::warn!("upload attempt {attempt}: CleverTap did not process the record ({code}: {error})");
+                    tracing::warn!(
+                        "upload attempt {attempt}: CleverTap did not process the record ({code}: {error})"
+                    );
                     self.policy.backoff(attempt)
                 }
                 Attempt::Transient { reason, retry_after } => {
@@ -235,8 +237,12 @@ mod tests {
 
     #[test]
     fn reads_unprocessed_records_from_a_partial_answer() {
-        let text = r#"{"status":"fail","processed":0,"unprocessed":[{"status":"fail","code":512,"error":"bad"}]}"#;
+        let text =
+            r#"{"status":"fail","processed":0,"unprocessed":[{"status":"fail","code":512,"error":"bad"}]}"#;
         assert!(matches!(unprocessed(text), Attempt::Unprocessed { code: 512, .. }));
-        assert!(matches!(unprocessed(r#"{"status":"success","processed":1,"unprocessed":[]}"#), Attempt::Accepted));
+        assert!(matches!(
+            unprocessed(r#"{"status":"success","processed":1,"unprocessed":[]}"#),
+            Attempt::Accepted
+        ));
     }
 }

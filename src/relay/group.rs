@@ -118,7 +118,8 @@ pub fn install_interrupt_handler() {
 
 async fn wait_for_interrupt(ready: std::sync::mpsc::Sender<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
         let _ = ready.send(false);
         return;
     };

@@ -155,8 +155,7 @@ async fn sets_the_contract_environment_placeholders_and_settings_file() {
         listen_py(),
         out.display()
     );
-    let mut settings = Settings::default();
-    settings.send_sandbox = true;
+    let mut settings = Settings { send_sandbox: true, ..Settings::default() };
     settings.event_mut("trial_started").enabled = Some(false);
     let mut launch = RelayLaunch::new("http://127.0.0.1:4321/", settings.clone());
     launch.token = "tok-123".into();
@@ -200,6 +199,11 @@ async fn waits_for_the_ready_path_to_answer_2xx() {
 #[tokio::test]
 async fn keeps_only_a_bounded_tail_of_the_output() {
     let relay = start(&command_spec(format!("{} --print-lines 5000", listen_py()))).await;
+    // Output is read on threads of its own: wait (with a deadline) until the last line is in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !relay.output_tail().contains("line 4999") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let tail = relay.output_tail();
     assert!(tail.lines().count() <= 40, "{} lines", tail.lines().count());
     assert!(tail.contains("line 4999"), "the newest lines are kept: {tail}");
@@ -234,4 +238,90 @@ async fn rejects_the_lines_adapter_as_an_http_relay() {
     let err = start_relay(&spec, launch()).await.unwrap_err();
     assert_eq!(err.exit_code(), 2, "{err}");
     assert!(err.to_string().contains("--relay-lines"), "{err}");
+}
+
+/// Set in the environment of the child test process that plays the interrupted harness.
+const HELPER_ENV: &str = "QC_HARNESS_INTERRUPT_HELPER_PGID_FILE";
+
+/// Not a test of its own: run by `kills_the_relay_group_when_the_harness_is_interrupted`
+/// in a child process, it starts a relay, writes its process group to a file and waits.
+#[tokio::test]
+#[ignore = "helper process for kills_the_relay_group_when_the_harness_is_interrupted"]
+async fn interrupt_helper_process() {
+    let Ok(file) = std::env::var(HELPER_ENV) else { return };
+    let relay = start(&command_spec(format!("sleep 300 & {} --children 1", listen_py()))).await;
+    std::fs::write(&file, relay.process_group().unwrap().to_string()).unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    panic!("the helper was not interrupted");
+}
+
+#[tokio::test]
+async fn kills_the_relay_group_when_the_harness_is_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let pgid_file = dir.path().join("pgid");
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["driver::interrupt_helper_process", "--exact", "--ignored", "--nocapture"])
+        .env(HELPER_ENV, &pgid_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pgid_file).map(|s| s.is_empty()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "the helper never started its relay");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pgid = read_pgid(&pgid_file);
+    assert!(group_members(pgid).len() >= 3, "{:?}", group_members(pgid));
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exits").unwrap();
+    assert_eq!(output.code(), Some(130), "exit code after Ctrl-C");
+    assert_group_gone(pgid);
+}
+
+#[tokio::test]
+async fn starts_again_on_another_port_when_the_port_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("tried");
+    // The first start fails like a relay whose port was grabbed; the second one listens.
+    let command = format!(
+        "if [ ! -e '{m}' ]; then touch '{m}'; echo 'Error: listen EADDRINUSE: address already in use' >&2; exit 1; fi; \
+         exec {}",
+        listen_py(),
+        m = marker.display()
+    );
+    let relay = start(&command_spec(command)).await;
+    assert!(relay.output_tail().contains("listen.py: ready"));
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn does_not_take_another_process_on_its_port_for_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    // The "relay" only says which port it was given; this test grabs that port first, as
+    // another program on the machine could, and answers on it.
+    let command = format!("echo {{port}} >> '{}'; sleep 300", port_file.display());
+    let grabber = tokio::spawn({
+        let port_file = port_file.clone();
+        async move {
+            let mut held = Vec::new();
+            loop {
+                let text = std::fs::read_to_string(&port_file).unwrap_or_default();
+                for port in text.lines().skip(held.len()) {
+                    let port: u16 = port.trim().parse().unwrap();
+                    held.push(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let (message, _) = start_err(&command_spec(command)).await;
+    grabber.abort();
+    assert!(message.contains("lost its port"), "{message}");
+    assert!(message.contains("served by another program"), "{message}");
+    let tried = std::fs::read_to_string(&port_file).unwrap();
+    assert_eq!(tried.lines().count(), 3, "tried on 3 different ports: {tried}");
 }
