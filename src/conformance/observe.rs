@@ -32,7 +32,12 @@ pub fn refused_requests(fake: &FakeCleverTap) -> Vec<JournalEntry> {
 
 /// Waits until at least `at_least` accepted records arrived (or `deadline`), then until no
 /// new request came for `quiet`, and returns the accepted records.
-pub async fn collect(fake: &FakeCleverTap, at_least: usize, deadline: Instant, quiet: Duration) -> Vec<ObservedRecord> {
+pub async fn collect(
+    fake: &FakeCleverTap,
+    at_least: usize,
+    deadline: Instant,
+    quiet: Duration,
+) -> Vec<ObservedRecord> {
     wait_until(deadline, || accepted_records(fake).len() >= at_least).await;
     settle(fake, quiet, deadline.max(Instant::now()) + quiet * 4).await;
     accepted_records(fake)

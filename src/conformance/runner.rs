@@ -26,8 +26,13 @@ impl std::fmt::Debug for Checkpoint {
 }
 
 /// Checks that take longest start first, so that they overlap with everything else.
-const SLOW_FIRST: [&str; 5] =
-    ["upstream.partial", "upstream.retry-after", "upstream.batch-limit", "upstream.backoff", "upstream.concurrency"];
+const SLOW_FIRST: [&str; 5] = [
+    "upstream.partial",
+    "upstream.retry-after",
+    "upstream.batch-limit",
+    "upstream.backoff",
+    "upstream.concurrency",
+];
 
 enum Unit {
     Variant(Variant),
@@ -58,12 +63,18 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
         ..RunOutcome::default()
     };
+    if let Some(checkpoint) = &checkpoint {
+        let mut nothing_yet = outcome.clone();
+        nothing_yet.interrupted = true;
+        (checkpoint.0)(&nothing_yet);
+    }
     let units = units(&config);
     if let Some(bar) = &config.progress {
         bar.set_length(units.len() as u64);
     }
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
-    let mut stream = futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
+    let mut stream =
+        futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
     let interrupted = loop {
         let next = tokio::select! {
             next = stream.next() => next,
@@ -97,7 +108,8 @@ async fn interrupt(enabled: bool) {
 fn units(config: &RunConfig) -> Vec<Unit> {
     let mut checks = config.checks.clone();
     checks.sort_by_key(|name| SLOW_FIRST.iter().position(|s| s == name).unwrap_or(SLOW_FIRST.len()));
-    let (slow, fast): (Vec<String>, Vec<String>) = checks.into_iter().partition(|c| SLOW_FIRST.contains(&c.as_str()));
+    let (slow, fast): (Vec<String>, Vec<String>) =
+        checks.into_iter().partition(|c| SLOW_FIRST.contains(&c.as_str()));
     let mut units: Vec<Unit> = slow.into_iter().map(Unit::Check).collect();
     units.extend(config.variants.iter().cloned().map(Unit::Variant));
     units.extend(fast.into_iter().map(Unit::Check));
@@ -125,7 +137,9 @@ fn finish(outcome: &mut RunOutcome, config: &RunConfig, started: Instant) {
     let fixture_pos = |f: &str| fixtures.iter().position(|x| x == f).unwrap_or(usize::MAX);
     outcome.cases.sort_by_key(|c| (variant_pos(&c.variant), fixture_pos(&c.fixture)));
     outcome.checks.sort_by_key(|c| checks::CHECKS.iter().position(|d| d.name == c.name));
-    if outcome.cases.iter().any(|c| c.fixture == UNATTRIBUTED) && !outcome.fixtures.iter().any(|f| f == UNATTRIBUTED) {
+    if outcome.cases.iter().any(|c| c.fixture == UNATTRIBUTED)
+        && !outcome.fixtures.iter().any(|f| f == UNATTRIBUTED)
+    {
         outcome.fixtures.push(UNATTRIBUTED.to_string());
     }
     outcome.elapsed = started.elapsed();
@@ -150,7 +164,11 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     let mut result = CheckResult {
         name: name.to_string(),
         level: def.level,
-        variant: if plan.settings == config.check_settings { "checks".into() } else { format!("checks+{name}") },
+        variant: if plan.settings == config.check_settings {
+            "checks".into()
+        } else {
+            format!("checks+{name}")
+        },
         status: Status::Skipped,
         expected: def.expected.to_string(),
         observed: String::new(),
@@ -166,12 +184,17 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
         Ok(bench) => bench,
         Err(e) => return UnitResult::RelayError(format!("check {name}: {e}")),
     };
-    let sender = FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
+    let sender =
+        FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
     let ctx = CheckContext { bench: &bench, sender, timeout: config.timeout, settle: config.settle };
     let limit = config.timeout * 3 + Duration::from_secs(5);
     let verdict = match tokio::time::timeout(limit, checks::run_check(name, &ctx)).await {
         Ok(verdict) => verdict,
-        Err(_) => checks::Verdict { passed: false, observed: format!("did not finish within {limit:?}"), details: Vec::new() },
+        Err(_) => checks::Verdict {
+            passed: false,
+            observed: format!("did not finish within {limit:?}"),
+            details: Vec::new(),
+        },
     };
     result.status = match (verdict.passed, def.level, config.strict) {
         (true, _, _) => Status::Passed,

@@ -18,13 +18,14 @@
 
 pub mod group;
 mod launch;
+mod port;
 mod process;
 mod ready;
 pub mod spec;
 mod tail;
 mod url;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 pub use group::{group_members, install_interrupt_handler, kill_all_relays};
@@ -154,11 +155,15 @@ async fn spawn_and_wait(
 /// How many ports a relay is tried on.
 const PORT_ATTEMPTS: u32 = 3;
 
-/// The relay exited at start because its port was taken.
+/// The start of the message when another process answered on the relay's port.
+const LOST_PORT: &str = "the relay lost its port";
+
+/// The relay exited at start because its port was taken, or another process serves it.
 fn lost_the_port(message: &str, tail: &str) -> bool {
     let tail = tail.to_ascii_lowercase();
-    message.contains("exited before it was ready")
-        && (tail.contains("address already in use") || tail.contains("eaddrinuse"))
+    message.starts_with(LOST_PORT)
+        || (message.contains("exited before it was ready")
+            && (tail.contains("address already in use") || tail.contains("eaddrinuse")))
 }
 
 async fn spawn_once(
@@ -169,7 +174,7 @@ async fn spawn_once(
 ) -> Result<RunningRelay> {
     let settings_dir = write_settings(launch)?;
     let settings_file = settings_dir.path().join("settings.json");
-    let port = free_port()?;
+    let port = port::free_port()?;
     let mut env = launch.environment(port, &settings_file);
     let mut ready_path = spec.ready_path.clone();
     if built_in {
@@ -187,6 +192,10 @@ async fn spawn_once(
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let probe = Probe::new(&relay.base_url, ready_path.as_deref(), addr);
     wait_ready(&relay, &probe, spec).await?;
+    let pgid = relay.process_group().expect("spawned relays have a group");
+    if port::taken_by_older_process(pgid, port) {
+        return Err(relay.error(format!("{LOST_PORT}: port {port} is served by another program")));
+    }
     Ok(relay)
 }
 
@@ -227,13 +236,6 @@ fn write_settings(launch: &RelayLaunch) -> Result<tempfile::TempDir> {
     let file = dir.path().join("settings.json");
     std::fs::write(&file, launch.settings.to_json_pretty()).map_err(|e| Error::io(&file, e))?;
     Ok(dir)
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| Error::Network(format!("cannot find a free port on 127.0.0.1: {e}")))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| Error::Network(format!("free port: {e}")))
 }
 
 /// `'text'` with embedded single quotes escaped, for `sh -c`.

@@ -13,7 +13,8 @@ async fn run_broken(mode: &str, batch: bool, variants: &[&str], checks: &str, st
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/relay.py");
     let batch = if batch { "BATCH=1 " } else { "" };
     let command = format!("BREAK={mode} {batch}python3 '{}'", script.display());
-    let mut config = RunConfig::new(RelaySpec::new(RelayTarget::Command(command)), FixtureCatalogue::built_in().unwrap());
+    let mut config =
+        RunConfig::new(RelaySpec::new(RelayTarget::Command(command)), FixtureCatalogue::built_in().unwrap());
     config.variants = variants.iter().map(|v| Variant::built_in(v).unwrap()).collect();
     config.checks = select_checks(Some(checks)).unwrap();
     config.strict = strict;
@@ -35,7 +36,11 @@ fn assert_caught(outcome: &RunOutcome, check: &str, status: Status) {
     }
 }
 
-fn failed_case<'a>(outcome: &'a RunOutcome, fixture: &str, variant: &str) -> &'a qc_harness::conformance::CaseResult {
+fn failed_case<'a>(
+    outcome: &'a RunOutcome,
+    fixture: &str,
+    variant: &str,
+) -> &'a qc_harness::conformance::CaseResult {
     let case = outcome.case(fixture, variant).unwrap_or_else(|| panic!("no case {fixture}@{variant}"));
     assert_eq!(case.status, Status::Failed, "{fixture}@{variant} should fail");
     case
@@ -150,7 +155,11 @@ async fn a_relay_that_retries_badly_warns_on_backoff_retry_after_and_partial() {
 async fn extra_keys_fail_the_mapping_unless_allowed() {
     let outcome = run_broken("extra-key", false, &["default"], "none", false).await;
     let case = failed_case(&outcome, "trial_started.ios", "default");
-    assert!(case.differences[0].to_string().contains("evtData.sandbox: unexpected key"), "{:?}", case.differences);
+    assert!(
+        case.differences[0].to_string().contains("evtData.sandbox: unexpected key"),
+        "{:?}",
+        case.differences
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

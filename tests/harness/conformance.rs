@@ -54,7 +54,13 @@ fn pending_files(dir: &Path) -> Vec<PathBuf> {
 fn reference_relay_passes_every_variant_and_check_and_matches_the_committed_snapshots() {
     let snapshots = repo().join("snapshots");
     let json = tempfile::NamedTempFile::new().unwrap();
-    let output = run(&["--snapshots", snapshots.to_str().unwrap(), "--json", json.path().to_str().unwrap(), "--strict"]);
+    let output = run(&[
+        "--snapshots",
+        snapshots.to_str().unwrap(),
+        "--json",
+        json.path().to_str().unwrap(),
+        "--strict",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
     let cases = 65 * 7;
     assert_eq!(last_line(&output), format!("{} passed, 0 failed", cases + 18));
@@ -64,7 +70,9 @@ fn reference_relay_passes_every_variant_and_check_and_matches_the_committed_snap
     assert_eq!(report["cases"].as_array().unwrap().len(), cases);
     assert_eq!(report["checks"].as_array().unwrap().len(), 18);
     let text = stdout(&output);
-    assert!(text.contains("✓ check upstream.429 [MUST]") && text.contains("✓ subscription_renewed.ios @ gross"));
+    assert!(
+        text.contains("✓ check upstream.429 [MUST]") && text.contains("✓ subscription_renewed.ios @ gross")
+    );
     assert!(text.contains("case ") && text.contains("event-no-revenue"), "the matrix is printed");
 }
 
@@ -88,8 +96,15 @@ fn a_changed_snapshot_fails_with_snap_new_and_accept_writes_it() {
     let output = run(&["--snapshots", dir, "--variants", "default", "--checks", "none"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     assert_eq!(last_line(&output), "64 passed, 1 failed");
-    assert!(stdout(&output).contains("✗ subscription_renewed.ios @ default — snapshot changed"), "{}", stdout(&output));
-    assert_eq!(pending_files(snapshots.path()), [snapshots.path().join("subscription_renewed.ios@default.snap.new")]);
+    assert!(
+        stdout(&output).contains("✗ subscription_renewed.ios @ default — snapshot changed"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        pending_files(snapshots.path()),
+        [snapshots.path().join("subscription_renewed.ios@default.snap.new")]
+    );
     let accepted = run(&["--snapshots", dir, "--variants", "default", "--checks", "none", "--accept"]);
     assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
     assert!(pending_files(snapshots.path()).is_empty());
@@ -99,7 +114,8 @@ fn a_changed_snapshot_fails_with_snap_new_and_accept_writes_it() {
 #[test]
 fn a_missing_snapshot_is_new_and_fails_the_run() {
     let snapshots = tempfile::tempdir().unwrap();
-    let output = run(&["--snapshots", snapshots.path().to_str().unwrap(), "--variants", "gross", "--checks", "none"]);
+    let output =
+        run(&["--snapshots", snapshots.path().to_str().unwrap(), "--variants", "gross", "--checks", "none"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(pending_files(snapshots.path()).len(), 65);
     assert!(stdout(&output).contains("new snapshot written to"));
@@ -121,8 +137,15 @@ fn junit_and_json_reports_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let (junit, json) = (dir.path().join("out/junit.xml"), dir.path().join("out/report.json"));
     let output = run(&[
-        "--no-snapshots", "--variants", "default", "--checks", "auth",
-        "--junit", junit.to_str().unwrap(), "--json", json.to_str().unwrap(),
+        "--no-snapshots",
+        "--variants",
+        "default",
+        "--checks",
+        "auth",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -159,9 +182,11 @@ fn an_invalid_variant_file_names_the_file_and_field() {
 fn a_user_settings_file_runs_as_an_extra_variant() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("eu.json");
-    std::fs::write(&file, r#"{"send_proceeds": false, "events": {"trial_started": {"name": "Trial"}}}"#).unwrap();
+    std::fs::write(&file, r#"{"send_proceeds": false, "events": {"trial_started": {"name": "Trial"}}}"#)
+        .unwrap();
     let arg = format!("eu={}", file.display());
-    let output = run(&["--no-snapshots", "--variants", "default", "--variant-file", &arg, "--checks", "none"]);
+    let output =
+        run(&["--no-snapshots", "--variants", "default", "--variant-file", &arg, "--checks", "none"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stdout(&output).contains("✓ trial_started.ios @ eu"));
     assert_eq!(last_line(&output), "130 passed, 0 failed");
@@ -169,7 +194,38 @@ fn a_user_settings_file_runs_as_an_extra_variant() {
 
 #[test]
 fn a_relay_that_cannot_start_exits_3_with_its_output() {
-    let output = run(&["--relay-cmd", "echo cannot bind >&2; exit 7", "--variants", "default", "--checks", "none", "--no-snapshots"]);
+    let output = run(&[
+        "--relay-cmd",
+        "echo cannot bind >&2; exit 7",
+        "--variants",
+        "default",
+        "--checks",
+        "none",
+        "--no-snapshots",
+    ]);
     assert_eq!(output.status.code(), Some(3), "{}", stdout(&output));
     assert!(stdout(&output).contains("cannot bind"), "{}", stdout(&output));
+}
+
+#[test]
+fn an_interrupted_run_still_leaves_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let mut child = Command::new(EXE)
+        .args(["run", "--no-snapshots", "--json", json.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !json.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_ne!(status.code(), Some(0), "an interrupted run does not pass");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["passed"], false);
 }

@@ -199,6 +199,11 @@ async fn waits_for_the_ready_path_to_answer_2xx() {
 #[tokio::test]
 async fn keeps_only_a_bounded_tail_of_the_output() {
     let relay = start(&command_spec(format!("{} --print-lines 5000", listen_py()))).await;
+    // Output is read on threads of its own: wait (with a deadline) until the last line is in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !relay.output_tail().contains("line 4999") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let tail = relay.output_tail();
     assert!(tail.lines().count() <= 40, "{} lines", tail.lines().count());
     assert!(tail.contains("line 4999"), "the newest lines are kept: {tail}");
@@ -290,4 +295,33 @@ async fn starts_again_on_another_port_when_the_port_was_taken() {
     let relay = start(&command_spec(command)).await;
     assert!(relay.output_tail().contains("listen.py: ready"));
     relay.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn does_not_take_another_process_on_its_port_for_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    // The "relay" only says which port it was given; this test grabs that port first, as
+    // another program on the machine could, and answers on it.
+    let command = format!("echo {{port}} >> '{}'; sleep 300", port_file.display());
+    let grabber = tokio::spawn({
+        let port_file = port_file.clone();
+        async move {
+            let mut held = Vec::new();
+            loop {
+                let text = std::fs::read_to_string(&port_file).unwrap_or_default();
+                for port in text.lines().skip(held.len()) {
+                    let port: u16 = port.trim().parse().unwrap();
+                    held.push(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let (message, _) = start_err(&command_spec(command)).await;
+    grabber.abort();
+    assert!(message.contains("lost its port"), "{message}");
+    assert!(message.contains("served by another program"), "{message}");
+    let tried = std::fs::read_to_string(&port_file).unwrap();
+    assert_eq!(tried.lines().count(), 3, "tried on 3 different ports: {tried}");
 }

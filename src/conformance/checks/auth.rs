@@ -6,16 +6,23 @@ use super::{CheckContext, Verdict, describe_uploads, processed_of, sample_event}
 use crate::mapping::expected_records;
 use crate::qonversion::sender::FakeQonversion;
 
+/// A raw body, its `Authorization` header, and what it is.
+type Webhook = (Vec<u8>, Option<String>, &'static str);
+
 pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     let user = format!("qc-check-{}", name.replace('.', "-"));
     let event = sample_event("subscription_started", &user);
     let body = FakeQonversion::body_of(&event);
     let good = ctx.sender.authorization();
-    let (sent, wanted): (Vec<(Vec<u8>, Option<String>, &str)>, &[u16]) = match name {
+    let (sent, wanted): (Vec<Webhook>, &[u16]) = match name {
         "auth.missing-token" => (vec![(body, None, "no Authorization header")], &[401, 403]),
         "auth.wrong-token" => (
             vec![
-                (body.clone(), Some(format!("Basic wrong-{}", ctx.bench.token)), "Authorization: Basic <another token>"),
+                (
+                    body.clone(),
+                    Some(format!("Basic wrong-{}", ctx.bench.token)),
+                    "Authorization: Basic <another token>",
+                ),
                 (body, Some(format!("Bearer {}", ctx.bench.token)), "Authorization: Bearer <token>"),
             ],
             &[401, 403],
@@ -62,7 +69,11 @@ fn judge(wanted: &[u16], wrong: Vec<String>, uploads: usize) -> Verdict {
         return Verdict::new(false, format!("expected HTTP {want}, but {}", wrong.join("; ")), Vec::new());
     }
     if uploads > 0 {
-        return Verdict::new(false, format!("answered {want}, but {uploads} upload request(s) reached CleverTap"), Vec::new());
+        return Verdict::new(
+            false,
+            format!("answered {want}, but {uploads} upload request(s) reached CleverTap"),
+            Vec::new(),
+        );
     }
     Verdict::new(true, format!("answered {want}, nothing uploaded"), Vec::new())
 }
@@ -73,15 +84,19 @@ async fn keeps_serving(ctx: &CheckContext<'_>, user: &str) -> Verdict {
     let expected = expected_records(&event, &ctx.bench.settings).len();
     let delivery = ctx.sender.send(&event).await;
     let deadline = Instant::now() + ctx.timeout;
-    let uploaded =
-        super::super::observe::wait_until(deadline, || processed_of(ctx.bench, &format!("{user}-after")) >= expected)
-            .await;
+    let uploaded = super::super::observe::wait_until(deadline, || {
+        processed_of(ctx.bench, &format!("{user}-after")) >= expected
+    })
+    .await;
     let details = super::describe_delivery("valid webhook afterwards", &delivery);
     if !delivery.succeeded() || !uploaded {
         let status = answer(delivery.final_status(), &None);
         return Verdict::new(
             false,
-            format!("answered 400, but the relay stopped serving: a valid webhook afterwards got {status} and {} of {expected} record(s) arrived", processed_of(ctx.bench, &format!("{user}-after"))),
+            format!(
+                "answered 400, but the relay stopped serving: a valid webhook afterwards got {status} and {} of {expected} record(s) arrived",
+                processed_of(ctx.bench, &format!("{user}-after"))
+            ),
             details,
         );
     }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of};
+use super::{
+    CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of,
+};
 use crate::clevertap::{Fault, FaultScript, JournalEntry};
 use crate::conformance::bench::FakeSetup;
 use crate::conformance::observe::{settle, wait_until};
@@ -75,7 +77,11 @@ fn exactly_once(count: usize) -> Verdict {
     match count {
         1 => Verdict::new(true, "the event was uploaded exactly once", Vec::new()),
         0 => Verdict::new(false, "the event was lost: CleverTap processed no record of it", Vec::new()),
-        n => Verdict::new(false, format!("the event was doubled: CleverTap processed {n} records of it"), Vec::new()),
+        n => Verdict::new(
+            false,
+            format!("the event was doubled: CleverTap processed {n} records of it"),
+            Vec::new(),
+        ),
     }
 }
 
@@ -88,14 +94,22 @@ fn backoff(uploads: &[JournalEntry]) -> Verdict {
     let delays = retry_delays(uploads);
     let shown: Vec<String> = delays.iter().map(|d| format!("{} ms", d.as_millis())).collect();
     if delays.len() < 3 {
-        return Verdict::new(false, format!("expected 3 retries after 3 faults, saw {} (delays: {})", delays.len(), shown.join(", ")), Vec::new());
+        return Verdict::new(
+            false,
+            format!("expected 3 retries after 3 faults, saw {} (delays: {})", delays.len(), shown.join(", ")),
+            Vec::new(),
+        );
     }
     let (first, third) = (delays[0], delays[2]);
     let grows = third >= first.mul_f64(1.5) && third >= Duration::from_millis(20);
     let observed = format!("retry delays {}", shown.join(", "));
     match grows {
         true => Verdict::new(true, format!("{observed}: they grow"), Vec::new()),
-        false => Verdict::new(false, format!("{observed}: the third is not at least 1.5× the first (and ≥ 20 ms)"), Vec::new()),
+        false => Verdict::new(
+            false,
+            format!("{observed}: the third is not at least 1.5× the first (and ≥ 20 ms)"),
+            Vec::new(),
+        ),
     }
 }
 
@@ -126,7 +140,15 @@ async fn partial(ctx: &CheckContext<'_>, user: &str) -> Verdict {
     }
     match seen {
         0 => Verdict::new(false, "the record was never uploaded", Vec::new()),
-        1..=3 => Verdict::new(true, format!("the unprocessed record was sent {seen} time(s), then given up"), Vec::new()),
-        n => Verdict::new(false, format!("the unprocessed record was sent {n} times (at most 3 allowed)"), Vec::new()),
+        1..=3 => Verdict::new(
+            true,
+            format!("the unprocessed record was sent {seen} time(s), then given up"),
+            Vec::new(),
+        ),
+        n => Verdict::new(
+            false,
+            format!("the unprocessed record was sent {n} times (at most 3 allowed)"),
+            Vec::new(),
+        ),
     }
 }

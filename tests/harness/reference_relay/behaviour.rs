@@ -8,7 +8,7 @@ use qc_harness::clevertap::FakeCleverTap;
 use qc_harness::qonversion::field::Field;
 use qc_harness::relay::DEFAULT_TOKEN;
 
-use super::{WAIT, assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
+use super::{WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
 
 #[tokio::test]
 async fn refuses_webhooks_without_the_right_token_and_uploads_nothing() {
@@ -24,7 +24,7 @@ async fn refuses_webhooks_without_the_right_token_and_uploads_nothing() {
         let attempt = rig.qonversion.send_raw(body.clone(), auth.clone()).await;
         assert_eq!(attempt.status, Some(401), "{auth:?}: {attempt:?}");
     }
-    assert!(settled_requests(&rig.fake).await.is_empty(), "nothing uploaded");
+    assert_nothing_uploaded(&rig.fake).await;
     let attempt = rig.qonversion.send_raw(body, Some(format!("Basic {DEFAULT_TOKEN}"))).await;
     assert_eq!(attempt.status, Some(200), "{attempt:?}");
 }
@@ -42,7 +42,7 @@ async fn answers_400_to_a_body_that_is_not_a_json_object_and_keeps_serving() {
     let attempt = rig.qonversion.send_raw(typed_wrong.to_vec(), auth).await;
     assert_eq!(attempt.status, Some(400));
     assert!(attempt.body.contains("time"), "the answer names the JSON path: {}", attempt.body);
-    assert!(settled_requests(&rig.fake).await.is_empty(), "nothing uploaded");
+    assert_nothing_uploaded(&rig.fake).await;
     assert_status(&rig.qonversion.send(&event(2)).await, 200);
     assert_eq!(processed(&rig.fake, 1).await.len(), 1, "still serving");
 }
@@ -70,7 +70,7 @@ async fn answers_2xx_without_uploading_skipped_events() {
         assert_status(&delivery, 200);
         assert!(delivery.attempts[0].body.contains("skipped"), "{}", delivery.attempts[0].body);
     }
-    assert!(settled_requests(&rig.fake).await.is_empty(), "nothing uploaded");
+    assert_nothing_uploaded(&rig.fake).await;
 }
 
 #[tokio::test]
