@@ -8,7 +8,10 @@ use qc_harness::clevertap::FakeCleverTap;
 use qc_harness::qonversion::field::Field;
 use qc_harness::relay::DEFAULT_TOKEN;
 
-use super::{WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
+use super::{
+    WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests,
+    slow_fake,
+};
 
 #[tokio::test]
 async fn refuses_webhooks_without_the_right_token_and_uploads_nothing() {
