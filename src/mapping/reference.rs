@@ -96,7 +96,9 @@ fn evt_data(event: &WebhookEvent, settings: &Settings, kind: &EventKind) -> Map<
     put(&mut data, "new_product_id", text(&event.new_product_id));
     put(&mut data, "old_product_id", text(&event.old_product_id));
     let wants_revenue = settings.send_revenue && settings.sends_revenue_for(kind);
-    if let Some(revenue) = revenue_value(event, settings.send_proceeds, kind.is_refund).filter(|_| wants_revenue) {
+    if let Some(revenue) =
+        revenue_value(event, settings.send_proceeds, kind.is_refund).filter(|_| wants_revenue)
+    {
         put(&mut data, "revenue", Number::from_f64(revenue.amount).map(Value::Number));
         put(&mut data, "currency", revenue.currency.map(Value::String));
     }

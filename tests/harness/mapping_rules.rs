@@ -296,7 +296,7 @@ fn reproduces_qonversions_worked_example_1499_99_try_at_rate_70() {
 
 #[test]
 fn tolerance_is_relative_to_the_expected_value() {
-    assert!(revenue::within_tolerance(1049.993, 1049.993_000_5));
+    assert!(revenue::within_tolerance(1049.993, 1049.9930005));
     assert!(revenue::within_tolerance(1049.993, 1049.994));
     assert!(!revenue::within_tolerance(1049.993, 1049.995));
     assert!(revenue::within_tolerance(0.0, 0.000_000_9));
