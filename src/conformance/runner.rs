@@ -63,11 +63,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
         ..RunOutcome::default()
     };
-    if let Some(checkpoint) = &checkpoint {
-        let mut nothing_yet = outcome.clone();
-        nothing_yet.interrupted = true;
-        (checkpoint.0)(&nothing_yet);
-    }
+    save(checkpoint.as_ref(), &outcome, &config, started);
     let units = units(&config);
     if let Some(bar) = &config.progress {
         bar.set_length(units.len() as u64);
@@ -85,17 +81,22 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         if let Some(bar) = &config.progress {
             bar.inc(1);
         }
-        if let Some(checkpoint) = &checkpoint {
-            let mut partial = outcome.clone();
-            partial.interrupted = true;
-            finish(&mut partial, &config, started);
-            (checkpoint.0)(&partial);
-        }
+        save(checkpoint.as_ref(), &outcome, &config, started);
     };
     drop(stream);
     outcome.interrupted = interrupted;
     finish(&mut outcome, &config, started);
     Ok(outcome)
+}
+
+/// Hands the outcome so far, marked unfinished, to the checkpoint.
+fn save(checkpoint: Option<&Checkpoint>, outcome: &RunOutcome, config: &RunConfig, started: Instant) {
+    if let Some(checkpoint) = checkpoint {
+        let mut partial = outcome.clone();
+        partial.interrupted = true;
+        finish(&mut partial, config, started);
+        (checkpoint.0)(&partial);
+    }
 }
 
 async fn interrupt(enabled: bool) {
