@@ -16,9 +16,9 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     let mut wrong = Vec::new();
     for (body, authorization, what) in sent {
         let attempt = ctx.sender.send_raw(body, authorization).await;
-        details.push(format!("webhook with {what}: answered {}", answer(attempt.status, &attempt.error)));
+        details.push(format!("webhook with {what}: got {}", answer(attempt.status, &attempt.error)));
         if !attempt.status.is_some_and(|s| wanted.contains(&s)) {
-            wrong.push(format!("{what} was answered {}", answer(attempt.status, &attempt.error)));
+            wrong.push(format!("{what} got {}", answer(attempt.status, &attempt.error)));
         }
     }
     super::super::observe::settle(ctx.bench.fake(), ctx.settle, Instant::now() + ctx.timeout).await;
