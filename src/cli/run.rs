@@ -103,6 +103,9 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
     if out.quiet {
+        if let Some(error) = &outcome.relay_error {
+            out.error(error);
+        }
         println!("{}", report::last_line(&outcome.totals()));
     } else {
         println!("{}", report::render_human(&outcome, out.color));

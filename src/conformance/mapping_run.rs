@@ -67,7 +67,7 @@ pub fn expectation(case: &CaseInput, settings: &Settings) -> Expectation {
 /// Runs one variant; a relay that cannot start is an `Err` (exit code 3).
 pub async fn run_variant(config: &RunConfig, pool: &BenchPool, variant: &Variant) -> Result<Vec<CaseResult>> {
     let bench = pool.acquire(&variant.settings, &FakeSetup::default()).await?;
-    let results = send_and_compare(config, &bench, variant).await;
+    let results = send_and_compare(config, &bench, variant, pool.fixed_settings().is_some()).await;
     let died =
         bench.relay().exit_status().map(|_| bench.relay().error("the relay died during the mapping run"));
     bench.finish().await?;
@@ -77,8 +77,27 @@ pub async fn run_variant(config: &RunConfig, pool: &BenchPool, variant: &Variant
     }
 }
 
-async fn send_and_compare(config: &RunConfig, bench: &Bench, variant: &Variant) -> Result<Vec<CaseResult>> {
-    let cases = case_inputs(config);
+/// Makes `user_id` (which no record carries) unique to this run, so that a relay that keeps
+/// running between runs (`--relay-url`) does not deduplicate this run's webhooks.
+fn tag_user_ids(cases: &mut [CaseInput]) {
+    let nonce = super::checks::run_nonce();
+    for event in cases.iter_mut().flat_map(|c| c.events.iter_mut()) {
+        if let Some(id) = event.user_id.get_mut() {
+            *id = format!("{id}~run{nonce}");
+        }
+    }
+}
+
+async fn send_and_compare(
+    config: &RunConfig,
+    bench: &Bench,
+    variant: &Variant,
+    pool_is_attached: bool,
+) -> Result<Vec<CaseResult>> {
+    let mut cases = case_inputs(config);
+    if pool_is_attached {
+        tag_user_ids(&mut cases);
+    }
     let expectations: Vec<Expectation> = cases.iter().map(|c| expectation(c, &bench.settings)).collect();
     let sender =
         FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);

@@ -11,7 +11,7 @@ use super::config::RunConfig;
 use super::mapping_run::{UNATTRIBUTED, case_inputs, run_variant};
 use super::outcome::{CaseResult, CheckResult, Level, RunOutcome, Status};
 use super::variants::Variant;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::qonversion::sender::FakeQonversion;
 
 /// Called with the outcome so far after every finished unit (marked `interrupted`, since the
@@ -47,9 +47,9 @@ enum UnitResult {
 
 /// Runs the conformance suite described by `config`.
 ///
-/// Errors only for problems before anything ran (a `--relay-url` relay that cannot be
-/// reached); a relay that fails to start for one unit is reported in
-/// [`RunOutcome::relay_error`] and the other units still run.
+/// Errors only when the harness itself cannot start (e.g. `--clevertap-listen` is taken); a
+/// relay that cannot be reached or started is reported in [`RunOutcome::relay_error`]
+/// (exit code 3), and the other units still run.
 pub async fn run(config: RunConfig) -> Result<RunOutcome> {
     run_with_checkpoint(config, None).await
 }
@@ -57,17 +57,21 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome> {
 /// [`run`], calling `checkpoint` after every finished unit.
 pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoint>) -> Result<RunOutcome> {
     let started = Instant::now();
-    let pool = BenchPool::new(&config.relay, &config.token, &config.check_settings).await?;
     let mut outcome = RunOutcome {
         variants: config.variants.iter().map(|v| v.name.clone()).collect(),
         fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
         ..RunOutcome::default()
     };
-    if let Some(checkpoint) = &checkpoint {
-        let mut nothing_yet = outcome.clone();
-        nothing_yet.interrupted = true;
-        (checkpoint.0)(&nothing_yet);
-    }
+    let pool = match BenchPool::new(&config.relay, &config.token, &config.check_settings).await {
+        Ok(pool) => pool,
+        Err(e @ Error::Relay { .. }) => {
+            outcome.relay_error = Some(e.to_string());
+            finish(&mut outcome, &config, started);
+            return Ok(outcome);
+        }
+        Err(e) => return Err(e),
+    };
+    save(checkpoint.as_ref(), &outcome, &config, started);
     let units = units(&config);
     if let Some(bar) = &config.progress {
         bar.set_length(units.len() as u64);
@@ -85,17 +89,22 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         if let Some(bar) = &config.progress {
             bar.inc(1);
         }
-        if let Some(checkpoint) = &checkpoint {
-            let mut partial = outcome.clone();
-            partial.interrupted = true;
-            finish(&mut partial, &config, started);
-            (checkpoint.0)(&partial);
-        }
+        save(checkpoint.as_ref(), &outcome, &config, started);
     };
     drop(stream);
     outcome.interrupted = interrupted;
     finish(&mut outcome, &config, started);
     Ok(outcome)
+}
+
+/// Hands the outcome so far, marked unfinished, to the checkpoint.
+fn save(checkpoint: Option<&Checkpoint>, outcome: &RunOutcome, config: &RunConfig, started: Instant) {
+    if let Some(checkpoint) = checkpoint {
+        let mut partial = outcome.clone();
+        partial.interrupted = true;
+        finish(&mut partial, config, started);
+        (checkpoint.0)(&partial);
+    }
 }
 
 async fn interrupt(enabled: bool) {

@@ -172,3 +172,12 @@ async fn millisecond_timestamps_and_double_uploads_fail_the_mapping() {
     let case = failed_case(&outcome, "subscription_renewed.ios", "default");
     assert!(case.differences.iter().any(|d| d.to_string().starts_with("extra record")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_crashes_on_a_bad_body_fails_body_malformed_with_its_output() {
+    let outcome = run_broken("crash-on-bad-body", false, &[], "body.malformed", false).await;
+    assert_caught(&outcome, "body.malformed", Status::Failed);
+    let check = outcome.check("body.malformed").unwrap();
+    assert!(check.observed.contains("exited"), "{}", check.observed);
+    assert!(check.relay_tail.as_deref().unwrap().contains("cannot parse the webhook body"));
+}

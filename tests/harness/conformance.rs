@@ -229,3 +229,52 @@ fn an_interrupted_run_still_leaves_its_reports() {
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["passed"], false);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn a_running_relay_is_driven_by_url_and_can_be_run_against_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("declared.json");
+    std::fs::write(&settings, r#"{"send_proceeds": false}"#).unwrap();
+    let (relay_port, clevertap_port) = (free_port(), free_port());
+    let mut relay = Command::new(EXE)
+        .arg("reference-relay")
+        .env("PORT", relay_port.to_string())
+        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap_port}"))
+        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
+        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
+        .env("CLEVERTAP_REGION", "eu1")
+        .env("QONVERSION_WEBHOOK_TOKEN", "url-mode-token")
+        .env("RELAY_SETTINGS", &settings)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{relay_port}");
+    let listen = format!("127.0.0.1:{clevertap_port}");
+    let args = [
+        "--relay-url",
+        &url,
+        "--clevertap-listen",
+        &listen,
+        "--settings",
+        settings.to_str().unwrap(),
+        "--token",
+        "url-mode-token",
+        "--no-snapshots",
+        "--checks",
+        "auth,event,delivery.redelivery",
+    ];
+    let first = run(&args);
+    let second = run(&args);
+    let _ = relay.kill();
+    let _ = relay.wait();
+    for output in [first, second] {
+        assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
+        assert!(stdout(&output).contains("✓ subscription_renewed.ios @ declared"));
+        // event.disabled needs settings the declared relay does not have.
+        assert_eq!(last_line(&output), "71 passed, 0 failed, 1 skipped");
+    }
+}

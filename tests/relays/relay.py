@@ -25,6 +25,7 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
     extra-key           add evtData.sandbox to every record                 (mapping)
     ms-timestamp        send ts in milliseconds                             (mapping; CleverTap 525)
     double-upload       upload every record twice                           (mapping: duplicates)
+    crash-on-bad-body   exit when a body is not JSON                        (body.malformed: relay died)
 """
 
 import json
@@ -268,6 +269,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             event = json.loads(raw)
         except ValueError:
+            if "crash-on-bad-body" in BREAK:
+                log("Traceback (most recent call last): cannot parse the webhook body")
+                os._exit(1)
             return self.answer(200 if "no-400" in BREAK else 400, "not json")
         if not isinstance(event, dict):
             return self.answer(400, "not an object")

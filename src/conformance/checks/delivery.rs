@@ -15,13 +15,16 @@ use crate::conformance::observe::{settle, wait_until};
 /// How long `upstream.partial` waits for one more retry before it concludes the relay stopped.
 const PARTIAL_QUIET: Duration = Duration::from_millis(1000);
 
+/// 500s in a row for `upstream.backoff`: the last retry delay is compared with the first.
+const FAULTS_IN_A_ROW: usize = 4;
+
 /// The fake's faults for the checks of this group.
 pub(super) fn setup(name: &str) -> Option<FakeSetup> {
     let faults = match name {
         "upstream.429" => FaultScript::new().on(1, Fault::TooManyRequests { retry_after: None }),
         "upstream.5xx" => FaultScript::new().on(1, Fault::ServerError).on(2, Fault::Unavailable),
         "upstream.connection-drop" => FaultScript::new().on(1, Fault::DropConnection),
-        "upstream.backoff" => FaultScript::new().on_range(1..=3, Fault::ServerError),
+        "upstream.backoff" => FaultScript::new().on_range(1..=FAULTS_IN_A_ROW as u64, Fault::ServerError),
         "upstream.retry-after" => FaultScript::new().on(1, Fault::TooManyRequests { retry_after: Some(1) }),
         "upstream.partial" => FaultScript::new().on_range(1..=50, Fault::Partial { records: vec![1] }),
         _ => return None,
@@ -93,21 +96,22 @@ fn retry_delays(uploads: &[JournalEntry]) -> Vec<Duration> {
 fn backoff(uploads: &[JournalEntry]) -> Verdict {
     let delays = retry_delays(uploads);
     let shown: Vec<String> = delays.iter().map(|d| format!("{} ms", d.as_millis())).collect();
-    if delays.len() < 3 {
-        return Verdict::new(
-            false,
-            format!("expected 3 retries after 3 faults, saw {} (delays: {})", delays.len(), shown.join(", ")),
-            Vec::new(),
+    if delays.len() < FAULTS_IN_A_ROW {
+        let observed = format!(
+            "expected {FAULTS_IN_A_ROW} retries after {FAULTS_IN_A_ROW} faults, saw {} (delays: {})",
+            delays.len(),
+            shown.join(", ")
         );
+        return Verdict::new(false, observed, Vec::new());
     }
-    let (first, third) = (delays[0], delays[2]);
-    let grows = third >= first.mul_f64(1.5) && third >= Duration::from_millis(20);
+    let (first, last) = (delays[0], delays[FAULTS_IN_A_ROW - 1]);
+    let grows = last >= first.mul_f64(1.5) && last >= Duration::from_millis(20);
     let observed = format!("retry delays {}", shown.join(", "));
     match grows {
         true => Verdict::new(true, format!("{observed}: they grow"), Vec::new()),
         false => Verdict::new(
             false,
-            format!("{observed}: the third is not at least 1.5× the first (and ≥ 20 ms)"),
+            format!("{observed}: the last is not at least 1.5× the first (and ≥ 20 ms)"),
             Vec::new(),
         ),
     }

@@ -50,7 +50,7 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
         if !delivery.succeeded() {
             let error = delivery.last_attempt().and_then(|a| a.error.clone());
             problems.push(format!(
-                "{label} was answered {}, expected 2xx",
+                "{label} got {}, expected 2xx",
                 answer(delivery.final_status(), &error)
             ));
         }
