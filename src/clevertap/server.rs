@@ -150,9 +150,9 @@ impl FakeCleverTap {
         deadline: Duration,
     ) -> Result<Vec<RecordEntry>, WaitTimeout> {
         let journal = self.journal();
-        let ready = |j: &Journal| {
-            let records = j.processed_records();
-            if records.len() >= n { Ok(records) } else { Err(records.len()) }
+        let ready = |j: &Journal| match j.processed_count() {
+            count if count >= n => Ok(j.processed_records()),
+            count => Err(count),
         };
         journal.wait_until(deadline, ready).await.map_err(|got| WaitTimeout {
             wanted: format!("{n} processed records"),
@@ -168,9 +168,9 @@ impl FakeCleverTap {
         deadline: Duration,
     ) -> Result<Vec<JournalEntry>, WaitTimeout> {
         let journal = self.journal();
-        let ready = |j: &Journal| {
-            let requests = j.requests();
-            if requests.len() >= n { Ok(requests) } else { Err(requests.len()) }
+        let ready = |j: &Journal| match j.len() {
+            count if count >= n => Ok(j.requests()),
+            count => Err(count),
         };
         journal.wait_until(deadline, ready).await.map_err(|got| WaitTimeout {
             wanted: format!("{n} requests"),

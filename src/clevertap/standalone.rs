@@ -37,12 +37,10 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         changes.borrow_and_update();
-        let entries = journal.requests();
-        if entries.last().is_none_or(|e| e.seq < last_seq) {
+        if journal.last_seq() < last_seq {
             last_seq = 0; // the journal was cleared
         }
-        let since = last_seq;
-        for entry in entries.iter().filter(|e| e.seq > since) {
+        for entry in &journal.requests_after(last_seq) {
             for line in entry_lines(entry, color) {
                 print(&line);
             }
