@@ -142,6 +142,7 @@ struct Inner {
     entries: VecDeque<JournalEntry>,
     bytes: usize,
     dropped: u64,
+    clears: u64,
     capacity: usize,
     byte_budget: usize,
 }
@@ -163,8 +164,14 @@ impl fmt::Debug for Journal {
 impl Journal {
     /// An empty journal keeping at most `capacity` requests and `byte_budget` body bytes.
     pub fn new(capacity: usize, byte_budget: usize) -> Journal {
-        let inner =
-            Inner { entries: VecDeque::new(), bytes: 0, dropped: 0, capacity: capacity.max(1), byte_budget };
+        let inner = Inner {
+            entries: VecDeque::new(),
+            bytes: 0,
+            dropped: 0,
+            clears: 0,
+            capacity: capacity.max(1),
+            byte_budget,
+        };
         Journal { inner: Arc::new(Mutex::new(inner)), changes: Arc::new(watch::channel(0).0) }
     }
 
@@ -196,6 +203,7 @@ impl Journal {
             inner.entries.clear();
             inner.bytes = 0;
             inner.dropped = 0;
+            inner.clears += 1;
         }
         self.changes.send_modify(|version| *version += 1);
     }
@@ -242,6 +250,11 @@ impl Journal {
         let processed =
             |e: &JournalEntry| e.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count();
         inner.entries.iter().filter(|e| !e.dry_run).map(processed).sum()
+    }
+
+    /// How many times the journal was cleared (a reader's cue to start over).
+    pub fn clears(&self) -> u64 {
+        self.lock().clears
     }
 
     /// The `seq` of the newest kept request (0 when empty).

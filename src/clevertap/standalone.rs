@@ -33,12 +33,12 @@ pub async fn serve(
     let journal = fake.journal();
     let mut changes = journal.subscribe();
     let mut summary = Summary::default();
-    let mut last_seq = 0;
+    let (mut last_seq, mut clears) = (0, journal.clears());
     tokio::pin!(shutdown);
     loop {
         changes.borrow_and_update();
-        if journal.last_seq() < last_seq {
-            last_seq = 0; // the journal was cleared
+        if journal.clears() != clears {
+            (clears, last_seq) = (journal.clears(), 0); // the journal was cleared: numbers restart
         }
         for entry in &journal.requests_after(last_seq) {
             for line in entry_lines(entry, color) {

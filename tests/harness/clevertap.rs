@@ -241,7 +241,7 @@ async fn answers_404_off_the_upload_path_and_405_for_other_methods() {
 
 #[tokio::test]
 async fn lets_exactly_the_request_over_the_concurrency_limit_get_429() {
-    let fake = FakeCleverTap::builder().latency(Duration::from_millis(600)).start().await.unwrap();
+    let fake = FakeCleverTap::builder().latency(Duration::from_millis(1000)).start().await.unwrap();
     let body = batch(&[event("trial_started")]);
     let sends = (0..16).map(|_| upload(&fake, body.clone()));
     let answers = futures::future::join_all(sends).await;
