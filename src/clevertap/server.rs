@@ -81,7 +81,8 @@ impl FakeCleverTap {
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
         let server = Arc::new(server);
         let engine = Arc::new(Engine::new(&config));
-        let recycler = Recycler::spawn(Arc::downgrade(&server), Arc::downgrade(&engine));
+        let recycler =
+            Recycler::spawn(server.address().port(), Arc::downgrade(&server), Arc::downgrade(&engine));
         let (admission, answer) = mocks(&engine, &recycler);
         server.register(admission).await;
         server.register(answer).await;
