@@ -195,6 +195,10 @@ fn unprocessed(text: &str) -> Attempt {
         return Attempt::Accepted;
     };
     match answer.get("unprocessed").and_then(Value::as_array).and_then(|list| list.first()) {
+        // A "fail" that lists no record: nothing was stored, and retrying will not help.
+        None if answer.get("status").and_then(Value::as_str) == Some("fail") => {
+            Attempt::Refused { status: 200, body: text.to_string() }
+        }
         None => Attempt::Accepted,
         Some(entry) => Attempt::Unprocessed {
             code: entry.get("code").and_then(Value::as_i64).unwrap_or(0),

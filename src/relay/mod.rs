@@ -155,6 +155,9 @@ async fn spawn_and_wait(
 /// How many ports a relay is tried on.
 const PORT_ATTEMPTS: u32 = 3;
 
+/// The end of the message when the relay exits at start.
+const NOT_READY: &str = "before it was ready";
+
 /// The start of the message when another process answered on the relay's port.
 const LOST_PORT: &str = "the relay lost its port";
 
@@ -162,7 +165,7 @@ const LOST_PORT: &str = "the relay lost its port";
 fn lost_the_port(message: &str, tail: &str) -> bool {
     let tail = tail.to_ascii_lowercase();
     message.starts_with(LOST_PORT)
-        || (message.contains("exited before it was ready")
+        || (message.contains(NOT_READY)
             && (tail.contains("address already in use") || tail.contains("eaddrinuse")))
 }
 
@@ -207,7 +210,11 @@ async fn wait_ready(relay: &RunningRelay, probe: &Probe, spec: &RelaySpec) -> Re
     loop {
         if process.exit_status().is_some() {
             process.drain_output().await;
-            return Err(relay.error("the relay exited before it was ready"));
+            let status = process.exit_status().unwrap_or_default();
+            return Err(Error::Relay {
+                message: format!("the relay {status} {NOT_READY}"),
+                tail: process.tail(),
+            });
         }
         let why = match probe.check().await {
             Ok(()) => {

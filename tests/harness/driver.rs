@@ -80,8 +80,7 @@ async fn reports_a_relay_that_exits_at_once() {
     let started = Instant::now();
     let (message, tail) = start_err(&spec).await;
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    assert!(message.contains("exited before it was ready"), "{message}");
-    assert!(message.contains("exited with code 7"), "{message}");
+    assert_eq!(message, "the relay exited with code 7 before it was ready");
     assert!(tail.contains("boom: RELAY_SECRET is not set"), "tail: {tail}");
 }
 
@@ -255,15 +254,16 @@ async fn interrupt_helper_process() {
     panic!("the helper was not interrupted");
 }
 
-#[tokio::test]
-async fn kills_the_relay_group_when_the_harness_is_interrupted() {
+/// Runs the helper process, sends it `signal` once its relay runs, checks its exit code and
+/// that no process of the relay's group is left.
+async fn interrupted_by(signal: nix::sys::signal::Signal, code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let pgid_file = dir.path().join("pgid");
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["driver::interrupt_helper_process", "--exact", "--ignored", "--nocapture"])
         .env(HELPER_ENV, &pgid_file)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -275,10 +275,20 @@ async fn kills_the_relay_group_when_the_harness_is_interrupted() {
     let pgid = read_pgid(&pgid_file);
     assert!(group_members(pgid).len() >= 3, "{:?}", group_members(pgid));
     let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(pid, signal).unwrap();
     let output = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exits").unwrap();
-    assert_eq!(output.code(), Some(130), "exit code after Ctrl-C");
+    assert_eq!(output.code(), Some(code), "exit code after {signal}");
     assert_group_gone(pgid);
+}
+
+#[tokio::test]
+async fn kills_the_relay_group_when_the_harness_is_interrupted() {
+    interrupted_by(nix::sys::signal::Signal::SIGINT, 130).await;
+}
+
+#[tokio::test]
+async fn kills_the_relay_group_when_the_harness_is_terminated() {
+    interrupted_by(nix::sys::signal::Signal::SIGTERM, 143).await;
 }
 
 #[tokio::test]

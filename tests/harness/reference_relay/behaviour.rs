@@ -8,7 +8,10 @@ use qc_harness::clevertap::FakeCleverTap;
 use qc_harness::qonversion::field::Field;
 use qc_harness::relay::DEFAULT_TOKEN;
 
-use super::{WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
+use super::{
+    WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests,
+    slow_fake,
+};
 
 #[tokio::test]
 async fn refuses_webhooks_without_the_right_token_and_uploads_nothing() {
@@ -136,4 +139,17 @@ async fn starts_quickly() {
     let rig = default_rig().await;
     eprintln!("reference relay start-up (spawn to /health 200): {:?}", rig.startup);
     assert!(rig.startup < Duration::from_secs(3), "start-up took {:?}", rig.startup);
+}
+
+#[tokio::test]
+async fn finishes_a_delivery_when_qonversion_hangs_up_and_answers_the_redelivery_from_it() {
+    let rig = rig(slow_fake(Duration::from_millis(800)).await, Settings::default()).await;
+    let impatient = rig.qonversion.clone().timeout(Duration::from_millis(200));
+    let first = impatient.send(&event(10)).await;
+    assert_eq!(first.final_status(), None, "Qonversion timed out: {:?}", first.attempts);
+    assert_eq!(processed(&rig.fake, 1).await.len(), 1, "the upload went on without Qonversion");
+    let again = rig.qonversion.redeliver(&first).await;
+    assert_status(&again, 200);
+    assert!(again.attempts[0].body.contains("duplicate"), "{}", again.attempts[0].body);
+    assert_eq!(settled_requests(&rig.fake).await.len(), 1, "uploaded once");
 }

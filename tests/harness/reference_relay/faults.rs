@@ -155,3 +155,21 @@ async fn keeps_at_most_15_uploads_in_flight_when_the_fake_allows_more() {
     assert!(max_in_flight >= 13, "and it uses it: {max_in_flight}");
     assert_eq!(rig.fake.journal().processed_records().len(), 60);
 }
+
+#[tokio::test]
+async fn answers_502_without_retrying_when_clevertap_refuses_the_credentials() {
+    let fake = FakeCleverTap::start().await;
+    let mut launch = qc_harness::relay::RelayLaunch::new(fake.uri(), Settings::default());
+    launch.passcode = "NOT-THE-PASSCODE".into();
+    let relay = qc_harness::relay::start_relay(&super::built_in_spec(), launch).await.unwrap();
+    let q = qc_harness::qonversion::sender::FakeQonversion::new(
+        relay.webhook_url(),
+        qc_harness::relay::DEFAULT_TOKEN,
+    );
+    let delivery = q.send(&event(9)).await;
+    assert_status(&delivery, 502);
+    assert!(delivery.attempts[0].body.contains("401"), "{}", delivery.attempts[0].body);
+    let requests = settled_requests(&fake).await;
+    assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [401], "a 401 is not retried");
+    assert!(relay.output_tail().contains("CleverTap refused the upload with 401"), "{}", relay.output_tail());
+}
