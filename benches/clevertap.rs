@@ -15,7 +15,7 @@ use qc_harness::clevertap::FakeCleverTap;
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 9;
 
 struct Target {
     url: String,
@@ -32,15 +32,29 @@ fn body(records: usize) -> Arc<String> {
     Arc::new(json!({ "d": (0..records).map(record).collect::<Vec<_>>() }).to_string())
 }
 
-/// Sends `total` requests with `concurrency` workers; returns the wall time.
+/// Wall and process CPU time of one run.
+#[derive(Clone, Copy)]
+struct Took {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Sends `total` requests with `concurrency` workers.
 async fn drive(
     client: &reqwest::Client,
     target: &Target,
     body: &Arc<String>,
     total: usize,
     concurrency: usize,
-) -> Duration {
-    let started = Instant::now();
+) -> Took {
+    let (started, cpu) = (Instant::now(), cpu_time());
     let per_worker = total / concurrency;
     let workers = (0..concurrency).map(|_| async move {
         for _ in 0..per_worker {
@@ -57,7 +71,7 @@ async fn drive(
         }
     });
     futures::future::join_all(workers).await;
-    started.elapsed()
+    Took { wall: started.elapsed(), cpu: cpu_time() - cpu }
 }
 
 fn rss_mib() -> f64 {
@@ -74,17 +88,23 @@ async fn case(
     concurrency: usize,
 ) -> bool {
     let body = body(records);
-    let total = if records == 1 { 4000 } else { 320 };
-    drive(client, bare, &body, total / 8, concurrency).await; // warm-up
-    drive(client, fake, &body, total / 8, concurrency).await;
-    let (mut best_bare, mut best_fake) = (Duration::MAX, Duration::MAX);
+    let total = if records == 1 { 1600 } else { 128 };
+    drive(client, bare, &body, total / 4, concurrency).await; // warm-up
+    drive(client, fake, &body, total / 4, concurrency).await;
+    let best = |a: Took, b: Took| Took { wall: a.wall.min(b.wall), cpu: a.cpu.min(b.cpu) };
+    let mut best_bare = Took { wall: Duration::MAX, cpu: Duration::MAX };
+    let mut best_fake = best_bare;
     for _ in 0..ROUNDS {
-        best_bare = best_bare.min(drive(client, bare, &body, total, concurrency).await);
-        best_fake = best_fake.min(drive(client, fake, &body, total, concurrency).await);
+        best_bare = best(best_bare, drive(client, bare, &body, total, concurrency).await);
+        best_fake = best(best_fake, drive(client, fake, &body, total, concurrency).await);
     }
     let n = (total / concurrency * concurrency) as f64;
+    let cpu_us = |took: Took| took.cpu.as_secs_f64() * 1e6 / n;
+    let cpu = format!("cpu/request bare {:.0} us, fake {:.0} us", cpu_us(best_bare), cpu_us(best_fake));
+    let (best_bare, best_fake) = (best_bare.wall, best_fake.wall);
     let (bare_rps, fake_rps) = (n / best_bare.as_secs_f64(), n / best_fake.as_secs_f64());
-    let added_ms = (best_fake.as_secs_f64() - best_bare.as_secs_f64()) * 1000.0 / n * concurrency as f64;
+    // Server time added per request: the difference of wall time per request at this concurrency.
+    let added_ms = (best_fake.as_secs_f64() - best_bare.as_secs_f64()) * 1000.0 / n;
     let (verdict, ok) = if records == 1 {
         let ratio = fake_rps / bare_rps;
         (format!("ratio {ratio:.2}x (target >= 0.80x)"), ratio >= 0.8)
@@ -93,7 +113,7 @@ async fn case(
     };
     println!(
         "{records:>4} record(s)  concurrency {concurrency:>2}  bare {bare_rps:>8.0} req/s  fake {fake_rps:>8.0} req/s  \
-         {verdict}  {}",
+         {verdict}  {}  ({cpu})",
         if ok { "OK" } else { "MISSED" }
     );
     ok
@@ -110,6 +130,18 @@ async fn memory(client: &reqwest::Client, bare: &Target, fake: &Target) {
             rss_mib()
         );
     }
+}
+
+fn bench_cases() -> Vec<(usize, usize)> {
+    match std::env::var("QC_BENCH_CASE").ok().as_deref() {
+        Some("1000") => vec![(1000, 1)],
+        Some("1") => vec![(1, 1)],
+        _ => vec![(1, 1), (1, 32), (1000, 1), (1000, 32)],
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn main() {
@@ -130,9 +162,15 @@ fn main() {
             passcode: fake.passcode().into(),
         };
         let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-        println!("fake CleverTap vs bare wiremock (static 200), best of {ROUNDS} rounds each");
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!("fake CleverTap vs bare wiremock (static 200), best of {ROUNDS} alternating rounds each");
+        println!(
+            "machine: {} cores, load average {}",
+            num_cpus(),
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        );
         let mut all_ok = true;
-        for (records, concurrency) in [(1, 1), (1, 32), (1000, 1), (1000, 32)] {
+        for (records, concurrency) in bench_cases() {
             all_ok &= case(&client, &bare, &target, records, concurrency).await;
         }
         memory(&client, &bare, &target).await;

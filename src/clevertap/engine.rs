@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::Value;
 use wiremock::Request;
 
 use super::answer::{self, Answer};
@@ -14,6 +13,7 @@ use super::config::{Account, FakeConfig};
 use super::fault::Chaos;
 use super::journal::{Journal, JournalEntry, REDACTED, RecordOutcome};
 use super::validate::{self, Rules};
+use super::view::View;
 use super::{Fault, FaultScript};
 
 /// The path of the Upload API.
@@ -75,7 +75,6 @@ pub(crate) struct Engine {
 /// What processing a request produced, before it goes to the journal.
 struct Processed {
     reply: Reply,
-    records: Vec<Value>,
     outcomes: Vec<RecordOutcome>,
     in_flight: usize,
 }
@@ -181,10 +180,9 @@ impl Engine {
     /// Journals a dropped connection (the client gets no response).
     pub(crate) fn record_drop(&self, request: &Request) {
         let ticket = self.take_ticket();
-        let records = validate::check_envelope(&request.body).unwrap_or_default();
-        let outcomes = vec![RecordOutcome::Rejected { status: 0 }; records.len()];
-        let reply = Reply::now(0, String::new());
-        let processed = Processed { reply, records, outcomes, in_flight: 0 };
+        let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
+        let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
+        let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
         self.journal.push(journal_entry(&ticket, request, processed));
     }
 
@@ -223,7 +221,7 @@ impl Engine {
             let reply = Reply::now(429, answer::failure(answer::TOO_MANY_CONCURRENT, 429));
             return rejected_whole(request, reply, in_flight);
         };
-        let records = match validate::check_envelope(&request.body) {
+        let records = match validate::parse_envelope(&request.body) {
             Ok(records) => records,
             Err(e) => {
                 let reply =
@@ -236,17 +234,17 @@ impl Engine {
             _ => &[],
         };
         let results = self.check_records(&records, partial);
-        let answer = Answer::from_outcomes(&results, &records);
+        let answer = Answer::build(&results, |i| records[i].to_value());
         let outcomes = outcomes_of(&results);
         let reply = Reply { delay: latency, ..Reply::now(200, answer.body()) };
-        Processed { reply, records, outcomes, in_flight }
+        Processed { reply, outcomes, in_flight }
     }
 
-    fn check_records(&self, records: &[Value], partial: &[usize]) -> Vec<Result<(), (u16, String)>> {
+    fn check_records(&self, records: &[View], partial: &[usize]) -> Vec<Result<(), (u16, String)>> {
         records
             .iter()
             .enumerate()
-            .map(|(i, record)| match validate::check_record(record, &self.rules) {
+            .map(|(i, record)| match validate::check_view(record, &self.rules) {
                 Err(e) => Err((e.code, e.message)),
                 Ok(()) if partial.contains(&(i + 1)) => {
                     Err((answer::PARTIAL_FAULT_CODE, answer::PARTIAL_FAULT_TEXT.to_string()))
@@ -301,9 +299,9 @@ fn fault_delay(fault: Option<&Fault>) -> Duration {
 
 /// A whole-request refusal: every parseable record gets `Rejected`.
 fn rejected_whole(request: &Request, reply: Reply, in_flight: usize) -> Processed {
-    let records = validate::check_envelope(&request.body).unwrap_or_default();
-    let outcomes = vec![RecordOutcome::Rejected { status: reply.status }; records.len()];
-    Processed { reply, records, outcomes, in_flight }
+    let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
+    let outcomes = vec![RecordOutcome::Rejected { status: reply.status }; count];
+    Processed { reply, outcomes, in_flight }
 }
 
 fn outcomes_of(results: &[Result<(), (u16, String)>]) -> Vec<RecordOutcome> {
@@ -353,7 +351,7 @@ fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> Jo
         query: request.url.query().map(str::to_string),
         headers,
         body: String::from_utf8_lossy(&request.body).into_owned(),
-        records: processed.records,
+        records: Vec::new(), // parsed from `body` when the journal is read
         outcomes: processed.outcomes,
         status: processed.reply.status,
         response: processed.reply.body,

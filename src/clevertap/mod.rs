@@ -19,6 +19,7 @@ mod recycle;
 mod server;
 pub mod standalone;
 pub mod validate;
+mod view;
 
 pub use config::{
     Account, DEFAULT_ACCOUNT_ID, DEFAULT_MAX_CONCURRENCY, DEFAULT_PASSCODE, DEFAULT_REGION,

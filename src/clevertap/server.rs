@@ -81,7 +81,8 @@ impl FakeCleverTap {
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
         let server = Arc::new(server);
         let engine = Arc::new(Engine::new(&config));
-        let recycler = Recycler::spawn(Arc::downgrade(&server), Arc::downgrade(&engine));
+        let recycler =
+            Recycler::spawn(server.address().port(), Arc::downgrade(&server), Arc::downgrade(&engine));
         let (admission, answer) = mocks(&engine, &recycler);
         server.register(admission).await;
         server.register(answer).await;
@@ -150,9 +151,9 @@ impl FakeCleverTap {
         deadline: Duration,
     ) -> Result<Vec<RecordEntry>, WaitTimeout> {
         let journal = self.journal();
-        let ready = |j: &Journal| {
-            let records = j.processed_records();
-            if records.len() >= n { Ok(records) } else { Err(records.len()) }
+        let ready = |j: &Journal| match j.processed_count() {
+            count if count >= n => Ok(j.processed_records()),
+            count => Err(count),
         };
         journal.wait_until(deadline, ready).await.map_err(|got| WaitTimeout {
             wanted: format!("{n} processed records"),
@@ -168,9 +169,9 @@ impl FakeCleverTap {
         deadline: Duration,
     ) -> Result<Vec<JournalEntry>, WaitTimeout> {
         let journal = self.journal();
-        let ready = |j: &Journal| {
-            let requests = j.requests();
-            if requests.len() >= n { Ok(requests) } else { Err(requests.len()) }
+        let ready = |j: &Journal| match j.len() {
+            count if count >= n => Ok(j.requests()),
+            count => Err(count),
         };
         journal.wait_until(deadline, ready).await.map_err(|got| WaitTimeout {
             wanted: format!("{n} requests"),

@@ -33,16 +33,14 @@ pub async fn serve(
     let journal = fake.journal();
     let mut changes = journal.subscribe();
     let mut summary = Summary::default();
-    let mut last_seq = 0;
+    let (mut last_seq, mut clears) = (0, journal.clears());
     tokio::pin!(shutdown);
     loop {
         changes.borrow_and_update();
-        let entries = journal.requests();
-        if entries.last().is_none_or(|e| e.seq < last_seq) {
-            last_seq = 0; // the journal was cleared
+        if journal.clears() != clears {
+            (clears, last_seq) = (journal.clears(), 0); // the journal was cleared: numbers restart
         }
-        let since = last_seq;
-        for entry in entries.iter().filter(|e| e.seq > since) {
+        for entry in &journal.requests_after(last_seq) {
             for line in entry_lines(entry, color) {
                 print(&line);
             }

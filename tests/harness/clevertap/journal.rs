@@ -120,7 +120,29 @@ async fn keeps_the_journal_within_its_byte_budget() {
         upload(&fake, batch(&records)).await;
     }
     let kept = fake.journal().len();
-    assert!(kept < 10 && kept >= 1, "kept {kept}");
+    assert!((1..10).contains(&kept), "kept {kept}");
     assert_eq!(fake.journal().dropped() as usize + kept, 10);
     assert_eq!(fake.journal().requests().last().unwrap().seq, 10, "the newest are kept");
+}
+
+fn thread_exists(name: &str) -> bool {
+    let mut tasks = std::fs::read_dir("/proc/self/task").unwrap().filter_map(Result::ok);
+    tasks.any(|task| std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim() == name)
+}
+
+#[tokio::test]
+async fn dropping_the_fake_ends_its_recycler_thread() {
+    let fake = FakeCleverTap::builder().recycle_after(2).start().await.unwrap();
+    for _ in 0..5 {
+        upload(&fake, batch(&[event("a")])).await;
+    }
+    assert!(fake.recycles() >= 2);
+    let name = format!("fake-ct-{}", fake.address().port());
+    assert!(thread_exists(&name));
+    drop(fake);
+    let deadline = std::time::Instant::now() + WAIT;
+    while thread_exists(&name) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!thread_exists(&name), "the recycler thread outlived its fake");
 }
