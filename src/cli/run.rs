@@ -25,12 +25,13 @@ use crate::report;
 /// 3 the relay could not be started or died.
 ///
 /// Examples:
-///   qc-harness run                                        # built-in reference relay, everything
-///   qc-harness run --relay-cmd "python3 relay.py"        # your relay; gets PORT, CLEVERTAP_API_URL, ...
-///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth,upstream
-///   qc-harness run --relay-cmd "node relay.js" --settings eu.json --junit report.xml --json report.json
-///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 --settings mine.json
-///   qc-harness run --accept                               # write new/changed snapshots
+///   qc-harness run                                 # built-in reference relay, everything
+///   qc-harness run --relay-cmd "python3 relay.py"  # your relay (gets PORT, CLEVERTAP_API_URL...)
+///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth
+///   qc-harness run --relay-cmd "node relay.js" --variant-file eu=eu.json --junit junit.xml
+///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 \
+///                  --settings mine.json --token "$QONVERSION_TOKEN"
+///   qc-harness run --accept                        # write new/changed snapshots
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {

@@ -181,3 +181,13 @@ async fn a_relay_that_crashes_on_a_bad_body_fails_body_malformed_with_its_output
     assert!(check.observed.contains("exited"), "{}", check.observed);
     assert!(check.relay_tail.as_deref().unwrap().contains("cannot parse the webhook body"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_with_a_wrong_identity_are_missing_and_unattributed() {
+    let outcome = run_broken("wrong-identity", false, &["default"], "none", false).await;
+    let case = failed_case(&outcome, "subscription_renewed.ios", "default");
+    assert!(case.differences[0].to_string().starts_with("missing record"), "{:?}", case.differences);
+    let stray = failed_case(&outcome, "(unattributed records)", "default");
+    assert!(stray.problems.iter().any(|p| p.contains("identity QON_")), "{:?}", stray.problems);
+    assert!(outcome.fixtures.iter().any(|f| f == "(unattributed records)"), "the matrix shows them");
+}

@@ -25,6 +25,7 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
     extra-key           add evtData.sandbox to every record                 (mapping)
     ms-timestamp        send ts in milliseconds                             (mapping; CleverTap 525)
     double-upload       upload every record twice                           (mapping: duplicates)
+    wrong-identity      use the Qonversion user_id as the identity           (mapping: unattributed records)
     crash-on-bad-body   exit when a body is not JSON                        (body.malformed: relay died)
 """
 
@@ -113,6 +114,8 @@ def revenue(event, name):
 
 
 def identity(event):
+    if "wrong-identity" in BREAK and event.get("user_id"):
+        return event["user_id"]
     uid = event.get("custom_user_id")
     if isinstance(uid, str) and uid:
         return uid

@@ -49,10 +49,7 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
         details.extend(describe_delivery(label, &delivery));
         if !delivery.succeeded() {
             let error = delivery.last_attempt().and_then(|a| a.error.clone());
-            problems.push(format!(
-                "{label} got {}, expected 2xx",
-                answer(delivery.final_status(), &error)
-            ));
+            problems.push(format!("{label} got {}, expected 2xx", answer(delivery.final_status(), &error)));
         }
         wanted.push((label, user(event), expected));
     }
