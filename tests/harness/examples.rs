@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::AsyncReadExt;
 
 const PYTHON_RELAY: &str = "examples/relays/python/relay.py";
 const NODE_RELAY: &str = "examples/relays/node/relay.js";
@@ -87,20 +88,42 @@ async fn run_harness(relay_cmd: &str, args: &[&str]) -> Run {
     let json = dir.path().join("report.json");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_qc-harness"));
     command.current_dir(repo()).args(["run", "--strict", "--relay-cmd", relay_cmd, "--json"]);
-    command.arg(&json).args(args).env("NO_COLOR", "1").stdin(Stdio::null()).kill_on_drop(true);
-    let output = tokio::time::timeout(RUN_DEADLINE, command.output())
-        .await
-        .unwrap_or_else(|_| {
+    command.arg(&json).args(args).env("NO_COLOR", "1").stdin(Stdio::null());
+    command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut child = command.spawn().expect("qc-harness starts");
+    let (mut stdout, mut stderr) =
+        (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let mut text = (Vec::new(), Vec::new());
+    let finished = tokio::time::timeout(RUN_DEADLINE, async {
+        let (_, _, status) =
+            tokio::join!(stdout.read_to_end(&mut text.0), stderr.read_to_end(&mut text.1), child.wait());
+        status
+    })
+    .await;
+    let status = match finished {
+        Ok(status) => status.expect("qc-harness exit status"),
+        Err(_) => {
+            stop(&mut child).await;
             panic!("qc-harness run --relay-cmd {relay_cmd:?} did not end within {RUN_DEADLINE:?}")
-        })
-        .expect("qc-harness starts");
-    let output_text =
-        String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+        }
+    };
+    let output = String::from_utf8_lossy(&text.0).to_string() + &String::from_utf8_lossy(&text.1);
     let report = std::fs::read(&json)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_else(|| panic!("no JSON report from `run --relay-cmd {relay_cmd:?}`:\n{output_text}"));
-    Run { code: output.status.code(), report, output: output_text }
+        .unwrap_or_else(|| panic!("no JSON report from `run --relay-cmd {relay_cmd:?}`:\n{output}"));
+    Run { code: status.code(), report, output }
+}
+
+/// SIGTERM first, so that the harness stops its relays (SIGKILL would orphan them).
+async fn stop(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::SIGTERM);
+        if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_ok() {
+            return;
+        }
+    }
+    let _ = child.kill().await;
 }
 
 fn assert_passes_everything(run: &Run, relay: &str) {
