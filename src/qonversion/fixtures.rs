@@ -67,7 +67,11 @@ impl FixtureCatalogue {
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
-            return Err(Error::invalid(dir, ".", "not a directory of fixtures (events/, journeys/ or *.json)"));
+            return Err(Error::invalid(
+                dir,
+                ".",
+                "not a directory of fixtures (events/, journeys/ or *.json)",
+            ));
         }
         let mut catalogue = FixtureCatalogue::default();
         let has_layout = dir.join("events").is_dir() || dir.join("journeys").is_dir();
