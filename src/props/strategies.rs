@@ -1,0 +1,377 @@
+//! proptest strategies for [`WebhookEvent`] and [`Settings`].
+//!
+//! Generated events cover every event kind, both platforms and environments, currencies
+//! with and without a minor unit, revenue edge values (0, tiny, huge, many decimals,
+//! refunds of either sign), `is_proceed` 0/1, rates 70/85, unicode, long and empty user
+//! ids with and without the `_q_custom_user_id` fallback, `time: null`, numeric
+//! transaction ids, missing optional fields, extra unknown fields, unknown event names
+//! and `subscription_downgraded`.
+//!
+//! Shrinking leads to small, readable events: every optional field shrinks to absent
+//! first, every choice shrinks to its first (plainest) alternative, amounts shrink to
+//! round values and settings shrink to the defaults.
+//!
+//! ```
+//! use proptest::strategy::{Strategy, ValueTree};
+//! use proptest::test_runner::TestRunner;
+//! let mut runner = TestRunner::deterministic();
+//! let (event, settings) = qc_harness::props::strategies::case().new_tree(&mut runner).unwrap().current();
+//! assert!(!event.event_name.is_empty() || settings.events.len() <= 4);
+//! ```
+
+use std::collections::BTreeMap;
+
+use proptest::collection::btree_map;
+use proptest::option;
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::{Map, Number, Value, json};
+
+use crate::mapping::{EventSettings, Settings};
+use crate::qonversion::catalogue::EVENT_KINDS;
+use crate::qonversion::event::{Price, Revenue, Transaction, TransactionId, WebhookEvent};
+use crate::qonversion::field::Field;
+
+/// Event names that are not in the catalogue (a relay must not forward them).
+pub const UNKNOWN_EVENT_NAMES: [&str; 5] =
+    ["subscription_paused", "trial_reactivated", "Trial_Started", "", "in_app_purchase "];
+
+/// Currencies with their USD rate; JPY and KRW have no minor unit, BHD has three decimals.
+const CURRENCIES: [(&str, f64); 7] =
+    [("USD", 1.0), ("EUR", 1.08), ("JPY", 0.0067), ("TRY", 0.031), ("GBP", 1.27), ("KRW", 0.00075), ("BHD", 2.65)];
+
+/// Fields of a typical day: unix seconds between 2017 and 2033 (shrinks to 1700000000).
+fn timestamp() -> impl Strategy<Value = i64> {
+    prop_oneof![Just(1_700_000_000i64), 1_500_000_000i64..2_000_000_000]
+}
+
+/// Absent (the shrink target), sometimes `null`, mostly a value.
+fn field<T: std::fmt::Debug + Clone + 'static>(value: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Field<T>> {
+    prop_oneof![1 => Just(Field::Absent), 1 => Just(Field::Null), 8 => value.prop_map(Field::Value)].boxed()
+}
+
+/// Absent or a value, never `null` (fields Qonversion always types).
+fn optional<T: std::fmt::Debug + Clone + 'static>(value: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Field<T>> {
+    prop_oneof![1 => Just(Field::Absent), 4 => value.prop_map(Field::Value)].boxed()
+}
+
+/// A user id: plain, empty, unicode or long.
+pub fn user_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => "u[0-9]{1,3}",
+        1 => Just(String::new()),
+        2 => "[\\p{Greek}\\p{Cyrillic}\\p{Han}é ü😀-]{1,12}",
+        1 => "[a-z0-9]{100,300}",
+    ]
+}
+
+/// An event name: a known kind (shrinks to `trial_started`), `subscription_downgraded`, or unknown.
+pub fn event_name() -> impl Strategy<Value = String> {
+    let known: Vec<String> = EVENT_KINDS.iter().map(|k| k.name.to_string()).collect();
+    let unknown: Vec<String> = UNKNOWN_EVENT_NAMES.iter().map(|n| n.to_string()).collect();
+    prop_oneof![
+        16 => select(known),
+        2 => Just("subscription_downgraded".to_string()),
+        2 => select(unknown),
+    ]
+}
+
+fn number(value: f64) -> Number {
+    Number::from_f64(value).unwrap_or_else(|| Number::from(0))
+}
+
+/// A gross amount: round, 0, tiny, huge, or with many decimals.
+pub fn amount() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        8 => (100u64..50_000).prop_map(|cents| cents as f64 / 100.0),
+        1 => Just(0.0),
+        1 => (1u64..1_000).prop_map(|n| n as f64 * 1e-9),
+        1 => (1_000_000u64..1_000_000_000_000).prop_map(|n| n as f64),
+        2 => 0.0f64..1_000.0,
+    ]
+}
+
+/// What a webhook says about money: gross, currency, rate, `is_proceed`, and which objects it has.
+#[derive(Debug, Clone)]
+struct Money {
+    gross: f64,
+    currency: (&'static str, f64),
+    rate: Field<u32>,
+    is_proceed: Field<i64>,
+    negative: bool,
+    has_price: bool,
+    has_revenue: bool,
+    currency_in_revenue: bool,
+}
+
+fn money() -> impl Strategy<Value = Money> {
+    (
+        amount(),
+        select(CURRENCIES.to_vec()),
+        optional(select(vec![70u32, 85])),
+        optional(0i64..=1),
+        any::<bool>(),
+        prop_oneof![Just((true, true)), Just((false, true)), Just((true, false))],
+        prop_oneof![Just(true), Just(false)],
+    )
+        .prop_map(|(gross, currency, rate, is_proceed, negative, (has_price, has_revenue), in_rev)| {
+            // Currencies without a minor unit carry whole amounts.
+            let gross = if currency.1 < 0.01 { gross.round() } else { gross };
+            Money { gross, currency, rate, is_proceed, negative, has_price, has_revenue, currency_in_revenue: in_rev }
+        })
+}
+
+impl Money {
+    fn price(&self, sign: f64) -> Field<Price> {
+        if !self.has_price {
+            return Field::Absent;
+        }
+        let value = sign * self.gross;
+        Field::Value(Price {
+            value: Field::Value(number(value)),
+            value_usd: Field::Value(number(value * self.currency.1)),
+            currency: Field::Value(self.currency.0.to_string()),
+            extra: Map::new(),
+        })
+    }
+
+    fn revenue(&self, sign: f64) -> Field<Revenue> {
+        if !self.has_revenue {
+            return Field::Absent;
+        }
+        let rate = self.rate.get().copied().unwrap_or(70) as f64;
+        let net = self.is_proceed.get() == Some(&1);
+        let value = sign * if net { self.gross * rate / 100.0 } else { self.gross };
+        let currency = if self.currency_in_revenue || !self.has_price {
+            Field::Value(self.currency.0.to_string())
+        } else {
+            Field::Absent
+        };
+        Field::Value(Revenue {
+            value: Field::Value(number(value)),
+            value_usd: Field::Value(number(value * self.currency.1)),
+            currency,
+            is_proceed: self.is_proceed.clone(),
+            proceeds_rate: self.rate.clone().map_value(|r| Number::from(r)),
+            extra: Map::new(),
+        })
+    }
+}
+
+trait MapValue<T> {
+    fn map_value<U>(self, f: impl FnOnce(T) -> U) -> Field<U>;
+}
+
+impl<T> MapValue<T> for Field<T> {
+    fn map_value<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
+        match self {
+            Field::Absent => Field::Absent,
+            Field::Null => Field::Null,
+            Field::Value(v) => Field::Value(f(v)),
+        }
+    }
+}
+
+fn transaction_id() -> impl Strategy<Value = TransactionId> {
+    prop_oneof![
+        "[0-9]{6,16}".prop_map(TransactionId::Text),
+        "GPA\\.[0-9]{4}-[0-9]{4}".prop_map(TransactionId::Text),
+        (1u64..1_000_000_000_000_000).prop_map(|n| TransactionId::Number(Number::from(n))),
+    ]
+}
+
+fn transaction() -> impl Strategy<Value = Transaction> {
+    (optional(transaction_id()), optional(transaction_id()), field(timestamp()), field(timestamp())).prop_map(
+        |(transaction_id, original_transaction_id, expires, grace_period_expires)| Transaction {
+            transaction_id,
+            original_transaction_id,
+            expires,
+            grace_period_expires,
+            ..Transaction::default()
+        },
+    )
+}
+
+/// User properties: maybe the `_q_custom_user_id` fallback (string or number), maybe others.
+fn properties() -> impl Strategy<Value = Map<String, Value>> {
+    let fallback = prop_oneof![
+        3 => user_id().prop_map(Value::String),
+        1 => (1u64..1_000_000).prop_map(Value::from),
+    ];
+    (option::of(fallback), option::of("[a-z]{1,8}@example\\.com"), option::of("[a-z]{1,10}")).prop_map(
+        |(custom, email, plan)| {
+            let mut map = Map::new();
+            custom.map(|v| map.insert("_q_custom_user_id".into(), v));
+            email.map(|v| map.insert("_q_email".into(), Value::String(v)));
+            plan.map(|v| map.insert("plan".into(), Value::String(v)));
+            map
+        },
+    )
+}
+
+/// Extra unknown top-level fields (Qonversion adds fields over time).
+fn extra_fields() -> impl Strategy<Value = Map<String, Value>> {
+    let key = select(vec!["x_new_field", "campaign", "store", "is_family_share"]);
+    let value = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (0i64..1000).prop_map(Value::from),
+        "[a-z]{0,8}".prop_map(Value::from),
+        Just(json!({"nested": [1, "two"]})),
+    ];
+    btree_map(key, value, 0..3).prop_map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn text(pattern: &'static str) -> BoxedStrategy<Field<String>> {
+    field(pattern)
+}
+
+/// The identity and environment part of an event.
+#[derive(Debug, Clone)]
+struct Who {
+    custom_user_id: Field<String>,
+    properties: Field<Map<String, Value>>,
+    environment: Field<String>,
+    platform: Field<String>,
+    user_id: Field<String>,
+    time: Field<i64>,
+    created_at: Field<i64>,
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    let environment =
+        prop_oneof![8 => Just("production"), 4 => Just("sandbox"), 1 => Just("staging")].prop_map(String::from);
+    (
+        field(user_id()),
+        optional(properties()),
+        optional(environment),
+        optional(select(vec!["iOS", "Android"]).prop_map(String::from)),
+        optional("QON_[0-9a-f]{8}"),
+        field(timestamp()),
+        optional(timestamp()),
+    )
+        .prop_map(|(custom_user_id, properties, environment, platform, user_id, time, created_at)| Who {
+            custom_user_id,
+            properties,
+            environment,
+            platform,
+            user_id,
+            time,
+            created_at,
+        })
+}
+
+/// Device, product and store details (all optional).
+#[derive(Debug, Clone)]
+struct Details {
+    product_id: Field<String>,
+    quantity: Field<i64>,
+    transaction: Field<Transaction>,
+    ip: Field<String>,
+    country: Field<String>,
+    app_version: Field<String>,
+    device_id: Field<String>,
+    products: (Field<String>, Field<String>),
+    extra: Map<String, Value>,
+}
+
+fn details() -> impl Strategy<Value = Details> {
+    (
+        text("(com\\.app\\.)?(monthly|yearly|coins_[0-9]{2})"),
+        optional(0i64..=5),
+        optional(transaction()),
+        text("(10|192)\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}"),
+        text("(US|DE|JP|TR|BR|)"),
+        text("[1-9]\\.[0-9]{1,2}(\\.[0-9])?"),
+        text("[0-9A-F]{8}-[0-9A-F]{4}"),
+        (optional("(monthly|yearly)"), optional("(monthly|yearly|weekly)")),
+        extra_fields(),
+    )
+        .prop_map(|(product_id, quantity, transaction, ip, country, app_version, device_id, products, extra)| {
+            Details { product_id, quantity, transaction, ip, country, app_version, device_id, products, extra }
+        })
+}
+
+/// A Qonversion webhook event.
+pub fn webhook_event() -> impl Strategy<Value = WebhookEvent> {
+    (event_name(), who(), details(), optional(money()), optional("[0-9]\\.[0-9]{1,2}\\.[0-9]")).prop_map(
+        |(event_name, who, details, money, sdk_version)| {
+            let refund = event_name.contains("refunded");
+            let (price, revenue) = match money.get() {
+                Some(m) => {
+                    let sign = if refund && m.negative { -1.0 } else { 1.0 };
+                    (m.price(sign), m.revenue(sign))
+                }
+                None => (Field::Absent, Field::Absent),
+            };
+            WebhookEvent {
+                event_name,
+                user_id: who.user_id,
+                custom_user_id: who.custom_user_id,
+                time: who.time,
+                created_at: who.created_at,
+                product_id: details.product_id,
+                revenue,
+                price,
+                transaction: details.transaction,
+                properties: who.properties,
+                device_id: details.device_id,
+                app_version: details.app_version,
+                sdk_version,
+                environment: who.environment,
+                platform: who.platform,
+                ip: details.ip,
+                country: details.country,
+                old_product_id: details.products.0,
+                new_product_id: details.products.1,
+                quantity: details.quantity,
+                extra: details.extra,
+                ..WebhookEvent::default()
+            }
+        },
+    )
+}
+
+/// A custom CleverTap event name: plain, empty (falls back to the machine name), unicode, or long.
+pub fn custom_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "Custom [A-Z][a-z]{2,8}",
+        1 => Just(String::new()),
+        2 => "[\\p{Greek}\\p{Han}é ü]{1,12}",
+        1 => "[A-Za-z ]{60,120}",
+    ]
+}
+
+fn event_settings() -> impl Strategy<Value = EventSettings> {
+    (option::of(any::<bool>()), option::of(any::<bool>()), option::of(custom_name()))
+        .prop_map(|(enabled, send_revenue, name)| EventSettings { enabled, send_revenue, name })
+}
+
+/// True first (the default of `send_revenue` / `send_proceeds`), so shrinking goes to the defaults.
+fn default_true() -> impl Strategy<Value = bool> {
+    prop_oneof![3 => Just(true), 1 => Just(false)]
+}
+
+/// Integration settings: every switch, per-event overrides and custom names; shrinks to the defaults.
+pub fn settings() -> impl Strategy<Value = Settings> {
+    let names: Vec<&'static str> = EVENT_KINDS.iter().map(|k| k.name).collect();
+    (default_true(), default_true(), prop_oneof![2 => Just(false), 1 => Just(true)], btree_map(select(names), event_settings(), 0..5))
+        .prop_map(|(send_revenue, send_proceeds, send_sandbox, events)| Settings {
+            send_revenue,
+            send_proceeds,
+            send_sandbox,
+            events: events.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>(),
+        })
+}
+
+/// One property-test case: an event and the settings it is mapped under.
+pub fn case() -> impl Strategy<Value = (WebhookEvent, Settings)> {
+    (webhook_event(), settings())
+}
+
+/// A case whose settings come from a fixed list (relays that read their settings at start-up);
+/// shrinks towards the first settings of the list.
+pub fn case_with_settings(pool: Vec<Settings>) -> impl Strategy<Value = (WebhookEvent, Settings)> {
+    let count = pool.len().max(1);
+    (webhook_event(), 0..count).prop_map(move |(event, i)| (event, pool.get(i).cloned().unwrap_or_default()))
+}
