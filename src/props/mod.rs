@@ -21,12 +21,15 @@ use crate::qonversion::event::WebhookEvent;
 use crate::relay::LinesRelay;
 
 pub mod fixture;
+pub mod http;
 pub mod properties;
 pub mod record_rules;
+pub mod relay_check;
 pub mod runner;
 pub mod strategies;
 
 pub use properties::{CheckOptions, PropertyFailure, check};
+pub use relay_check::{PropTarget, check_relay};
 pub use runner::{Counterexample, PropConfig, PropOutcome, run_properties};
 
 /// Something that maps a webhook event under settings to the CleverTap records it uploads.
