@@ -1,1 +1,30 @@
-//! The receiving side: the fake CleverTap Upload API.
+//! The receiving side: a fake of CleverTap's Upload API (`POST /1/upload`) that checks
+//! uploads like the real service (`clevertap-upload.md`), answers with its exact bodies,
+//! injects faults, and journals everything for the conformance checks.
+//!
+//! - [`validate`]: the envelope and per-record rules, pure;
+//! - [`answer`]: the response bodies;
+//! - [`fault`]: [`Fault`], [`FaultScript`] and seeded chaos;
+//! - [`journal`]: [`Journal`], [`JournalEntry`], [`RecordEntry`];
+//! - [`FakeCleverTap`] and its [`FakeCleverTapBuilder`]: the server on `wiremock`;
+//! - [`standalone`]: `qc-harness clevertap`.
+
+pub mod answer;
+mod config;
+mod control;
+mod engine;
+pub mod fault;
+pub mod journal;
+mod recycle;
+mod server;
+pub mod standalone;
+pub mod validate;
+
+pub use config::{
+    Account, DEFAULT_ACCOUNT_ID, DEFAULT_MAX_CONCURRENCY, DEFAULT_PASSCODE, DEFAULT_REGION, FakeCleverTapBuilder,
+    FakeConfig,
+};
+pub use engine::{CONTROL_PATH, UPLOAD_PATH};
+pub use fault::{Fault, FaultScript};
+pub use journal::{Journal, JournalEntry, RecordEntry, RecordOutcome, WaitTimeout};
+pub use server::FakeCleverTap;

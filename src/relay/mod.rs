@@ -1,7 +1,210 @@
 //! Reaching the system under test: a command, a running URL, or a JSON-lines process.
+//!
+//! [`start_relay`] turns a [`RelaySpec`] into a [`RunningRelay`]: it spawns a command (or
+//! the built-in reference relay) with the contract's environment, or attaches to a URL,
+//! and waits until the relay is ready (`relay-contract.md` §1).
+//!
+//! ```no_run
+//! # async fn demo() -> qc_harness::Result<()> {
+//! use qc_harness::Settings;
+//! use qc_harness::relay::{RelayLaunch, RelaySpec, RelayTarget, start_relay};
+//! let spec = RelaySpec::new(RelayTarget::Command("python3 relay.py".into()));
+//! let launch = RelayLaunch::new("http://127.0.0.1:8080", Settings::default());
+//! let relay = start_relay(&spec, launch).await?;
+//! println!("webhooks go to {}", relay.webhook_url());
+//! relay.stop().await?;
+//! # Ok(()) }
+//! ```
 
+pub mod group;
+mod launch;
 pub mod lines;
+mod process;
+mod ready;
 pub mod spec;
+mod tail;
+mod url;
 
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Instant;
+
+pub use group::{group_members, install_interrupt_handler, kill_all_relays};
+pub use launch::{DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token};
 pub use lines::LinesRelay;
+use process::RelayProcess;
+use ready::Probe;
 pub use spec::{RelaySpec, RelayTarget};
+pub use tail::OutputTail;
+
+use crate::error::{Error, Result};
+
+/// A relay the harness can send webhooks to; a spawned one is stopped by [`stop`](Self::stop)
+/// or, at the latest, killed (with its whole process group) when this value is dropped.
+#[derive(Debug)]
+pub struct RunningRelay {
+    base_url: String,
+    webhook_path: String,
+    process: Option<RelayProcess>,
+    /// Holds the settings file for the relay's lifetime.
+    _settings_dir: Option<tempfile::TempDir>,
+}
+
+impl RunningRelay {
+    /// Where webhooks are POSTed: base URL + webhook path.
+    pub fn webhook_url(&self) -> String {
+        format!("{}{}", self.base_url, self.webhook_path)
+    }
+
+    /// `http://127.0.0.1:PORT` for a spawned relay, the given URL for an attached one.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The last lines the relay printed on stdout and stderr (empty for `--relay-url`).
+    pub fn output_tail(&self) -> String {
+        self.process.as_ref().map(RelayProcess::tail).unwrap_or_default()
+    }
+
+    /// `Some("exited with code 1")` once a spawned relay has exited; `None` while it runs
+    /// (and always for `--relay-url`).
+    pub fn exit_status(&self) -> Option<String> {
+        self.process.as_ref().and_then(RelayProcess::exit_status)
+    }
+
+    /// The relay's process group id (`None` for `--relay-url`).
+    pub fn process_group(&self) -> Option<i32> {
+        self.process.as_ref().map(RelayProcess::pgid)
+    }
+
+    /// An [`Error::Relay`] about this relay: `message`, how it exited if it did, its output tail.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        let mut message = message.into();
+        if let Some(status) = self.exit_status() {
+            message = format!("{message} (the relay {status})");
+        }
+        Error::Relay { message, tail: self.output_tail() }
+    }
+
+    /// Stops a spawned relay: SIGTERM to its process group, SIGKILL after 5 s; returns once
+    /// no process of the group is left. Does nothing for `--relay-url`.
+    pub async fn stop(mut self) -> Result<()> {
+        match self.process.as_mut() {
+            Some(process) => process.stop().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Starts (or attaches to) the relay of `spec` and waits until it is ready.
+///
+/// - [`RelayTarget::Command`]: `sh -c COMMAND` in its own process group, with the
+///   contract's environment and `{placeholders}` from `launch`, a free port, and the
+///   settings written to a file in a temporary directory.
+/// - [`RelayTarget::BuiltIn`]: `'<exe>' reference-relay`, exactly like a command (its
+///   readiness probe defaults to `GET /health`).
+/// - [`RelayTarget::Url`]: nothing is spawned; the URL must be reachable within the
+///   start-up timeout.
+/// - [`RelayTarget::Lines`] is not an HTTP relay: a usage error (use the JSON-lines adapter).
+///
+/// Errors are [`Error::Relay`] with the relay's output tail (exit code 3).
+pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<RunningRelay> {
+    match &spec.target {
+        RelayTarget::Command(command) => spawn_and_wait(command, spec, &launch, false).await,
+        RelayTarget::BuiltIn { exe } => {
+            let command = format!("{} reference-relay", shell_quote(&exe.display().to_string()));
+            spawn_and_wait(&command, spec, &launch, true).await
+        }
+        RelayTarget::Url(url) => Ok(RunningRelay {
+            base_url: url::attach(url, spec).await?,
+            webhook_path: spec.webhook_path.clone(),
+            process: None,
+            _settings_dir: None,
+        }),
+        RelayTarget::Lines(_) => Err(Error::Usage(
+            "--relay-lines is a mapping-only adapter (JSON lines over stdin/stdout), not an HTTP relay; \
+             it works with `qc-harness prop` only"
+                .into(),
+        )),
+    }
+}
+
+async fn spawn_and_wait(
+    command: &str,
+    spec: &RelaySpec,
+    launch: &RelayLaunch,
+    built_in: bool,
+) -> Result<RunningRelay> {
+    install_interrupt_handler();
+    let settings_dir = write_settings(launch)?;
+    let settings_file = settings_dir.path().join("settings.json");
+    let port = free_port()?;
+    let mut env = launch.environment(port, &settings_file);
+    let mut ready_path = spec.ready_path.clone();
+    if built_in {
+        env.push(("WEBHOOK_PATH", spec.webhook_path.clone()));
+        ready_path.get_or_insert_with(|| "/health".to_string());
+    }
+    let command = launch.substitute(command, port, &settings_file);
+    let process = RelayProcess::spawn(&command, &env)?;
+    let relay = RunningRelay {
+        base_url: format!("http://127.0.0.1:{port}"),
+        webhook_path: spec.webhook_path.clone(),
+        process: Some(process),
+        _settings_dir: Some(settings_dir),
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let probe = Probe::new(&relay.base_url, ready_path.as_deref(), addr);
+    wait_ready(&relay, &probe, spec).await?;
+    Ok(relay)
+}
+
+/// Probes until ready; fails when the relay exits first or the start-up timeout passes.
+/// On failure the relay is dropped, which kills its process group.
+async fn wait_ready(relay: &RunningRelay, probe: &Probe, spec: &RelaySpec) -> Result<()> {
+    let process = relay.process.as_ref().expect("spawned relays have a process");
+    let start = Instant::now();
+    loop {
+        if process.exit_status().is_some() {
+            process.drain_output().await;
+            return Err(relay.error("the relay exited before it was ready"));
+        }
+        let why = match probe.check().await {
+            Ok(()) => {
+                tracing::debug!("relay ready after {:?}", start.elapsed());
+                return Ok(());
+            }
+            Err(why) => why,
+        };
+        if start.elapsed() >= spec.startup_timeout {
+            return Err(relay.error(format!(
+                "the relay was not ready within the start-up timeout of {:.1} s: {} (last probe: {why})",
+                spec.startup_timeout.as_secs_f64(),
+                probe.describe()
+            )));
+        }
+        // Wake early when the relay exits, else probe again shortly.
+        process.wait_exit(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn write_settings(launch: &RelayLaunch) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("qc-harness-relay-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let file = dir.path().join("settings.json");
+    std::fs::write(&file, launch.settings.to_json_pretty()).map_err(|e| Error::io(&file, e))?;
+    Ok(dir)
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| Error::Network(format!("cannot find a free port on 127.0.0.1: {e}")))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| Error::Network(format!("free port: {e}")))
+}
+
+/// `'text'` with embedded single quotes escaped, for `sh -c`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}

@@ -1,1 +1,237 @@
-//! Tests: driver.
+//! Tests: driver. Spawning relays, readiness, output tails, shutdown, and that no
+//! process of a relay's group survives (checked against the OS through `/proc`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use qc_harness::Settings;
+use qc_harness::error::Error;
+use qc_harness::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, group_members, start_relay};
+
+fn listen_py() -> String {
+    format!("python3 '{}/tests/relays/listen.py'", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn command_spec(command: String) -> RelaySpec {
+    RelaySpec::new(RelayTarget::Command(command))
+}
+
+fn launch() -> RelayLaunch {
+    RelayLaunch::new("http://127.0.0.1:9", Settings::default())
+}
+
+async fn start(spec: &RelaySpec) -> RunningRelay {
+    let started = tokio::time::timeout(Duration::from_secs(20), start_relay(spec, launch())).await;
+    started.expect("start_relay has its own deadline").expect("the relay starts")
+}
+
+async fn start_err(spec: &RelaySpec) -> (String, String) {
+    let started = tokio::time::timeout(Duration::from_secs(20), start_relay(spec, launch())).await;
+    match started.expect("start_relay has its own deadline") {
+        Err(Error::Relay { message, tail }) => (message, tail),
+        Err(other) => panic!("expected a relay error, got {other}"),
+        Ok(relay) => panic!("expected an error, the relay started at {}", relay.base_url()),
+    }
+}
+
+/// The pgid a shell relay wrote to `file` (`echo $$ > file`: `sh -c` leads its group).
+fn read_pgid(file: &std::path::Path) -> i32 {
+    std::fs::read_to_string(file).expect("pid file").trim().parse().expect("a pid")
+}
+
+fn assert_group_gone(pgid: i32) {
+    let left = group_members(pgid);
+    assert!(left.is_empty(), "processes of group {pgid} still alive: {left:?}");
+}
+
+#[tokio::test]
+async fn reports_startup_timeout_with_the_stderr_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let command = format!(
+        "echo $$ > '{}'; echo 'loading config' >&2; echo 'fatal: cannot open database' >&2; \
+         sleep 300 & sleep 300",
+        pid_file.display()
+    );
+    let mut spec = command_spec(command);
+    spec.startup_timeout = Duration::from_millis(600);
+    let started = Instant::now();
+    let (message, tail) = start_err(&spec).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "timed out after {:?}", started.elapsed());
+    assert!(message.contains("start-up timeout of 0.6 s"), "{message}");
+    assert!(message.contains("TCP connection"), "{message}");
+    assert!(tail.contains("fatal: cannot open database"), "tail: {tail}");
+    assert_group_gone(read_pgid(&pid_file));
+}
+
+#[tokio::test]
+async fn the_error_message_carries_the_tail_for_users() {
+    let mut spec = command_spec("echo 'bad flag --frobnicate' >&2; sleep 300".into());
+    spec.startup_timeout = Duration::from_millis(300);
+    let err = start_relay(&spec, launch()).await.unwrap_err();
+    assert_eq!(err.exit_code(), 3);
+    let text = err.to_string();
+    assert!(text.contains("--- relay output (last lines) ---\nbad flag --frobnicate"), "{text}");
+}
+
+#[tokio::test]
+async fn reports_a_relay_that_exits_at_once() {
+    let spec = command_spec("echo 'boom: RELAY_SECRET is not set' >&2; exit 7".into());
+    let started = Instant::now();
+    let (message, tail) = start_err(&spec).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(message.contains("exited before it was ready"), "{message}");
+    assert!(message.contains("exited with code 7"), "{message}");
+    assert!(tail.contains("boom: RELAY_SECRET is not set"), "tail: {tail}");
+}
+
+#[tokio::test]
+async fn reports_a_command_that_does_not_exist() {
+    let (message, tail) = start_err(&command_spec("./no-such-relay-binary --port {port}".into())).await;
+    assert!(message.contains("exited with code 127"), "{message}");
+    assert!(tail.contains("no-such-relay-binary"), "tail: {tail}");
+}
+
+#[tokio::test]
+async fn kills_a_relay_that_ignores_sigterm() {
+    let relay = start(&command_spec(format!("{} --ignore-term --children 2", listen_py()))).await;
+    let pgid = relay.process_group().expect("a spawned relay has a group");
+    assert!(group_members(pgid).len() >= 3, "relay and its children: {:?}", group_members(pgid));
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), relay.stop()).await.expect("stop has a deadline").unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(5), "SIGKILL must wait the 5 s grace, took {took:?}");
+    assert!(took < Duration::from_secs(8), "SIGKILL right after the grace, took {took:?}");
+    assert_group_gone(pgid);
+}
+
+#[tokio::test]
+async fn stops_a_well_behaved_relay_quickly_with_sigterm() {
+    let relay = start(&command_spec(format!("{} --children 1", listen_py()))).await;
+    let pgid = relay.process_group().unwrap();
+    assert_eq!(relay.exit_status(), None);
+    let started = Instant::now();
+    relay.stop().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert_group_gone(pgid);
+}
+
+#[tokio::test]
+async fn leaves_no_process_of_the_group_after_a_dropped_relay() {
+    let relay = start(&command_spec(format!("sleep 300 & {} --ignore-term --children 2", listen_py()))).await;
+    let pgid = relay.process_group().unwrap();
+    assert!(group_members(pgid).len() >= 4, "{:?}", group_members(pgid));
+    drop(relay);
+    assert_group_gone(pgid);
+}
+
+#[tokio::test]
+async fn detects_a_relay_that_dies_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("die");
+    let command = format!(
+        "{} & while [ ! -e '{}' ]; do sleep 0.05; done; echo 'relay crashed' >&2; kill $!; exit 3",
+        listen_py(),
+        marker.display()
+    );
+    let relay = start(&command_spec(command)).await;
+    std::fs::write(&marker, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while relay.exit_status().is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(relay.exit_status().as_deref(), Some("exited with code 3"));
+    let err = relay.error("webhook delivery failed").to_string();
+    assert!(err.contains("(the relay exited with code 3)"), "{err}");
+    assert!(err.contains("relay crashed"), "{err}");
+}
+
+#[tokio::test]
+async fn sets_the_contract_environment_placeholders_and_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("env.json");
+    let command = format!(
+        "{} --env-out '{}' {{port}} {{clevertap_url}} {{account_id}} {{passcode}} {{region}} {{token}} {{settings}}",
+        listen_py(),
+        out.display()
+    );
+    let mut settings = Settings::default();
+    settings.send_sandbox = true;
+    settings.event_mut("trial_started").enabled = Some(false);
+    let mut launch = RelayLaunch::new("http://127.0.0.1:4321/", settings.clone());
+    launch.token = "tok-123".into();
+    let relay = start_relay(&command_spec(command), launch).await.unwrap();
+    let seen: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let env = &seen["env"];
+    let port = env["PORT"].as_str().unwrap();
+    assert_eq!(relay.base_url(), format!("http://127.0.0.1:{port}"));
+    assert_eq!(relay.webhook_url(), format!("http://127.0.0.1:{port}/webhook"));
+    assert_eq!(env["CLEVERTAP_API_URL"], "http://127.0.0.1:4321");
+    assert_eq!(env["CLEVERTAP_ACCOUNT_ID"], "TEST-ACC-000");
+    assert_eq!(env["CLEVERTAP_PASSCODE"], "TEST-PASSCODE");
+    assert_eq!(env["CLEVERTAP_REGION"], "eu1");
+    assert_eq!(env["QONVERSION_WEBHOOK_TOKEN"], "tok-123");
+    let settings_file = PathBuf::from(env["RELAY_SETTINGS"].as_str().unwrap());
+    assert_eq!(Settings::from_file(&settings_file).unwrap(), settings);
+    let argv: Vec<&str> = seen["argv"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let file = settings_file.display().to_string();
+    let expected =
+        [port, "http://127.0.0.1:4321", "TEST-ACC-000", "TEST-PASSCODE", "eu1", "tok-123", file.as_str()];
+    assert_eq!(argv, expected);
+    relay.stop().await.unwrap();
+    assert!(!settings_file.exists(), "the settings file is removed with the relay");
+}
+
+#[tokio::test]
+async fn waits_for_the_ready_path_to_answer_2xx() {
+    let mut spec = command_spec(listen_py());
+    spec.ready_path = Some("/ready".into());
+    let relay = start(&spec).await;
+    relay.stop().await.unwrap();
+
+    let mut spec = command_spec(listen_py());
+    spec.ready_path = Some("/not-ready".into());
+    spec.startup_timeout = Duration::from_millis(1500);
+    let (message, tail) = start_err(&spec).await;
+    assert!(message.contains("answered 404"), "{message}");
+    assert!(tail.contains("listen.py: ready"), "tail: {tail}");
+}
+
+#[tokio::test]
+async fn keeps_only_a_bounded_tail_of_the_output() {
+    let relay = start(&command_spec(format!("{} --print-lines 5000", listen_py()))).await;
+    let tail = relay.output_tail();
+    assert!(tail.lines().count() <= 40, "{} lines", tail.lines().count());
+    assert!(tail.contains("line 4999"), "the newest lines are kept: {tail}");
+    assert!(!tail.contains("line 10\n"), "old lines are dropped");
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn attaches_to_a_relay_that_is_already_running() {
+    let running = start(&command_spec(listen_py())).await;
+    let mut spec = RelaySpec::new(RelayTarget::Url(running.base_url()));
+    spec.webhook_path = "/hooks/qonversion".into();
+    let attached = start_relay(&spec, launch()).await.unwrap();
+    assert_eq!(attached.webhook_url(), format!("{}/hooks/qonversion", running.base_url()));
+    assert_eq!(attached.process_group(), None);
+    attached.stop().await.unwrap();
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn fails_to_attach_to_an_unreachable_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut spec = RelaySpec::new(RelayTarget::Url(format!("http://127.0.0.1:{port}")));
+    spec.startup_timeout = Duration::from_millis(300);
+    let (message, _) = start_err(&spec).await;
+    assert!(message.contains(&format!("127.0.0.1:{port} is not reachable")), "{message}");
+}
+
+#[tokio::test]
+async fn rejects_the_lines_adapter_as_an_http_relay() {
+    let spec = RelaySpec::new(RelayTarget::Lines("python3 map.py".into()));
+    let err = start_relay(&spec, launch()).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(err.to_string().contains("--relay-lines"), "{err}");
+}

@@ -1,0 +1,218 @@
+//! [`FakeCleverTapBuilder`]: accounts, latency, limits, faults and where to listen.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::fault::Chaos;
+use super::journal::{DEFAULT_BYTE_BUDGET, DEFAULT_CAPACITY};
+use super::validate::{DEFAULT_PROPERTY_LIMIT, Rules};
+use super::{FakeCleverTap, FaultScript};
+use crate::error::Result;
+
+/// The account id of a fake built without `.account(..)`.
+pub const DEFAULT_ACCOUNT_ID: &str = "TEST-ACC-000";
+/// The passcode of a fake built without `.account(..)`.
+pub const DEFAULT_PASSCODE: &str = "TEST-PASSCODE";
+/// The default region.
+pub const DEFAULT_REGION: &str = "eu1";
+/// The default concurrency limit per account.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 15;
+/// How many requests one wiremock mock serves before it is replaced (wiremock keeps a copy
+/// of every request a mock matched; replacing the mock frees them).
+pub const DEFAULT_RECYCLE_AFTER: usize = 512;
+
+/// A CleverTap account: its id and every passcode that is valid for it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// `X-CleverTap-Account-Id`.
+    pub id: String,
+    /// Valid `X-CleverTap-Passcode` values.
+    pub passcodes: Vec<String>,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Account {{ id: {:?}, passcodes: {} redacted }}", self.id, self.passcodes.len())
+    }
+}
+
+/// Everything a fake is configured with (what the builder collects).
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// The accounts; the first is the one [`FakeCleverTap::account_id`] reports.
+    pub accounts: Vec<Account>,
+    /// Informational region (`eu1`, `in1`, ...), handed to relays.
+    pub region: String,
+    /// Simulated processing time of every answered request.
+    pub latency: Duration,
+    /// Most uploads in flight per account; one more gets 429.
+    pub max_concurrency: usize,
+    /// Record rules (property limit, discarded events).
+    pub rules: Rules,
+    /// Scripted faults.
+    pub faults: FaultScript,
+    /// Random faults.
+    pub chaos: Option<Chaos>,
+    /// Where to listen; `None`: 127.0.0.1 on a free port.
+    pub listen: Option<SocketAddr>,
+    /// Journal capacity in requests.
+    pub journal_capacity: usize,
+    /// Journal budget in body bytes.
+    pub journal_byte_budget: usize,
+    /// Serve `GET`/`DELETE /__harness/requests` (standalone mode).
+    pub control_endpoints: bool,
+    /// Requests served by one wiremock mock before it is replaced.
+    pub recycle_after: usize,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            accounts: Vec::new(),
+            region: DEFAULT_REGION.to_string(),
+            latency: Duration::ZERO,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            rules: Rules { property_limit: DEFAULT_PROPERTY_LIMIT, discarded: BTreeSet::new() },
+            faults: FaultScript::new(),
+            chaos: None,
+            listen: None,
+            journal_capacity: DEFAULT_CAPACITY,
+            journal_byte_budget: DEFAULT_BYTE_BUDGET,
+            control_endpoints: false,
+            recycle_after: DEFAULT_RECYCLE_AFTER,
+        }
+    }
+}
+
+impl FakeConfig {
+    /// The accounts, or the default one when none was configured.
+    pub(crate) fn effective_accounts(&self) -> Vec<Account> {
+        if self.accounts.is_empty() {
+            vec![Account { id: DEFAULT_ACCOUNT_ID.into(), passcodes: vec![DEFAULT_PASSCODE.into()] }]
+        } else {
+            self.accounts.clone()
+        }
+    }
+}
+
+/// Builds a [`FakeCleverTap`]; every setting has a default.
+///
+/// ```
+/// # tokio_test_shim::run(async {
+/// use std::time::Duration;
+/// use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript};
+/// let fake = FakeCleverTap::builder()
+///     .account("ACC-1", ["PASS-A", "PASS-B"])
+///     .latency(Duration::from_millis(20))
+///     .discard_event("old_event")
+///     .faults(FaultScript::new().on(1, Fault::ServerError))
+///     .start()
+///     .await
+///     .unwrap();
+/// assert_eq!(fake.account_id(), "ACC-1");
+/// # });
+/// # mod tokio_test_shim { pub fn run<F: std::future::Future>(f: F) -> F::Output {
+/// #   tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f) } }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "call .start().await to run the fake"]
+pub struct FakeCleverTapBuilder {
+    config: FakeConfig,
+}
+
+impl FakeCleverTapBuilder {
+    /// Adds an account with one or more valid passcodes (replaces the default account).
+    pub fn account<I, P>(mut self, id: impl Into<String>, passcodes: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let passcodes = passcodes.into_iter().map(Into::into).collect();
+        self.config.accounts.push(Account { id: id.into(), passcodes });
+        self
+    }
+
+    /// The region reported by [`FakeCleverTap::region`] (default `eu1`).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = region.into();
+        self
+    }
+
+    /// Simulated processing time of each request (default 0).
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.config.latency = latency;
+        self
+    }
+
+    /// Most uploads in flight per account (default 15); the next one gets 429.
+    pub fn max_concurrency(mut self, limit: usize) -> Self {
+        self.config.max_concurrency = limit;
+        self
+    }
+
+    /// Most properties per event (default 256); more gets code 522.
+    pub fn property_limit(mut self, limit: usize) -> Self {
+        self.config.rules.property_limit = limit;
+        self
+    }
+
+    /// Marks an event name as discarded in the account (code 528).
+    pub fn discard_event(mut self, name: impl Into<String>) -> Self {
+        self.config.rules.discarded.insert(name.into());
+        self
+    }
+
+    /// Scripted faults (request numbers count from start or the last reset).
+    pub fn faults(mut self, script: FaultScript) -> Self {
+        self.config.faults = script;
+        self
+    }
+
+    /// Random faults: each request gets one with probability `rate`, reproducibly per `seed`.
+    pub fn chaos(mut self, seed: u64, rate: f64) -> Self {
+        self.config.chaos = Some(Chaos { seed, rate });
+        self
+    }
+
+    /// Listen on this address instead of 127.0.0.1 on a free port.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.config.listen = Some(addr);
+        self
+    }
+
+    /// Journal capacity in requests (default 10 000); the oldest are dropped and counted.
+    pub fn journal_capacity(mut self, requests: usize) -> Self {
+        self.config.journal_capacity = requests;
+        self
+    }
+
+    /// Journal budget in body bytes (default 256 MiB); the oldest are dropped past it.
+    pub fn journal_byte_budget(mut self, bytes: usize) -> Self {
+        self.config.journal_byte_budget = bytes;
+        self
+    }
+
+    /// Serves `GET`/`DELETE /__harness/requests` (standalone mode); off by default.
+    pub fn control_endpoints(mut self, on: bool) -> Self {
+        self.config.control_endpoints = on;
+        self
+    }
+
+    /// Requests one wiremock mock serves before it is replaced (default 512; memory bound).
+    pub fn recycle_after(mut self, requests: usize) -> Self {
+        self.config.recycle_after = requests.max(1);
+        self
+    }
+
+    /// The collected configuration.
+    pub fn config(&self) -> &FakeConfig {
+        &self.config
+    }
+
+    /// Binds and starts the fake.
+    pub async fn start(self) -> Result<FakeCleverTap> {
+        FakeCleverTap::start_with(self.config).await
+    }
+}

@@ -1,0 +1,351 @@
+//! The fake's runtime state and what it does with one request: number it, pick its fault,
+//! check auth, concurrency, envelope and records, build the answer and the journal entry.
+//! Everything here is synchronous and runs on wiremock's server thread, so it stays small.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+use wiremock::Request;
+
+use super::answer::{self, Answer};
+use super::config::{Account, FakeConfig};
+use super::fault::Chaos;
+use super::journal::{Journal, JournalEntry, REDACTED, RecordOutcome};
+use super::validate::{self, Rules};
+use super::{Fault, FaultScript};
+
+/// The path of the Upload API.
+pub const UPLOAD_PATH: &str = "/1/upload";
+/// The path of the standalone journal endpoint.
+pub const CONTROL_PATH: &str = "/__harness/requests";
+
+/// What the admission step decided for one request.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    seq: u64,
+    arrival: Instant,
+    offset: Duration,
+    received_at: SystemTime,
+    fault: Option<Fault>,
+}
+
+/// A response to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub retry_after: Option<u64>,
+    pub delay: Duration,
+}
+
+impl Reply {
+    fn now(status: u16, body: String) -> Reply {
+        Reply { status, body, retry_after: None, delay: Duration::ZERO }
+    }
+}
+
+struct State {
+    seq: u64,
+    epoch: Instant,
+    script: FaultScript,
+    chaos: Option<Chaos>,
+    latency: Duration,
+    in_flight: HashMap<String, Vec<Instant>>,
+    pending: Option<Ticket>,
+    served: usize,
+}
+
+/// The shared heart of one fake.
+pub(crate) struct Engine {
+    accounts: Vec<Account>,
+    rules: Rules,
+    max_concurrency: usize,
+    pub(crate) control: bool,
+    pub(crate) recycle_after: usize,
+    state: Mutex<State>,
+    pub(crate) journal: Journal,
+}
+
+/// What processing a request produced, before it goes to the journal.
+struct Processed {
+    reply: Reply,
+    records: Vec<Value>,
+    outcomes: Vec<RecordOutcome>,
+    in_flight: usize,
+}
+
+impl Engine {
+    pub(crate) fn new(config: &FakeConfig) -> Engine {
+        let state = State {
+            seq: 0,
+            epoch: Instant::now(),
+            script: config.faults.clone(),
+            chaos: config.chaos,
+            latency: config.latency,
+            in_flight: HashMap::new(),
+            pending: None,
+            served: 0,
+        };
+        Engine {
+            accounts: config.effective_accounts(),
+            rules: config.rules.clone(),
+            max_concurrency: config.max_concurrency,
+            control: config.control_endpoints,
+            recycle_after: config.recycle_after,
+            state: Mutex::new(state),
+            journal: Journal::new(config.journal_capacity, config.journal_byte_budget),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn first_account(&self) -> &Account {
+        &self.accounts[0]
+    }
+
+    pub(crate) fn set_faults(&self, script: FaultScript) {
+        self.lock().script = script;
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Clears the journal and the request counter; with `faults`, also the script and chaos.
+    pub(crate) fn reset(&self, faults: bool) {
+        let mut state = self.lock();
+        state.seq = 0;
+        state.epoch = Instant::now();
+        if faults {
+            state.script = FaultScript::new();
+            state.chaos = None;
+        }
+        self.journal.clear();
+    }
+
+    pub(crate) fn is_control(&self, request: &Request) -> bool {
+        self.control && request.url.path() == CONTROL_PATH
+    }
+
+    /// Numbers the request and picks its fault; true when the connection must be dropped.
+    pub(crate) fn admit(&self, request: &Request) -> bool {
+        if self.is_control(request) {
+            return false;
+        }
+        let mut state = self.lock();
+        state.seq += 1;
+        let seq = state.seq;
+        let fault = state.script.fault_for(seq).or_else(|| state.chaos.and_then(|c| c.fault_for(seq)));
+        let arrival = Instant::now();
+        let drop = fault == Some(Fault::DropConnection);
+        let offset = arrival.saturating_duration_since(state.epoch);
+        state.pending = Some(Ticket { seq, arrival, offset, received_at: SystemTime::now(), fault });
+        drop
+    }
+
+    fn take_ticket(&self) -> Ticket {
+        let mut state = self.lock();
+        state.pending.take().unwrap_or_else(|| {
+            // Not reachable through wiremock (admission always runs first); stay total anyway.
+            state.seq += 1;
+            let arrival = Instant::now();
+            let offset = arrival.saturating_duration_since(state.epoch);
+            Ticket { seq: state.seq, arrival, offset, received_at: SystemTime::now(), fault: None }
+        })
+    }
+
+    /// Counts a served request; true when the wiremock mock should be replaced now.
+    pub(crate) fn count_served(&self) -> bool {
+        let mut state = self.lock();
+        state.served += 1;
+        if state.served >= self.recycle_after {
+            state.served = 0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Journals a dropped connection (the client gets no response).
+    pub(crate) fn record_drop(&self, request: &Request) {
+        let ticket = self.take_ticket();
+        let records = validate::check_envelope(&request.body).unwrap_or_default();
+        let outcomes = vec![RecordOutcome::Rejected { status: 0 }; records.len()];
+        let reply = Reply::now(0, String::new());
+        let processed = Processed { reply, records, outcomes, in_flight: 0 };
+        self.journal.push(journal_entry(&ticket, request, processed));
+    }
+
+    /// Answers an upload (or any other request) and journals it.
+    pub(crate) fn answer(&self, request: &Request) -> Reply {
+        let ticket = self.take_ticket();
+        let processed = self.process(&ticket, request);
+        let reply = processed.reply.clone();
+        self.journal.push(journal_entry(&ticket, request, processed));
+        reply
+    }
+
+    fn process(&self, ticket: &Ticket, request: &Request) -> Processed {
+        if let Some(reply) = fault_reply(ticket.fault.as_ref()) {
+            return rejected_whole(request, reply, 0);
+        }
+        let latency = self.lock().latency + fault_delay(ticket.fault.as_ref());
+        if request.url.path() != UPLOAD_PATH || request.method != "POST" {
+            let status = if request.url.path() == UPLOAD_PATH { 405 } else { 404 };
+            let reply = Reply { delay: latency, ..Reply::now(status, answer::failure("Not Found", status)) };
+            return rejected_whole(request, reply, 0);
+        }
+        let account = match self.authenticate(request) {
+            Ok(account) => account,
+            Err(error) => {
+                let reply = Reply { delay: latency, ..Reply::now(401, answer::failure(error, 401)) };
+                return rejected_whole(request, reply, 0);
+            }
+        };
+        let Some(in_flight) = self.enter(&account.id, ticket.arrival, latency) else {
+            let in_flight = self.max_concurrency + 1;
+            let reply = Reply::now(429, answer::failure(answer::TOO_MANY_CONCURRENT, 429));
+            return rejected_whole(request, reply, in_flight);
+        };
+        let records = match validate::check_envelope(&request.body) {
+            Ok(records) => records,
+            Err(e) => {
+                let reply = Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
+                return rejected_whole(request, reply, in_flight);
+            }
+        };
+        let partial = match &ticket.fault {
+            Some(Fault::Partial { records }) => records.as_slice(),
+            _ => &[],
+        };
+        let results = self.check_records(&records, partial);
+        let answer = Answer::from_outcomes(&results, &records);
+        let outcomes = outcomes_of(&results);
+        let reply = Reply { delay: latency, ..Reply::now(200, answer.body()) };
+        Processed { reply, records, outcomes, in_flight }
+    }
+
+    fn check_records(&self, records: &[Value], partial: &[usize]) -> Vec<Result<(), (u16, String)>> {
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| match validate::check_record(record, &self.rules) {
+                Err(e) => Err((e.code, e.message)),
+                Ok(()) if partial.contains(&(i + 1)) => {
+                    Err((answer::PARTIAL_FAULT_CODE, answer::PARTIAL_FAULT_TEXT.to_string()))
+                }
+                Ok(()) => Ok(()),
+            })
+            .collect()
+    }
+
+    fn authenticate(&self, request: &Request) -> Result<&Account, &'static str> {
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let id = header("x-clevertap-account-id").ok_or(answer::BAD_ACCOUNT)?;
+        let account = self.accounts.iter().find(|a| a.id == id).ok_or(answer::BAD_ACCOUNT)?;
+        let passcode = header("x-clevertap-passcode").ok_or(answer::BAD_PASSCODE)?;
+        if account.passcodes.iter().any(|p| p == passcode) { Ok(account) } else { Err(answer::BAD_PASSCODE) }
+    }
+
+    /// Takes a concurrency slot until `arrival + busy`; `None` when the account is at its limit.
+    /// Returns the in-flight count including this request.
+    fn enter(&self, account: &str, arrival: Instant, busy: Duration) -> Option<usize> {
+        let mut state = self.lock();
+        let slots = state.in_flight.entry(account.to_string()).or_default();
+        slots.retain(|end| *end > arrival);
+        if slots.len() >= self.max_concurrency {
+            return None;
+        }
+        if !busy.is_zero() {
+            slots.push(arrival + busy);
+        }
+        Some(slots.len() + usize::from(busy.is_zero()))
+    }
+}
+
+fn fault_reply(fault: Option<&Fault>) -> Option<Reply> {
+    match fault? {
+        Fault::TooManyRequests { retry_after } => Some(Reply {
+            retry_after: *retry_after,
+            ..Reply::now(429, answer::failure(answer::TOO_MANY_CONCURRENT, 429))
+        }),
+        Fault::ServerError => Some(Reply::now(500, answer::failure(answer::SERVER_ERROR, 500))),
+        Fault::Unavailable => Some(Reply::now(503, answer::failure(answer::UNAVAILABLE, 503))),
+        _ => None,
+    }
+}
+
+fn fault_delay(fault: Option<&Fault>) -> Duration {
+    match fault {
+        Some(Fault::Delay(delay)) => *delay,
+        _ => Duration::ZERO,
+    }
+}
+
+/// A whole-request refusal: every parseable record gets `Rejected`.
+fn rejected_whole(request: &Request, reply: Reply, in_flight: usize) -> Processed {
+    let records = validate::check_envelope(&request.body).unwrap_or_default();
+    let outcomes = vec![RecordOutcome::Rejected { status: reply.status }; records.len()];
+    Processed { reply, records, outcomes, in_flight }
+}
+
+fn outcomes_of(results: &[Result<(), (u16, String)>]) -> Vec<RecordOutcome> {
+    let outcome = |(i, result): (usize, &Result<(), (u16, String)>)| match result {
+        Ok(()) => RecordOutcome::Processed,
+        Err((code, message)) => {
+            RecordOutcome::Unprocessed { code: *code, error: answer::skipped_text(message, i + 1) }
+        }
+    };
+    results.iter().enumerate().map(outcome).collect()
+}
+
+/// Request headers with lower-case names; the passcode redacted.
+pub(crate) fn redacted_headers(request: &Request) -> BTreeMap<String, String> {
+    let mut headers = BTreeMap::new();
+    for (name, value) in &request.headers {
+        let value = if name.as_str() == "x-clevertap-passcode" {
+            REDACTED.to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        headers
+            .entry(name.as_str().to_string())
+            .and_modify(|v: &mut String| {
+                v.push_str(", ");
+                v.push_str(&value)
+            })
+            .or_insert(value);
+    }
+    headers
+}
+
+fn is_dry_run(request: &Request) -> bool {
+    request.url.query_pairs().any(|(k, v)| k == "dryRun" && (v == "1" || v.eq_ignore_ascii_case("true")))
+}
+
+fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> JournalEntry {
+    let headers = redacted_headers(request);
+    JournalEntry {
+        seq: ticket.seq,
+        received_at: ticket.received_at,
+        offset: ticket.offset,
+        answered_after: processed.reply.delay,
+        method: request.method.to_string(),
+        host: headers.get("host").cloned(),
+        path: request.url.path().to_string(),
+        query: request.url.query().map(str::to_string),
+        headers,
+        body: String::from_utf8_lossy(&request.body).into_owned(),
+        records: processed.records,
+        outcomes: processed.outcomes,
+        status: processed.reply.status,
+        response: processed.reply.body,
+        fault: ticket.fault.clone(),
+        in_flight: processed.in_flight,
+        dry_run: is_dry_run(request),
+    }
+}

@@ -1,0 +1,294 @@
+//! The [`Journal`]: every request the fake received, its records and their outcomes, the
+//! answer sent and the fault injected. Bounded: past its capacity (requests, or body bytes)
+//! the oldest entries are dropped and counted.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::Fault;
+
+/// Default journal capacity, in requests.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+/// Default journal budget for raw bodies, in bytes (parsed records cost about as much again).
+pub const DEFAULT_BYTE_BUDGET: usize = 256 * 1024 * 1024;
+/// What a redacted header value reads.
+pub const REDACTED: &str = "[redacted]";
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RecordOutcome {
+    /// Accepted (counted in `processed`).
+    Processed,
+    /// Listed in `unprocessed` with this code and error text.
+    Unprocessed {
+        /// CleverTap error code.
+        code: u16,
+        /// The full error text (with `Skipped record number : n`).
+        error: String,
+    },
+    /// The whole request was refused with this HTTP status (0: connection dropped).
+    Rejected {
+        /// HTTP status of the request, 0 when the connection was dropped.
+        status: u16,
+    },
+}
+
+/// One request as the fake saw and answered it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    /// 1-based number since start or the last reset.
+    pub seq: u64,
+    /// Wall-clock arrival (serialised as Unix milliseconds).
+    #[serde(serialize_with = "epoch_millis")]
+    pub received_at: SystemTime,
+    /// Arrival, since the fake started or was last reset (serialised in milliseconds).
+    #[serde(serialize_with = "millis")]
+    pub offset: Duration,
+    /// When the answer was due after arrival: latency plus any delay (milliseconds).
+    #[serde(serialize_with = "millis")]
+    pub answered_after: Duration,
+    /// HTTP method.
+    pub method: String,
+    /// The `Host` header, as sent.
+    pub host: Option<String>,
+    /// Request path.
+    pub path: String,
+    /// Query string, without `?`.
+    pub query: Option<String>,
+    /// Headers, lower-case names; the passcode is redacted.
+    pub headers: BTreeMap<String, String>,
+    /// The raw body (lossy UTF-8).
+    pub body: String,
+    /// The records of `d`, when the envelope was valid.
+    pub records: Vec<Value>,
+    /// One outcome per record.
+    pub outcomes: Vec<RecordOutcome>,
+    /// HTTP status sent (0 when the connection was dropped).
+    pub status: u16,
+    /// The response body sent.
+    pub response: String,
+    /// The injected fault, if any.
+    pub fault: Option<Fault>,
+    /// Uploads in flight for the account at arrival, this one included (0 when not authenticated).
+    pub in_flight: usize,
+    /// `?dryRun=1`: validated, nothing stored.
+    pub dry_run: bool,
+}
+
+/// One record of one request, with its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordEntry {
+    /// The request's [`JournalEntry::seq`].
+    pub request_seq: u64,
+    /// 1-based position in its request.
+    pub index: usize,
+    /// The record as sent.
+    pub record: Value,
+    /// What became of it.
+    pub outcome: RecordOutcome,
+    /// Sent with `?dryRun=1`.
+    pub dry_run: bool,
+    /// Arrival of its request (milliseconds when serialised).
+    #[serde(serialize_with = "millis")]
+    pub offset: Duration,
+}
+
+fn epoch_millis<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    let millis = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    serializer.serialize_u128(millis)
+}
+
+fn millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64() * 1000.0)
+}
+
+impl JournalEntry {
+    /// This request's records, flattened with their outcomes.
+    pub fn record_entries(&self) -> impl Iterator<Item = RecordEntry> + '_ {
+        self.records.iter().zip(&self.outcomes).enumerate().map(|(i, (record, outcome))| RecordEntry {
+            request_seq: self.seq,
+            index: i + 1,
+            record: record.clone(),
+            outcome: outcome.clone(),
+            dry_run: self.dry_run,
+            offset: self.offset,
+        })
+    }
+
+    fn cost(&self) -> usize {
+        self.body.len() * 2 + self.response.len() + 512
+    }
+}
+
+struct Inner {
+    entries: VecDeque<JournalEntry>,
+    bytes: usize,
+    dropped: u64,
+    capacity: usize,
+    byte_budget: usize,
+}
+
+/// A cheap, cloneable handle on the fake's journal.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Mutex<Inner>>,
+    changes: Arc<watch::Sender<u64>>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        write!(f, "Journal {{ requests: {}, dropped: {} }}", inner.entries.len(), inner.dropped)
+    }
+}
+
+impl Journal {
+    /// An empty journal keeping at most `capacity` requests and `byte_budget` body bytes.
+    pub fn new(capacity: usize, byte_budget: usize) -> Journal {
+        let inner = Inner {
+            entries: VecDeque::new(),
+            bytes: 0,
+            dropped: 0,
+            capacity: capacity.max(1),
+            byte_budget,
+        };
+        Journal { inner: Arc::new(Mutex::new(inner)), changes: Arc::new(watch::channel(0).0) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends an entry, dropping the oldest past the capacity.
+    pub fn push(&self, entry: JournalEntry) {
+        {
+            let mut inner = self.lock();
+            inner.bytes += entry.cost();
+            inner.entries.push_back(entry);
+            while inner.entries.len() > inner.capacity
+                || (inner.bytes > inner.byte_budget && inner.entries.len() > 1)
+            {
+                let Some(old) = inner.entries.pop_front() else { break };
+                inner.bytes -= old.cost();
+                inner.dropped += 1;
+            }
+        }
+        self.changes.send_modify(|version| *version += 1);
+    }
+
+    /// Forgets every entry (and the dropped count).
+    pub fn clear(&self) {
+        {
+            let mut inner = self.lock();
+            inner.entries.clear();
+            inner.bytes = 0;
+            inner.dropped = 0;
+        }
+        self.changes.send_modify(|version| *version += 1);
+    }
+
+    /// Every kept request, oldest first.
+    pub fn requests(&self) -> Vec<JournalEntry> {
+        self.lock().entries.iter().cloned().collect()
+    }
+
+    /// Kept requests with `seq` greater than `after`, oldest first.
+    pub fn requests_after(&self, after: u64) -> Vec<JournalEntry> {
+        self.lock().entries.iter().filter(|e| e.seq > after).cloned().collect()
+    }
+
+    /// Every record of every kept request, in arrival order, with its outcome.
+    pub fn records(&self) -> Vec<RecordEntry> {
+        self.lock().entries.iter().flat_map(JournalEntry::record_entries).collect()
+    }
+
+    /// Records with outcome `Processed`, in arrival order; dry runs excluded.
+    pub fn processed_records(&self) -> Vec<RecordEntry> {
+        self.lock()
+            .entries
+            .iter()
+            .filter(|e| !e.dry_run)
+            .flat_map(JournalEntry::record_entries)
+            .filter(|r| r.outcome == RecordOutcome::Processed)
+            .collect()
+    }
+
+    /// How many requests were dropped to keep the journal within its capacity.
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    /// Number of kept requests.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// True when no request is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A receiver that changes whenever an entry is added or the journal is cleared.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Waits until `ready` returns `Some` for the journal, or the deadline passes.
+    pub async fn wait_until<T>(
+        &self,
+        deadline: Duration,
+        mut ready: impl FnMut(&Journal) -> Result<T, usize>,
+    ) -> Result<T, usize> {
+        let mut changes = self.subscribe();
+        let wait = async {
+            loop {
+                changes.borrow_and_update();
+                if let Ok(found) = ready(self) {
+                    return found;
+                }
+                if changes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        match tokio::time::timeout(deadline, wait).await {
+            Ok(found) => Ok(found),
+            Err(_) => match ready(self) {
+                Ok(found) => Ok(found),
+                Err(got) => Err(got),
+            },
+        }
+    }
+}
+
+/// A wait on the journal ran out of time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitTimeout {
+    /// What was waited for, e.g. `3 processed records`.
+    pub wanted: String,
+    /// How many there were at the deadline.
+    pub got: usize,
+    /// How long it waited.
+    pub waited: Duration,
+}
+
+impl fmt::Display for WaitTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fake CleverTap: waited {:?} for {}, got {}", self.waited, self.wanted, self.got)
+    }
+}
+
+impl std::error::Error for WaitTimeout {}
+
+impl From<WaitTimeout> for crate::Error {
+    fn from(timeout: WaitTimeout) -> Self {
+        crate::Error::Failed(timeout.to_string())
+    }
+}

@@ -1,0 +1,374 @@
+//! The Upload API's rules as pure functions: the envelope (`{"d": [...]}`) and each record,
+//! checked in the documented order (`clevertap-upload.md`). No I/O; property-tested.
+//!
+//! ```
+//! use qc_harness::clevertap::validate::{Rules, check_record};
+//! use serde_json::json;
+//! let rules = Rules::default();
+//! let ok = json!({"type": "event", "identity": "u1", "ts": 1700000000,
+//!                 "evtName": "trial_started", "evtData": {"product_id": "pro"}});
+//! assert!(check_record(&ok, &rules).is_ok());
+//! let restricted = json!({"type": "event", "identity": "u1", "evtName": "App Launched", "evtData": {}});
+//! assert_eq!(check_record(&restricted, &rules).unwrap_err().code, 513);
+//! ```
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+/// Most records one request may carry.
+pub const MAX_RECORDS: usize = 1000;
+/// Largest accepted body (10 MiB); bigger bodies get HTTP 413.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Default limit on event properties (code 522).
+pub const DEFAULT_PROPERTY_LIMIT: usize = 256;
+/// Longest property key, in characters (code 512).
+pub const MAX_KEY_CHARS: usize = 120;
+/// Longest string property value, in bytes (code 512).
+pub const MAX_VALUE_BYTES: usize = 512;
+/// The thirteen characters an event name or property key may not contain.
+pub const PROHIBITED_CHARS: [char; 13] = ['%', '>', '<', '!', '|', '&', '.', ':', ';', '$', '\'', '"', '\\'];
+/// System event names a client may not raise (code 513), compared case-insensitively, spaces ignored.
+pub const RESTRICTED_EVENTS: [&str; 17] = [
+    "Notification Sent",
+    "Notification Viewed",
+    "Notification Clicked",
+    "Notification Delivered",
+    "Notification Replied",
+    "UTM Visited",
+    "App Launched",
+    "App Uninstalled",
+    "App Version Changed",
+    "Stayed",
+    "Reply Sent",
+    "Experiment Rendered",
+    "Reachable By",
+    "Identity Reset",
+    "Identity Set",
+    "Identity Error",
+    "Web Page Viewed",
+];
+/// Token types the Upload API knows (code 534).
+pub const TOKEN_TYPES: [&str; 6] = ["chrome", "fcm", "gcm", "apns", "wns", "mpns"];
+
+/// The account-level rules a record is checked against.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Most properties an event may carry (code 522).
+    pub property_limit: usize,
+    /// Event names discarded in the account (code 528), compared exactly.
+    pub discarded: BTreeSet<String>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { property_limit: DEFAULT_PROPERTY_LIMIT, discarded: BTreeSet::new() }
+    }
+}
+
+/// Why a whole request was refused before its records were looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeError {
+    /// HTTP status: 400 or 413.
+    pub status: u16,
+    /// The `error` text of the answer.
+    pub error: String,
+}
+
+/// Why one record was skipped: its code and the error text (without the record number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// The CleverTap error code (509..535).
+    pub code: u16,
+    /// The error text; the answer appends `Skipped record number : n`.
+    pub message: String,
+}
+
+impl RecordError {
+    fn new(code: u16, message: impl Into<String>) -> Self {
+        RecordError { code, message: message.into() }
+    }
+
+    /// `<Subject> is incorrect. ErrorCode: <code> - <meaning>. ` (the form of undocumented texts).
+    fn decided(code: u16, subject: &str, meaning: &str) -> Self {
+        RecordError::new(code, format!("{subject} is incorrect. ErrorCode: {code} - {meaning}. "))
+    }
+}
+
+/// The error text of a malformed body.
+pub const MALFORMED: &str = "Malformed request";
+
+/// Checks the envelope: size, JSON, `{"d": [..]}` with 1 to 1000 records.
+///
+/// ```
+/// use qc_harness::clevertap::validate::check_envelope;
+/// assert_eq!(check_envelope(br#"{"d":[{"type":"event"}]}"#).unwrap().len(), 1);
+/// assert_eq!(check_envelope(b"{}").unwrap_err().status, 400);
+/// ```
+pub fn check_envelope(body: &[u8]) -> Result<Vec<Value>, EnvelopeError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(EnvelopeError {
+            status: 413,
+            error: format!("Payload too large: the request body is over the 10 MiB limit ({} bytes)", body.len()),
+        });
+    }
+    let malformed = || EnvelopeError { status: 400, error: MALFORMED.to_string() };
+    let Ok(Value::Object(mut envelope)) = serde_json::from_slice::<Value>(body) else {
+        return Err(malformed());
+    };
+    let Some(Value::Array(records)) = envelope.remove("d") else {
+        return Err(malformed());
+    };
+    if records.is_empty() {
+        return Err(malformed());
+    }
+    if records.len() > MAX_RECORDS {
+        return Err(EnvelopeError {
+            status: 400,
+            error: format!(
+                "Too many records: {} in one request, the limit is {MAX_RECORDS} records per request",
+                records.len()
+            ),
+        });
+    }
+    Ok(records)
+}
+
+/// Checks one record; the first failing rule in the documented order decides the code.
+pub fn check_record(record: &Value, rules: &Rules) -> Result<(), RecordError> {
+    let empty = Map::new();
+    let fields = record.as_object().unwrap_or(&empty);
+    let kind = match fields.get("type").and_then(Value::as_str) {
+        Some(kind @ ("event" | "profile" | "token")) => kind,
+        _ => return Err(RecordError::decided(524, "Record type", "Data neither event nor profile")),
+    };
+    check_identity(fields)?;
+    check_ts(fields.get("ts"))?;
+    match kind {
+        "event" => check_event(fields, rules),
+        "profile" => check_profile(fields),
+        _ => check_token(fields),
+    }
+}
+
+fn present<'a>(fields: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    fields.get(key).filter(|value| !value.is_null())
+}
+
+fn is_identity(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Number(_)) => true,
+        _ => false,
+    }
+}
+
+fn check_identity(fields: &Map<String, Value>) -> Result<(), RecordError> {
+    let object_id = present(fields, "objectId");
+    let object_id_ok = matches!(object_id, Some(Value::String(s)) if !s.is_empty());
+    let any = ["identity", "FBID", "GPID"].iter().any(|key| is_identity(present(fields, key)));
+    if !any && !object_id_ok {
+        return Err(RecordError::decided(523, "Identity", "Missing identity: identity, FBID, GPID or objectId"));
+    }
+    if object_id.is_some() && !object_id_ok {
+        return Err(RecordError::decided(526, "objectId", "objectId must be a non-empty string"));
+    }
+    Ok(())
+}
+
+/// `ts` rule (525): a positive integer of Unix seconds (at most 11 digits), or such a string.
+pub fn valid_ts(value: &Value) -> bool {
+    const LIMIT: u64 = 100_000_000_000; // 12 digits: milliseconds
+    match value {
+        Value::Number(n) => n.as_u64().is_some_and(|secs| secs > 0 && secs < LIMIT),
+        Value::String(s) => {
+            !s.is_empty()
+                && s.len() <= 11
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && s.parse::<u64>().is_ok_and(|secs| secs > 0)
+        }
+        _ => false,
+    }
+}
+
+fn check_ts(ts: Option<&Value>) -> Result<(), RecordError> {
+    match ts {
+        Some(value) if !value.is_null() && !valid_ts(value) => {
+            Err(RecordError::new(525, "Timestamp should be present in the Unix Epoch format. "))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Lower-case with every whitespace character removed (513's comparison).
+pub fn normalise_event_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+}
+
+/// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
+pub fn is_restricted(name: &str) -> bool {
+    let name = normalise_event_name(name);
+    RESTRICTED_EVENTS.iter().any(|restricted| normalise_event_name(restricted) == name)
+}
+
+fn prohibited_char(text: &str) -> Option<char> {
+    text.chars().find(|c| PROHIBITED_CHARS.contains(c))
+}
+
+fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordError> {
+    let name = match present(fields, "evtName") {
+        Some(Value::String(name)) if !name.trim().is_empty() => name.as_str(),
+        _ => {
+            return Err(RecordError::new(509, "Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. "));
+        }
+    };
+    if is_restricted(name) {
+        return Err(RecordError::new(
+            513,
+            "Event Name is incorrect. ErrorCode: 513 - Trying to raise a restricted system event. ",
+        ));
+    }
+    if rules.discarded.contains(name) {
+        return Err(RecordError::decided(528, "Event Name", "Discarded event is raised"));
+    }
+    let invalid = |meaning: String| RecordError::decided(512, "Event Data", &meaning);
+    if let Some(c) = prohibited_char(name) {
+        return Err(invalid(format!("Invalid event structure: event name contains the prohibited character '{c}'")));
+    }
+    let Some(Value::Object(data)) = fields.get("evtData") else {
+        return Err(invalid("Invalid event structure: evtData must be an object".into()));
+    };
+    for (key, value) in data {
+        check_property(name, key, value).map_err(invalid)?;
+    }
+    let count = data.values().filter(|value| !value.is_null()).count();
+    if count > rules.property_limit {
+        return Err(RecordError::decided(
+            522,
+            "Event Data",
+            &format!("Event properties limit exceeded: {count} properties, the limit is {}", rules.property_limit),
+        ));
+    }
+    Ok(())
+}
+
+fn check_property(event: &str, key: &str, value: &Value) -> Result<(), String> {
+    if let Some(c) = prohibited_char(key) {
+        return Err(format!("Invalid event structure: property key '{key}' contains the prohibited character '{c}'"));
+    }
+    if key.chars().count() > MAX_KEY_CHARS {
+        return Err(format!("Invalid event structure: property key is over {MAX_KEY_CHARS} characters"));
+    }
+    match value {
+        Value::String(s) if s.len() > MAX_VALUE_BYTES => {
+            Err(format!("Invalid event structure: value of '{key}' is over {MAX_VALUE_BYTES} bytes"))
+        }
+        Value::Array(items) if event == "Charged" && key == "Items" => {
+            if items.iter().all(Value::is_object) {
+                Ok(())
+            } else {
+                Err("Invalid event structure: Items must be an array of objects".into())
+            }
+        }
+        Value::Array(_) | Value::Object(_) => {
+            Err(format!("Invalid event structure: value of '{key}' is a nested object or array"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn profile_error(code: u16, text: &str) -> RecordError {
+    RecordError::new(code, format!("Profile data is incorrect. {text}"))
+}
+
+/// A plausible e-mail address: one `@`, a local part, a dotted domain, no spaces.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+/// E.164: `+`, then 1 to 15 digits, the first not 0.
+pub fn valid_phone(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else { return false };
+    (1..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+fn is_one_of(value: &Value, allowed: &[&str]) -> bool {
+    value.as_str().is_some_and(|s| allowed.contains(&s))
+}
+
+fn check_profile(fields: &Map<String, Value>) -> Result<(), RecordError> {
+    let data = match present(fields, "profileData") {
+        None => return Ok(()),
+        Some(Value::Object(data)) => data,
+        Some(_) => return Err(profile_error(512, "ErrorCode: 512 - profileData must be an object. ")),
+    };
+    let field = |key: &str| present(data, key);
+    if field("Gender").is_some_and(|v| !is_one_of(v, &["M", "F"])) {
+        return Err(profile_error(514, "ErrorCode: 514 - Gender needs to be M/F. "));
+    }
+    if field("Email").is_some_and(|v| !v.as_str().is_some_and(valid_email)) {
+        return Err(profile_error(515, "Email is not valid."));
+    }
+    if field("Phone").is_some_and(|v| !v.as_str().is_some_and(valid_phone)) {
+        return Err(profile_error(516, "Phone number is not valid."));
+    }
+    if field("Employed").is_some_and(|v| !is_one_of(v, &["Y", "N"])) {
+        return Err(profile_error(517, "Employed needs to be Y/N."));
+    }
+    if field("Education").is_some_and(|v| !is_one_of(v, &["School", "College", "Graduate"])) {
+        return Err(profile_error(518, "Education needs to be School/College/Graduate.."));
+    }
+    if field("Married").is_some_and(|v| !is_one_of(v, &["Y", "N"])) {
+        return Err(profile_error(519, "Married needs to be Y/N."));
+    }
+    if field("Age").is_some_and(|v| !valid_age(v)) {
+        return Err(profile_error(520, "Age is invalid."));
+    }
+    Ok(())
+}
+
+fn valid_age(value: &Value) -> bool {
+    match value {
+        Value::Number(_) => true,
+        Value::String(s) => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+fn non_empty_str(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn check_token(fields: &Map<String, Value>) -> Result<(), RecordError> {
+    let token = |code, meaning: &str| RecordError::decided(code, "Token data", meaning);
+    if non_empty_str(present(fields, "objectId")).is_none() {
+        return Err(token(530, "Invalid objectId: a device token needs the device's objectId"));
+    }
+    let Some(Value::Object(data)) = fields.get("tokenData") else {
+        return Err(token(531, "Invalid token data: tokenData must be an object"));
+    };
+    if non_empty_str(data.get("id")).is_none() {
+        return Err(token(532, "Token id is not present"));
+    }
+    let Some(kind) = non_empty_str(data.get("type")) else {
+        return Err(token(533, "Token type is not present"));
+    };
+    if !TOKEN_TYPES.contains(&kind) {
+        return Err(token(534, "Token type is not valid: use chrome, fcm, gcm, apns, wns or mpns"));
+    }
+    if kind == "chrome" {
+        let keys = data.get("keys").and_then(Value::as_object);
+        let has = |key| keys.and_then(|keys| non_empty_str(keys.get(key))).is_some();
+        if !has("p256dh") || !has("auth") {
+            return Err(token(535, "Invalid token data: a chrome token needs keys.p256dh and keys.auth"));
+        }
+    }
+    Ok(())
+}
