@@ -1,13 +1,209 @@
 //! Property cases over HTTP: webhooks to a running relay, uploads read from the fake CleverTap.
+//!
+//! Each case is one webhook, followed by a *marker* webhook (a plain forwarded event with
+//! a unique user). Everything the fake CleverTap receives before the marker's record
+//! belongs to the case, so a relay that uploads late, twice, or not at all is seen as it
+//! is, without waiting on a timer. Every delivery gets a unique `user_id`, so a relay that
+//! deduplicates redeliveries (on `event_name`, `user_id`, `transaction_id`, `time`) does
+//! not swallow the near-identical events that shrinking sends; `user_id` plays no part in
+//! the mapping.
 
-use crate::error::Result;
+use std::time::Duration;
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
+use serde_json::Value;
+
+use super::RelayMapping;
+use super::runner::{PropConfig, PropOutcome, run_properties};
+use super::strategies;
+use crate::clevertap::FakeCleverTap;
+use crate::error::{Error, Result};
 use crate::mapping::Settings;
-use crate::relay::RelaySpec;
+use crate::qonversion::catalogue::EVENT_KINDS;
+use crate::qonversion::event::WebhookEvent;
+use crate::qonversion::field::Field;
+use crate::qonversion::sender::FakeQonversion;
+use crate::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, start_relay};
 
-use super::relay_check::usage;
-use super::runner::{PropConfig, PropOutcome};
+/// How many generated settings a spawned relay is run with, besides the defaults.
+pub const GENERATED_SETTINGS: usize = 3;
 
-/// Runs the properties against a relay reached over HTTP.
-pub fn check_http_relay(_spec: &RelaySpec, _settings: Option<Settings>, _config: &PropConfig) -> Result<PropOutcome> {
-    Err(usage("prop over HTTP (--relay-cmd / --relay-url) is not available yet; use --relay-lines"))
+/// How long a case may take: the webhook answers and the marker's record arrives.
+pub const CASE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Runs the properties against a relay reached over HTTP (`--relay-cmd`, `--relay-url`, built-in).
+pub fn check_http_relay(spec: &RelaySpec, settings: Option<Settings>, config: &PropConfig) -> Result<PropOutcome> {
+    let pool = settings_pool(spec, settings, config.seed);
+    let mut mapping = HttpRelayMapping::start(spec, &pool)?;
+    let outcome = run_properties(&mut mapping, &strategies::case_with_settings(pool), config);
+    mapping.stop();
+    outcome
+}
+
+/// The settings the relays run with: the declared ones for `--relay-url`; else the
+/// defaults, `--settings` if given, and a few generated from the seed.
+pub fn settings_pool(spec: &RelaySpec, declared: Option<Settings>, seed: u64) -> Vec<Settings> {
+    if matches!(spec.target, RelayTarget::Url(_)) {
+        return vec![declared.unwrap_or_default()];
+    }
+    let mut pool = vec![Settings::default()];
+    pool.extend(declared);
+    let config = Config { rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
+    let mut runner = TestRunner::new(config);
+    let strategy = strategies::settings();
+    for _ in 0..GENERATED_SETTINGS {
+        if let Ok(tree) = strategy.new_tree(&mut runner) {
+            let settings = tree.current();
+            if !pool.contains(&settings) {
+                pool.push(settings);
+            }
+        }
+    }
+    pool
+}
+
+/// One relay process (or attached URL) per settings, all uploading to one fake CleverTap.
+pub struct HttpRelayMapping {
+    runtime: tokio::runtime::Runtime,
+    fake: FakeCleverTap,
+    relays: Vec<(Settings, RunningRelay, FakeQonversion)>,
+    deliveries: u64,
+}
+
+impl HttpRelayMapping {
+    /// Starts the fake CleverTap and one relay per settings of `pool`.
+    pub fn start(spec: &RelaySpec, pool: &[Settings]) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Network(format!("cannot start the async runtime: {e}")))?;
+        let fake = runtime.block_on(async {
+            let mut builder = FakeCleverTap::builder();
+            if let Some(addr) = spec.clevertap_listen {
+                builder = builder.listen(addr);
+            }
+            builder.start().await
+        })?;
+        let mut relays = Vec::new();
+        for settings in pool {
+            let launch = RelayLaunch::new(fake.uri(), settings.clone());
+            let token = launch.token.clone();
+            let relay = runtime.block_on(start_relay(spec, launch))?;
+            let sender = FakeQonversion::new(relay.webhook_url(), token).timeout(CASE_DEADLINE);
+            relays.push((settings.clone(), relay, sender));
+        }
+        Ok(HttpRelayMapping { runtime, fake, relays, deliveries: 0 })
+    }
+
+    /// Stops every spawned relay.
+    pub fn stop(self) {
+        let HttpRelayMapping { runtime, relays, .. } = self;
+        runtime.block_on(async {
+            for (_, relay, _) in relays {
+                let _ = relay.stop().await;
+            }
+        });
+    }
+
+    fn unique(&mut self) -> String {
+        self.deliveries += 1;
+        format!("qc-prop-{}-{}", std::process::id(), self.deliveries)
+    }
+
+    fn case(&mut self, event: &WebhookEvent, settings: &Settings) -> Result<Vec<Value>> {
+        let index = self.relays.iter().position(|(s, _, _)| s == settings).ok_or_else(|| {
+            Error::Usage("this relay runs with fixed settings; the case asks for others".to_string())
+        })?;
+        let mut event = event.clone();
+        event.user_id = Field::Value(self.unique());
+        let marker_token = self.unique();
+        let marker = marker_event(settings, &marker_token);
+        self.fake.reset_journal();
+        let (_, relay, sender) = &self.relays[index];
+        self.runtime.block_on(async {
+            deliver(relay, sender, &event, "the event").await?;
+            let Some(marker) = marker else {
+                // No event kind is enabled: nothing can mark the end; give uploads a moment.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return Ok(self.fake.journal().records().into_iter().map(|r| r.record).collect());
+            };
+            deliver(relay, sender, &marker, "the marker event").await?;
+            records_before_marker(&self.fake, relay, &marker_token).await
+        })
+    }
+}
+
+impl RelayMapping for HttpRelayMapping {
+    fn map(&mut self, event: &Value, settings: &Settings) -> Result<Vec<Value>> {
+        let event: WebhookEvent = serde_json::from_value(event.clone())
+            .map_err(|e| Error::invalid("<event>", ".", e.to_string()))?;
+        self.case(&event, settings)
+    }
+
+    fn map_event(&mut self, event: &WebhookEvent, settings: &Settings) -> Result<Vec<Value>> {
+        self.case(event, settings)
+    }
+
+    /// A relay that died stops the run (exit code 3); a live one goes on to the next case.
+    fn recover(&mut self) -> Result<()> {
+        match self.relays.iter().find(|(_, relay, _)| relay.exit_status().is_some()) {
+            Some((_, relay, _)) => Err(relay.error("the relay died during the property run")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A plain forwarded event (the first enabled kind, production, unique user) that marks
+/// the end of a case; `None` when the settings enable no event.
+fn marker_event(settings: &Settings, token: &str) -> Option<WebhookEvent> {
+    let kind = EVENT_KINDS.iter().find(|k| k.forwardable && settings.is_enabled(k))?;
+    let body = serde_json::json!({
+        "event_name": kind.name, "custom_user_id": token, "user_id": token, "product_id": token,
+        "environment": "production", "platform": "iOS", "time": 1_700_000_000, "created_at": 1_700_000_000,
+        "transaction": {"transaction_id": token},
+    });
+    serde_json::from_value(body).ok()
+}
+
+async fn deliver(relay: &RunningRelay, sender: &FakeQonversion, event: &WebhookEvent, what: &str) -> Result<()> {
+    let delivery = sender.send(event).await;
+    let Some(attempt) = delivery.last_attempt() else {
+        return Err(relay.error(format!("{what} was not sent")));
+    };
+    match attempt.status {
+        Some(status) if (200..300).contains(&status) => Ok(()),
+        Some(status) => Err(relay.error(format!("the webhook of {what} was answered {status}: {}", attempt.body))),
+        None => Err(relay.error(format!(
+            "the webhook of {what} got no answer: {}",
+            attempt.error.as_deref().unwrap_or("no response")
+        ))),
+    }
+}
+
+/// Waits for the marker's record; returns every record uploaded before it.
+async fn records_before_marker(fake: &FakeCleverTap, relay: &RunningRelay, token: &str) -> Result<Vec<Value>> {
+    let journal = fake.journal();
+    let found = journal
+        .wait_until(CASE_DEADLINE, |j| {
+            let requests = j.requests();
+            if let Some(refused) = requests.iter().find(|r| r.status != 200) {
+                return Ok(Err(format!("CleverTap refused an upload with {}: {}", refused.status, refused.response)));
+            }
+            let records: Vec<Value> = requests.into_iter().flat_map(|r| r.records).collect();
+            match records.iter().position(|r| r.to_string().contains(token)) {
+                Some(at) => Ok(Ok(records[..at].to_vec())),
+                None => Err(records.len()),
+            }
+        })
+        .await;
+    match found {
+        Ok(Ok(records)) => Ok(records),
+        Ok(Err(refused)) => Err(relay.error(refused)),
+        Err(_) => Err(relay.error(format!(
+            "the marker event sent after the case was not uploaded within {} s",
+            CASE_DEADLINE.as_secs()
+        ))),
+    }
 }

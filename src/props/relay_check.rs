@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::runner::{PropConfig, PropOutcome, run_properties};
 use super::strategies;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mapping::Settings;
 use crate::relay::{LinesRelay, RelaySpec};
 
@@ -41,9 +41,4 @@ pub fn check_relay(target: &PropTarget, fixed_settings: Option<Settings>, config
         }
         PropTarget::Http(spec) => super::http::check_http_relay(spec, fixed_settings, config),
     }
-}
-
-/// A usage error for flags that do not fit together.
-pub(crate) fn usage(message: impl Into<String>) -> Error {
-    Error::Usage(message.into())
 }
