@@ -235,3 +235,44 @@ async fn rejects_the_lines_adapter_as_an_http_relay() {
     assert_eq!(err.exit_code(), 2, "{err}");
     assert!(err.to_string().contains("--relay-lines"), "{err}");
 }
+
+/// Set in the environment of the child test process that plays the interrupted harness.
+const HELPER_ENV: &str = "QC_HARNESS_INTERRUPT_HELPER_PGID_FILE";
+
+/// Not a test of its own: run by `kills_the_relay_group_when_the_harness_is_interrupted`
+/// in a child process, it starts a relay, writes its process group to a file and waits.
+#[tokio::test]
+#[ignore = "helper process for kills_the_relay_group_when_the_harness_is_interrupted"]
+async fn interrupt_helper_process() {
+    let Ok(file) = std::env::var(HELPER_ENV) else { return };
+    let relay = start(&command_spec(format!("sleep 300 & {} --children 1", listen_py()))).await;
+    std::fs::write(&file, relay.process_group().unwrap().to_string()).unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    panic!("the helper was not interrupted");
+}
+
+#[tokio::test]
+async fn kills_the_relay_group_when_the_harness_is_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let pgid_file = dir.path().join("pgid");
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["driver::interrupt_helper_process", "--exact", "--ignored", "--nocapture"])
+        .env(HELPER_ENV, &pgid_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pgid_file).map(|s| s.is_empty()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "the helper never started its relay");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pgid = read_pgid(&pgid_file);
+    assert!(group_members(pgid).len() >= 3, "{:?}", group_members(pgid));
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exits").unwrap();
+    assert_eq!(output.code(), Some(130), "exit code after Ctrl-C");
+    assert_group_gone(pgid);
+}

@@ -1,1 +1,0 @@
-//! Tests: reference relay.
