@@ -1,1 +1,245 @@
 //! Snapshot files (insta format) and their redaction, in one place.
+//!
+//! One file per fixture × variant, `snapshots/<fixture>@<variant>.snap`, holding the records
+//! the relay sent for that case: keys sorted, records in a stable order, secrets redacted.
+//! The file format is insta's, so `cargo insta review` accepts or rejects `.snap.new` files:
+//!
+//! ```text
+//! ---
+//! source: qc-harness run
+//! expression: "subscription_renewed.ios@gross"
+//! ---
+//! [ ...records... ]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// What `source:` says in every snapshot header.
+pub const SOURCE: &str = "qc-harness run";
+
+/// What replaces a secret (webhook token, passcode) found in a snapshot value.
+pub const REDACTED: &str = "[redacted]";
+
+/// The outcome of comparing one case with its snapshot file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SnapshotStatus {
+    /// The snapshot file holds exactly these records.
+    Matched,
+    /// No snapshot file yet: `.snap.new` was written (fails the run).
+    New {
+        /// The `.snap.new` path.
+        pending: PathBuf,
+    },
+    /// The records differ from the snapshot file: `.snap.new` was written (fails the run).
+    Changed {
+        /// The `.snap.new` path.
+        pending: PathBuf,
+        /// The accepted contents.
+        old: String,
+        /// The new contents.
+        new: String,
+    },
+    /// `--accept`: the snapshot file was written.
+    Written {
+        /// The `.snap` path.
+        path: PathBuf,
+    },
+    /// Snapshots are off for this run, or the case was not compared.
+    NotChecked,
+}
+
+impl SnapshotStatus {
+    /// Whether this status fails the case.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, SnapshotStatus::New { .. } | SnapshotStatus::Changed { .. })
+    }
+}
+
+/// A directory of snapshots and the secrets to redact from them.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    dir: PathBuf,
+    secrets: Vec<String>,
+    accept: bool,
+}
+
+impl SnapshotStore {
+    /// A store in `dir`; `accept` writes `.snap` files instead of `.snap.new`.
+    pub fn new(dir: impl Into<PathBuf>, secrets: Vec<String>, accept: bool) -> Self {
+        let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        SnapshotStore { dir: dir.into(), secrets, accept }
+    }
+
+    /// `<dir>/<case>@<variant>.snap`.
+    pub fn path(&self, case: &str, variant: &str) -> PathBuf {
+        self.dir.join(format!("{case}@{variant}.snap"))
+    }
+
+    /// Compares the records of one case with its snapshot and writes `.snap.new` or `.snap`.
+    pub fn check(&self, case: &str, variant: &str, records: &[Value]) -> Result<SnapshotStatus> {
+        let path = self.path(case, variant);
+        let pending = pending_path(&path);
+        let new = contents(records, &self.secrets);
+        let old = read_contents(&path)?;
+        if old.as_deref() == Some(new.as_str()) {
+            remove_if_exists(&pending)?;
+            return Ok(SnapshotStatus::Matched);
+        }
+        let file = render(&format!("{case}@{variant}"), &new);
+        if self.accept {
+            write(&path, &file)?;
+            remove_if_exists(&pending)?;
+            return Ok(SnapshotStatus::Written { path });
+        }
+        write(&pending, &file)?;
+        Ok(match old {
+            None => SnapshotStatus::New { pending },
+            Some(old) => SnapshotStatus::Changed { pending, old, new },
+        })
+    }
+}
+
+/// The normalised, redacted text of a list of records (the part after the header).
+///
+/// ```
+/// let text = qc_harness::snapshot::contents(&[serde_json::json!({"b": "s3cret", "a": 1})], &["s3cret".into()]);
+/// assert_eq!(text, "[\n  {\n    \"a\": 1,\n    \"b\": \"[redacted]\"\n  }\n]");
+/// ```
+pub fn contents(records: &[Value], secrets: &[String]) -> String {
+    let mut records: Vec<Value> = records.iter().map(|r| redact(r, secrets)).collect();
+    records.sort_by_cached_key(sort_key);
+    serde_json::to_string_pretty(&records).expect("JSON values always serialise")
+}
+
+/// Replaces every string that is, or contains, a secret with [`REDACTED`]; sorts object keys.
+pub fn redact(value: &Value, secrets: &[String]) -> Value {
+    match value {
+        Value::String(s) if secrets.iter().any(|secret| s.contains(secret.as_str())) => {
+            Value::String(REDACTED.to_string())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, secrets)).collect()),
+        Value::Object(map) => {
+            let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), redact(v, secrets))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Records sort by time, then event name, then their JSON text: independent of arrival order.
+fn sort_key(record: &Value) -> (i128, String, String) {
+    let ts = record.get("ts").and_then(Value::as_i64).map(i128::from).unwrap_or(i128::MIN);
+    let name = record.get("evtName").and_then(Value::as_str).unwrap_or_default().to_string();
+    (ts, name, record.to_string())
+}
+
+/// A whole `.snap` file in insta's format.
+pub fn render(expression: &str, contents: &str) -> String {
+    let expression = serde_json::to_string(expression).expect("strings always serialise");
+    format!("---\nsource: {SOURCE}\nexpression: {expression}\n---\n{contents}\n")
+}
+
+/// The contents of a `.snap` file (after the header), trailing whitespace trimmed as insta does.
+pub fn parse(file: &str) -> Option<String> {
+    let rest = file.strip_prefix("---\n").or_else(|| file.strip_prefix("---\r\n"))?;
+    let end = rest.find("\n---\n").map(|i| (i, 5)).or_else(|| rest.find("\r\n---\r\n").map(|i| (i, 7)))?;
+    Some(rest[end.0 + end.1..].replace("\r\n", "\n").trim_end().to_string())
+}
+
+/// `x.snap` → `x.snap.new`.
+pub fn pending_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+fn read_contents(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(path, ".", "not a snapshot file (expected insta's `---` header)")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+fn remove_if_exists(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn store(dir: &Path, accept: bool) -> SnapshotStore {
+        SnapshotStore::new(dir, vec!["tok-123".into()], accept)
+    }
+
+    #[test]
+    fn a_new_snapshot_writes_snap_new_and_accept_writes_snap() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = [json!({"identity": "u", "evtName": "x"})];
+        let status = store(dir.path(), false).check("f.ios", "gross", &records).unwrap();
+        let pending = dir.path().join("f.ios@gross.snap.new");
+        assert_eq!(status, SnapshotStatus::New { pending: pending.clone() });
+        assert!(pending.exists() && !dir.path().join("f.ios@gross.snap").exists());
+        let status = store(dir.path(), true).check("f.ios", "gross", &records).unwrap();
+        assert!(matches!(status, SnapshotStatus::Written { .. }));
+        assert!(!pending.exists());
+        assert_eq!(store(dir.path(), false).check("f.ios", "gross", &records).unwrap(), SnapshotStatus::Matched);
+    }
+
+    #[test]
+    fn a_changed_snapshot_keeps_the_old_file_and_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        store(dir.path(), true).check("f", "v", &[json!({"a": 1})]).unwrap();
+        let status = store(dir.path(), false).check("f", "v", &[json!({"a": 2})]).unwrap();
+        assert!(status.is_failure());
+        let SnapshotStatus::Changed { old, new, .. } = status else { panic!("{status:?}") };
+        assert!(old.contains("\"a\": 1") && new.contains("\"a\": 2"));
+        assert!(std::fs::read_to_string(dir.path().join("f@v.snap")).unwrap().contains("\"a\": 1"));
+    }
+
+    #[test]
+    fn files_use_insta_format_and_parse_back() {
+        let file = render("f@v", "[]");
+        assert_eq!(file, "---\nsource: qc-harness run\nexpression: \"f@v\"\n---\n[]\n");
+        assert_eq!(parse(&file).as_deref(), Some("[]"));
+        assert_eq!(parse("no header"), None);
+    }
+
+    #[test]
+    fn contents_do_not_depend_on_arrival_order_and_redact_secrets() {
+        let a = json!({"ts": 2, "evtName": "b", "evtData": {"note": "Basic tok-123"}});
+        let b = json!({"ts": 1, "evtName": "a"});
+        let one = contents(&[a.clone(), b.clone()], &["tok-123".into()]);
+        assert_eq!(one, contents(&[b, a], &["tok-123".into()]));
+        assert!(one.contains(REDACTED) && !one.contains("tok-123"));
+    }
+
+    #[test]
+    fn a_file_without_header_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f@v.snap"), "garbage").unwrap();
+        let err = store(dir.path(), false).check("f", "v", &[]).unwrap_err();
+        assert!(err.to_string().contains("f@v.snap"), "{err}");
+    }
+}

@@ -28,7 +28,7 @@ pub struct MapArgs {
     settings: Option<PathBuf>,
 }
 
-pub fn execute(args: MapArgs, out: &Output) -> Result<i32> {
+pub fn execute(args: MapArgs, _out: &Output) -> Result<i32> {
     let settings = match &args.settings {
         Some(path) => Settings::from_file(path)?,
         None => Settings::default(),
@@ -36,11 +36,7 @@ pub fn execute(args: MapArgs, out: &Output) -> Result<i32> {
     let event = read_event(&args.file)?;
     let body = upload_body(&expected_records(&event, &settings));
     let text = serde_json::to_string_pretty(&body).map_err(|e| Error::Failed(e.to_string()))?;
-    if out.quiet {
-        println!("{text}");
-    } else {
-        out.line(&text);
-    }
+    println!("{text}");
     Ok(exit_code::SUCCESS)
 }
 

@@ -1,14 +1,178 @@
-//! `qc-harness run`.
+//! `qc-harness run`: the conformance suite.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::Output;
-use crate::error::{Error, Result};
+use super::relay_args::RelayArgs;
+use crate::conformance::variants::{add_user_variants, select_built_in};
+use crate::conformance::{Checkpoint, DEFAULT_TOKEN, RunConfig, RunOutcome, Variant, select_checks};
+use crate::error::{Error, Result, exit_code};
+use crate::mapping::Settings;
+use crate::qonversion::FixtureCatalogue;
+use crate::relay::{RelaySpec, RelayTarget};
+use crate::report;
 
-/// Not implemented yet.
+/// The conformance suite: every fixture × every settings variant, plus the behaviour checks
+/// (auth, bad bodies, filtering, redelivery, 429/5xx/connection drop, backoff, concurrency,
+/// batch limit) against a relay; compares with the snapshots; prints a line per case and
+/// check, the matrix, and `N passed, N failed`.
+///
+/// Exit codes: 0 all passed, 1 a check/case/snapshot failed, 2 usage or bad input file,
+/// 3 the relay could not be started or died.
+///
+/// Examples:
+///   qc-harness run                                        # built-in reference relay, everything
+///   qc-harness run --relay-cmd "python3 relay.py"        # your relay; gets PORT, CLEVERTAP_API_URL, ...
+///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth,upstream
+///   qc-harness run --relay-cmd "node relay.js" --settings eu.json --junit report.xml --json report.json
+///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 --settings mine.json
+///   qc-harness run --accept                               # write new/changed snapshots
 #[derive(Debug, Args)]
-pub struct RunArgs {}
+#[command(verbatim_doc_comment)]
+pub struct RunArgs {
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// Fixture directory (events/ and journeys/, or a flat directory of webhook files);
+    /// default: the built-in catalogue.
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+    /// Snapshot directory: one `<fixture>@<variant>.snap` per case (insta format).
+    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    snapshots: PathBuf,
+    /// Do not compare with snapshots (nor write any).
+    #[arg(long, conflicts_with = "accept")]
+    no_snapshots: bool,
+    /// Built-in variants to run, comma-separated: default, gross, no-revenue, sandbox-on,
+    /// event-disabled, event-no-revenue, renamed; `all` (default) or `none`.
+    #[arg(long, value_name = "LIST")]
+    variants: Option<String>,
+    /// An extra variant from a settings file: FILE (named after it) or NAME=FILE. Repeatable.
+    #[arg(long = "variant-file", value_name = "[NAME=]FILE")]
+    variant_files: Vec<String>,
+    /// Behaviour checks to run, comma-separated names or groups (auth, body, event, delivery,
+    /// upstream, or e.g. upstream.429); `all` (default) or `none`.
+    #[arg(long, value_name = "LIST")]
+    checks: Option<String>,
+    /// Write new and changed snapshots (`.snap`) instead of failing with `.snap.new`.
+    #[arg(long)]
+    accept: bool,
+    /// SHOULD checks fail the run (without it they are warnings).
+    #[arg(long)]
+    strict: bool,
+    /// Tolerate keys in records that the reference mapping does not send.
+    #[arg(long)]
+    allow_extra_keys: bool,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a JSON report here (schema: see the README).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Variants and checks run at the same time (each with its own relay process).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Longest wait, in seconds, for the records of one case or check.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    timeout: f64,
+    /// Quiet time, in milliseconds, after the expected records arrived, to catch extras.
+    #[arg(long, value_name = "MS", default_value_t = 150)]
+    settle: u64,
+    /// Webhook token given to the relay (QONVERSION_WEBHOOK_TOKEN); set it to your
+    /// relay's token with --relay-url.
+    #[arg(long, value_name = "TOKEN", env = "QC_HARNESS_TOKEN", default_value = DEFAULT_TOKEN)]
+    token: String,
+}
 
-pub fn execute(_args: RunArgs, _out: &Output) -> Result<i32> {
-    Err(Error::Usage("`run` is not implemented yet".into()))
+pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
+    let mut config = config(&args)?;
+    let progress = (out.is_terminal && !out.quiet).then(|| progress_bar());
+    config.progress = progress.clone();
+    config.handle_interrupt = true;
+    let (junit, json) = (args.junit.clone(), args.json.clone());
+    let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
+        let _ = report::write_files(partial, junit.as_deref(), json.as_deref());
+    }));
+    let outcome = super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
+    if out.quiet {
+        println!("{}", report::last_line(&outcome.totals()));
+    } else {
+        println!("{}", report::render_human(&outcome, out.color));
+    }
+    Ok(match (&outcome.relay_error, outcome.passed()) {
+        (Some(_), _) => exit_code::RELAY,
+        (None, true) => exit_code::SUCCESS,
+        (None, false) => exit_code::FAILURE,
+    })
+}
+
+fn config(args: &RunArgs) -> Result<RunConfig> {
+    let spec = args.relay.to_spec()?;
+    let catalogue = match &args.fixtures {
+        Some(dir) => FixtureCatalogue::from_dir(dir)?,
+        None => FixtureCatalogue::built_in()?,
+    };
+    let mut config = RunConfig::new(spec.clone(), catalogue);
+    config.checks = select_checks(args.checks.as_deref())?;
+    (config.variants, config.check_settings) = variants(args, &spec)?;
+    config.snapshots = (!args.no_snapshots).then(|| args.snapshots.clone());
+    config.accept = args.accept;
+    config.strict = args.strict;
+    config.allow_extra_keys = args.allow_extra_keys;
+    config.jobs = match args.jobs {
+        Some(0) => return Err(Error::Usage("--jobs must be at least 1".into())),
+        Some(n) => n,
+        None => config.jobs,
+    };
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Error::Usage(format!("--timeout must be a positive number of seconds, got {}", args.timeout)));
+    }
+    config.timeout = Duration::from_secs_f64(args.timeout);
+    config.settle = Duration::from_millis(args.settle);
+    config.token = args.token.clone();
+    Ok(config)
+}
+
+/// The variants and the settings checks start from; with --relay-url only the declared one.
+fn variants(args: &RunArgs, spec: &RelaySpec) -> Result<(Vec<Variant>, Settings)> {
+    let declared = match &spec.settings {
+        Some(path) => Some(Variant::from_arg(&path.display().to_string())?),
+        None => None,
+    };
+    if matches!(spec.target, RelayTarget::Url(_)) {
+        if args.variants.is_some() || !args.variant_files.is_empty() {
+            return Err(Error::Usage(
+                "--variants/--variant-file need a relay the harness starts (--relay-cmd); \
+                 a --relay-url relay runs only with its --settings"
+                    .into(),
+            ));
+        }
+        let variant = declared.unwrap_or_else(|| Variant::built_in("default").expect("default exists"));
+        let settings = variant.settings.clone();
+        return Ok((vec![variant], settings));
+    }
+    let mut variants = select_built_in(args.variants.as_deref())?;
+    let mut extra: Vec<Variant> = declared.into_iter().collect();
+    for arg in &args.variant_files {
+        extra.push(Variant::from_arg(arg)?);
+    }
+    add_user_variants(&mut variants, extra)?;
+    Ok((variants, Settings::default()))
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} variants and checks {elapsed}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
 }

@@ -1,1 +1,24 @@
 //! The conformance run: variants, behaviour checks, comparison, the runner.
+//!
+//! [`run`] starts the relay once per variant and once per behaviour check, sends every
+//! fixture, attributes what the fake CleverTap received to its fixture, compares it with the
+//! reference mapping and the snapshots, and returns a [`RunOutcome`] that the reports in
+//! [`crate::report`] are written from.
+
+pub mod attribution;
+pub mod bench;
+pub mod checks;
+pub mod compare;
+pub mod config;
+pub mod mapping_run;
+pub mod observe;
+pub mod outcome;
+pub mod runner;
+pub mod variants;
+
+pub use checks::{CHECKS, CheckDef, select_checks};
+pub use compare::{CompareOptions, Difference, ObservedRecord};
+pub use config::{DEFAULT_TOKEN, RunConfig};
+pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+pub use runner::{Checkpoint, run, run_with_checkpoint};
+pub use variants::{BUILT_IN_VARIANTS, Variant};

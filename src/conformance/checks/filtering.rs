@@ -1,0 +1,65 @@
+//! `event.*`: events that must not be forwarded are answered 2xx and not uploaded.
+
+use tokio::time::Instant;
+
+use super::auth::answer;
+use super::{CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of};
+use crate::mapping::expected_records;
+use crate::qonversion::WebhookEvent;
+use crate::qonversion::field::Field;
+
+/// The event `event.disabled` disables in the relay's settings.
+pub(super) const DISABLED_EVENT: &str = "trial_started";
+
+pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
+    let base = format!("qc-check-{}", name.replace('.', "-"));
+    let cases: Vec<(String, WebhookEvent)> = match name {
+        "event.unknown" => vec![("unknown event `subscription_paused`".into(), sample_event("subscription_paused", &base))],
+        "event.downgraded" => vec![("subscription_downgraded".into(), sample_event("subscription_downgraded", &base))],
+        "event.sandbox" => {
+            let mut sandbox = sample_event("subscription_renewed", &format!("{base}-sandbox"));
+            sandbox.environment = Field::Value("sandbox".into());
+            let mut unmarked = sample_event("subscription_renewed", &format!("{base}-unmarked"));
+            unmarked.environment = Field::Absent;
+            vec![("environment \"sandbox\"".into(), sandbox), ("no environment".into(), unmarked)]
+        }
+        _ => vec![
+            (format!("disabled `{DISABLED_EVENT}`"), sample_event(DISABLED_EVENT, &format!("{base}-disabled"))),
+            ("enabled `subscription_started`".into(), sample_event("subscription_started", &format!("{base}-enabled"))),
+        ],
+    };
+    let mut details = Vec::new();
+    let mut problems = Vec::new();
+    let mut wanted = Vec::new();
+    for (label, event) in &cases {
+        let expected = expected_records(event, &ctx.bench.settings).len();
+        let delivery = ctx.sender.send(event).await;
+        details.extend(describe_delivery(label, &delivery));
+        if !delivery.succeeded() {
+            let error = delivery.last_attempt().and_then(|a| a.error.clone());
+            problems.push(format!("{label} was answered {}, expected 2xx", answer(delivery.final_status(), &error)));
+        }
+        wanted.push((label, user(event), expected));
+    }
+    let deadline = Instant::now() + ctx.timeout;
+    super::super::observe::wait_until(deadline, || wanted.iter().all(|(_, u, n)| processed_of(ctx.bench, u) >= *n)).await;
+    super::super::observe::settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
+    let mut summary = Vec::new();
+    for (label, user, expected) in &wanted {
+        let got = processed_of(ctx.bench, user);
+        let requests = uploads_of(ctx.bench, user).len();
+        summary.push(format!("{label}: {got} record(s) uploaded"));
+        if got != *expected || (*expected == 0 && requests > 0) {
+            problems.push(format!("{label}: expected {expected} record(s) uploaded, observed {got} in {requests} upload request(s)"));
+        }
+    }
+    details.extend(describe_uploads(ctx.bench));
+    match problems.is_empty() {
+        true => Verdict::new(true, format!("answered 2xx; {}", summary.join("; ")), details),
+        false => Verdict::new(false, problems.join("; "), details),
+    }
+}
+
+fn user(event: &WebhookEvent) -> String {
+    event.custom_user_id.get().cloned().unwrap_or_default()
+}

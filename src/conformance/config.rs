@@ -1,0 +1,76 @@
+//! [`RunConfig`]: everything a conformance run needs, as plain data (built by `qc-harness run`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::variants::Variant;
+use crate::mapping::Settings;
+use crate::qonversion::FixtureCatalogue;
+use crate::relay::RelaySpec;
+
+/// The webhook token the harness gives spawned relays (`QONVERSION_WEBHOOK_TOKEN`).
+pub const DEFAULT_TOKEN: &str = "qc-harness-test-token";
+
+/// How a conformance run is set up.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The relay under test.
+    pub relay: RelaySpec,
+    /// The fixtures and journeys to send.
+    pub catalogue: FixtureCatalogue,
+    /// The settings variants, in run order (one relay start each).
+    pub variants: Vec<Variant>,
+    /// Settings the behaviour checks start from (the declared settings with `--relay-url`).
+    pub check_settings: Settings,
+    /// Behaviour checks to run, by name (see [`super::checks::CHECKS`]).
+    pub checks: Vec<String>,
+    /// Where snapshots live; `None` = no snapshot comparison.
+    pub snapshots: Option<PathBuf>,
+    /// Write changed snapshots instead of failing (`--accept`).
+    pub accept: bool,
+    /// SHOULD checks fail the run (`--strict`).
+    pub strict: bool,
+    /// Extra keys in records are tolerated (`--allow-extra-keys`).
+    pub allow_extra_keys: bool,
+    /// Variants and checks run at the same time (`--jobs`).
+    pub jobs: usize,
+    /// Longest wait for the records of one case or check (`--timeout`).
+    pub timeout: Duration,
+    /// Quiet time after the expected records arrived, to catch extras and duplicates.
+    pub settle: Duration,
+    /// The webhook token (`Authorization: Basic <token>`).
+    pub token: String,
+    /// A progress bar to advance (the CLI passes one on a terminal only).
+    pub progress: Option<indicatif::ProgressBar>,
+    /// Stop at Ctrl-C and return what finished (the CLI sets this; tests do not).
+    pub handle_interrupt: bool,
+}
+
+impl RunConfig {
+    /// A run of every built-in variant and check over `catalogue` against `relay`, with
+    /// snapshots off; adjust the fields as needed.
+    pub fn new(relay: RelaySpec, catalogue: FixtureCatalogue) -> Self {
+        RunConfig {
+            relay,
+            catalogue,
+            variants: super::variants::select_built_in(None).unwrap_or_default(),
+            check_settings: Settings::default(),
+            checks: super::checks::CHECKS.iter().map(|c| c.name.to_string()).collect(),
+            snapshots: None,
+            accept: false,
+            strict: false,
+            allow_extra_keys: false,
+            jobs: default_jobs(),
+            timeout: Duration::from_secs(10),
+            settle: Duration::from_millis(150),
+            token: DEFAULT_TOKEN.to_string(),
+            progress: None,
+            handle_interrupt: false,
+        }
+    }
+}
+
+/// Default `--jobs`: 4 per core, at least 4 (relays mostly wait on the network).
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get() * 4).unwrap_or(8).max(4)
+}

@@ -1,0 +1,82 @@
+//! Reading the fake CleverTap's journal: accepted records, and waits with deadlines.
+
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep};
+
+use super::compare::ObservedRecord;
+use crate::clevertap::{FakeCleverTap, JournalEntry, RecordEntry, RecordOutcome};
+
+/// How often the journal is looked at while waiting.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Records of requests CleverTap answered 200 (processed, or listed in `unprocessed`),
+/// dry runs excluded, in arrival order.
+pub fn accepted_records(fake: &FakeCleverTap) -> Vec<ObservedRecord> {
+    fake.journal().records().into_iter().filter(|r| !r.dry_run).filter_map(observed).collect()
+}
+
+fn observed(entry: RecordEntry) -> Option<ObservedRecord> {
+    let problem = match &entry.outcome {
+        RecordOutcome::Processed => None,
+        RecordOutcome::Unprocessed { code, error } => Some(format!("unprocessed, code {code}: {error}")),
+        RecordOutcome::Rejected { .. } => return None,
+    };
+    Some(ObservedRecord { record: entry.record, request_seq: entry.request_seq, index: entry.index, problem })
+}
+
+/// Upload requests that were not answered 200 (auth, envelope, faults, concurrency).
+pub fn refused_requests(fake: &FakeCleverTap) -> Vec<JournalEntry> {
+    fake.journal().requests().into_iter().filter(|r| !r.dry_run && r.status != 200).collect()
+}
+
+/// Waits until at least `at_least` accepted records arrived (or `deadline`), then until no
+/// new request came for `quiet`, and returns the accepted records.
+pub async fn collect(fake: &FakeCleverTap, at_least: usize, deadline: Instant, quiet: Duration) -> Vec<ObservedRecord> {
+    wait_until(deadline, || accepted_records(fake).len() >= at_least).await;
+    settle(fake, quiet, deadline.max(Instant::now()) + quiet * 4).await;
+    accepted_records(fake)
+}
+
+/// Waits until the journal saw no new request for `quiet`, or `cap` passes.
+pub async fn settle(fake: &FakeCleverTap, quiet: Duration, cap: Instant) {
+    let mut seen = fake.journal().requests().len();
+    let mut since = Instant::now();
+    while Instant::now() < cap {
+        sleep(POLL.min(quiet)).await;
+        let now = fake.journal().requests().len();
+        if now != seen {
+            seen = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `deadline` passes; returns whether it held.
+pub async fn wait_until(deadline: Instant, mut condition: impl FnMut() -> bool) -> bool {
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        sleep(POLL).await;
+    }
+}
+
+/// `request #2 at +105 ms: HTTP 429 (fault: ...), 1 record(s), 1 in flight`.
+pub fn describe_request(entry: &JournalEntry) -> String {
+    let fault = entry.fault.as_ref().map(|f| format!(" (injected fault: {f:?})")).unwrap_or_default();
+    format!(
+        "upload request #{} at +{} ms: HTTP {}{fault}, {} record(s), {} in flight, answered after {} ms",
+        entry.seq,
+        entry.offset.as_millis(),
+        entry.status,
+        entry.records.len(),
+        entry.in_flight,
+        entry.answered_after.as_millis()
+    )
+}

@@ -1,0 +1,192 @@
+//! [`run`]: variants and checks as units of work, run side by side (`--jobs`), into a [`RunOutcome`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use super::bench::BenchPool;
+use super::checks::{self, CheckContext, check_def};
+use super::config::RunConfig;
+use super::mapping_run::{UNATTRIBUTED, case_inputs, run_variant};
+use super::outcome::{CaseResult, CheckResult, Level, RunOutcome, Status};
+use super::variants::Variant;
+use crate::error::Result;
+use crate::qonversion::sender::FakeQonversion;
+
+/// Called with the outcome so far after every finished unit (marked `interrupted`, since the
+/// run is not over): lets the CLI keep its report files current even if the process is killed.
+#[derive(Clone)]
+pub struct Checkpoint(pub Arc<dyn Fn(&RunOutcome) + Send + Sync>);
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Checkpoint(..)")
+    }
+}
+
+/// Checks that take longest start first, so that they overlap with everything else.
+const SLOW_FIRST: [&str; 5] =
+    ["upstream.partial", "upstream.retry-after", "upstream.batch-limit", "upstream.backoff", "upstream.concurrency"];
+
+enum Unit {
+    Variant(Variant),
+    Check(String),
+}
+
+enum UnitResult {
+    Cases(Vec<CaseResult>),
+    Check(CheckResult),
+    RelayError(String),
+}
+
+/// Runs the conformance suite described by `config`.
+///
+/// Errors only for problems before anything ran (a `--relay-url` relay that cannot be
+/// reached); a relay that fails to start for one unit is reported in
+/// [`RunOutcome::relay_error`] and the other units still run.
+pub async fn run(config: RunConfig) -> Result<RunOutcome> {
+    run_with_checkpoint(config, None).await
+}
+
+/// [`run`], calling `checkpoint` after every finished unit.
+pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoint>) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let pool = BenchPool::new(&config.relay, &config.token, &config.check_settings).await?;
+    let mut outcome = RunOutcome {
+        variants: config.variants.iter().map(|v| v.name.clone()).collect(),
+        fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
+        ..RunOutcome::default()
+    };
+    let units = units(&config);
+    if let Some(bar) = &config.progress {
+        bar.set_length(units.len() as u64);
+    }
+    let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
+    let mut stream = futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
+    let interrupted = loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            _ = interrupt(config.handle_interrupt) => break true,
+        };
+        let Some(result) = next else { break false };
+        absorb(&mut outcome, result);
+        if let Some(bar) = &config.progress {
+            bar.inc(1);
+        }
+        if let Some(checkpoint) = &checkpoint {
+            let mut partial = outcome.clone();
+            partial.interrupted = true;
+            finish(&mut partial, &config, started);
+            (checkpoint.0)(&partial);
+        }
+    };
+    drop(stream);
+    outcome.interrupted = interrupted;
+    finish(&mut outcome, &config, started);
+    Ok(outcome)
+}
+
+async fn interrupt(enabled: bool) {
+    if enabled && tokio::signal::ctrl_c().await.is_ok() {
+        return;
+    }
+    std::future::pending::<()>().await
+}
+
+fn units(config: &RunConfig) -> Vec<Unit> {
+    let mut checks = config.checks.clone();
+    checks.sort_by_key(|name| SLOW_FIRST.iter().position(|s| s == name).unwrap_or(SLOW_FIRST.len()));
+    let (slow, fast): (Vec<String>, Vec<String>) = checks.into_iter().partition(|c| SLOW_FIRST.contains(&c.as_str()));
+    let mut units: Vec<Unit> = slow.into_iter().map(Unit::Check).collect();
+    units.extend(config.variants.iter().cloned().map(Unit::Variant));
+    units.extend(fast.into_iter().map(Unit::Check));
+    units
+}
+
+fn absorb(outcome: &mut RunOutcome, result: UnitResult) {
+    match result {
+        UnitResult::Cases(cases) => outcome.cases.extend(cases),
+        UnitResult::Check(check) => outcome.checks.push(check),
+        UnitResult::RelayError(error) => {
+            let joined = match outcome.relay_error.take() {
+                Some(earlier) => format!("{earlier}\n{error}"),
+                None => error,
+            };
+            outcome.relay_error = Some(joined);
+        }
+    }
+}
+
+/// Stable order: cases by variant then catalogue order, checks in [`checks::CHECKS`] order.
+fn finish(outcome: &mut RunOutcome, config: &RunConfig, started: Instant) {
+    let variant_pos = |v: &str| config.variants.iter().position(|x| x.name == v).unwrap_or(usize::MAX);
+    let fixtures = outcome.fixtures.clone();
+    let fixture_pos = |f: &str| fixtures.iter().position(|x| x == f).unwrap_or(usize::MAX);
+    outcome.cases.sort_by_key(|c| (variant_pos(&c.variant), fixture_pos(&c.fixture)));
+    outcome.checks.sort_by_key(|c| checks::CHECKS.iter().position(|d| d.name == c.name));
+    if outcome.cases.iter().any(|c| c.fixture == UNATTRIBUTED) && !outcome.fixtures.iter().any(|f| f == UNATTRIBUTED) {
+        outcome.fixtures.push(UNATTRIBUTED.to_string());
+    }
+    outcome.elapsed = started.elapsed();
+}
+
+async fn run_unit(config: &RunConfig, pool: &BenchPool, unit: Unit) -> UnitResult {
+    match unit {
+        Unit::Variant(variant) => match run_variant(config, pool, &variant).await {
+            Ok(cases) => UnitResult::Cases(cases),
+            Err(e) => UnitResult::RelayError(format!("variant {}: {e}", variant.name)),
+        },
+        Unit::Check(name) => run_check_unit(config, pool, &name).await,
+    }
+}
+
+async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> UnitResult {
+    let Some(def) = check_def(name) else {
+        return UnitResult::RelayError(format!("unknown check {name:?}"));
+    };
+    let plan = checks::plan(name, &config.check_settings);
+    let started = Instant::now();
+    let mut result = CheckResult {
+        name: name.to_string(),
+        level: def.level,
+        variant: if plan.settings == config.check_settings { "checks".into() } else { format!("checks+{name}") },
+        status: Status::Skipped,
+        expected: def.expected.to_string(),
+        observed: String::new(),
+        details: Vec::new(),
+        relay_tail: None,
+        duration: Duration::ZERO,
+    };
+    if pool.fixed_settings().is_some_and(|fixed| *fixed != plan.settings) {
+        result.observed = "needs settings other than the ones declared for the --relay-url relay".into();
+        return UnitResult::Check(result);
+    }
+    let bench = match pool.acquire(&plan.settings, &plan.setup).await {
+        Ok(bench) => bench,
+        Err(e) => return UnitResult::RelayError(format!("check {name}: {e}")),
+    };
+    let sender = FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
+    let ctx = CheckContext { bench: &bench, sender, timeout: config.timeout, settle: config.settle };
+    let limit = config.timeout * 3 + Duration::from_secs(5);
+    let verdict = match tokio::time::timeout(limit, checks::run_check(name, &ctx)).await {
+        Ok(verdict) => verdict,
+        Err(_) => checks::Verdict { passed: false, observed: format!("did not finish within {limit:?}"), details: Vec::new() },
+    };
+    result.status = match (verdict.passed, def.level, config.strict) {
+        (true, _, _) => Status::Passed,
+        (false, Level::Must, _) | (false, Level::Should, true) => Status::Failed,
+        (false, Level::Should, false) => Status::Warning,
+    };
+    result.observed = match bench.relay().exit_status() {
+        Some(status) => format!("{} (the relay {status} during the check)", verdict.observed),
+        None => verdict.observed,
+    };
+    result.details = verdict.details;
+    if !verdict.passed {
+        result.relay_tail = Some(bench.relay_tail());
+    }
+    result.duration = started.elapsed();
+    let _ = bench.finish().await;
+    UnitResult::Check(result)
+}

@@ -1,0 +1,182 @@
+//! The human report: a line per case and check, coloured diffs for failures, the last line.
+
+use console::style;
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use crate::conformance::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+use crate::snapshot::SnapshotStatus;
+
+/// The whole human report: case lines, check lines, failure details, matrix, last line.
+pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for case in &outcome.cases {
+        out.push(case_line(case, color));
+        if case.status == Status::Failed {
+            out.extend(case_details(case, color).into_iter().map(|l| format!("    {l}")));
+        }
+    }
+    for check in &outcome.checks {
+        out.push(check_line(check, color));
+        if matches!(check.status, Status::Failed | Status::Warning) {
+            out.extend(check_details(check).into_iter().map(|l| format!("    {l}")));
+        }
+    }
+    let matrix = super::render_matrix(outcome, color);
+    if !matrix.is_empty() {
+        out.push(String::new());
+        out.push(matrix);
+    }
+    out.push(String::new());
+    out.extend(summary_lines(outcome, color));
+    out.push(last_line(&outcome.totals()));
+    out.join("\n")
+}
+
+/// `✓ subscription_renewed.ios @ gross` (with the first difference when it failed).
+pub fn case_line(case: &CaseResult, color: bool) -> String {
+    let mut line = format!("{} {} @ {}", mark(case.status, color), case.fixture, case.variant);
+    if case.status == Status::Failed {
+        let first = case
+            .problems
+            .first()
+            .cloned()
+            .or_else(|| case.differences.first().map(ToString::to_string))
+            .or_else(|| snapshot_problem(&case.snapshot));
+        if let Some(first) = first {
+            line.push_str(&format!(" — {first}"));
+        }
+    }
+    line
+}
+
+/// `✓ check auth.missing-token [MUST]`, with the observation when it did not pass.
+pub fn check_line(check: &CheckResult, color: bool) -> String {
+    let level = match check.level {
+        Level::Must => "MUST",
+        Level::Should => "SHOULD",
+    };
+    let mut line = format!("{} check {} [{level}]", mark(check.status, color), check.name);
+    match check.status {
+        Status::Failed => line.push_str(&format!(" — {}", check.observed)),
+        Status::Warning => line.push_str(&format!(" — warning: {}", check.observed)),
+        Status::Skipped => line.push_str(&format!(" — skipped: {}", check.observed)),
+        Status::Passed => {}
+    }
+    line
+}
+
+/// `N passed, N failed` and `, N skipped` when some were skipped.
+///
+/// ```
+/// use qc_harness::conformance::Totals;
+/// let t = Totals { passed: 3, failed: 1, skipped: 0, warnings: 0 };
+/// assert_eq!(qc_harness::report::last_line(&t), "3 passed, 1 failed");
+/// ```
+pub fn last_line(totals: &Totals) -> String {
+    let mut line = format!("{} passed, {} failed", totals.passed, totals.failed);
+    if totals.skipped > 0 {
+        line.push_str(&format!(", {} skipped", totals.skipped));
+    }
+    line
+}
+
+fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let totals = outcome.totals();
+    if totals.warnings > 0 {
+        let names: Vec<&str> =
+            outcome.checks.iter().filter(|c| c.status == Status::Warning).map(|c| c.name.as_str()).collect();
+        let text = format!("{} SHOULD check(s) did not hold (use --strict to fail): {}", names.len(), names.join(", "));
+        lines.push(if color { style(text).yellow().to_string() } else { text });
+    }
+    if let Some(error) = &outcome.relay_error {
+        lines.push(format!("relay error: {error}"));
+    }
+    if outcome.interrupted {
+        lines.push("interrupted: the run stopped before every case and check finished".to_string());
+    }
+    lines
+}
+
+fn case_details(case: &CaseResult, color: bool) -> Vec<String> {
+    let mut lines: Vec<String> = case.problems.clone();
+    lines.extend(case.differences.iter().map(|d| format!("{} @ {}: {d}", case.fixture, case.variant)));
+    if !case.differences.is_empty() {
+        lines.push("records: --- expected (reference mapping)  +++ observed (relay)".to_string());
+        let observed: Vec<Value> = case.observed.iter().map(|o| o.record.clone()).collect();
+        lines.extend(diff_lines(&pretty(&case.expected), &pretty(&observed), color));
+    }
+    if let SnapshotStatus::Changed { old, new, pending } = &case.snapshot {
+        lines.push(format!("snapshot changed, new version in {}: --- accepted  +++ new", pending.display()));
+        lines.extend(diff_lines(old, new, color));
+    } else if let Some(problem) = snapshot_problem(&case.snapshot) {
+        lines.push(problem);
+    }
+    if let Some(tail) = &case.relay_tail {
+        lines.push("relay output (last lines):".to_string());
+        lines.extend(tail.lines().map(|l| format!("  | {l}")));
+    }
+    lines
+}
+
+fn check_details(check: &CheckResult) -> Vec<String> {
+    let mut lines = vec![format!("expected: {}", check.expected), format!("observed: {}", check.observed)];
+    lines.extend(check.details.iter().cloned());
+    if let Some(tail) = &check.relay_tail {
+        lines.push("relay output (last lines):".to_string());
+        lines.extend(tail.lines().map(|l| format!("  | {l}")));
+    }
+    lines
+}
+
+fn snapshot_problem(status: &SnapshotStatus) -> Option<String> {
+    match status {
+        SnapshotStatus::New { pending } => {
+            Some(format!("new snapshot written to {} (accept with --accept or `cargo insta review`)", pending.display()))
+        }
+        SnapshotStatus::Changed { pending, .. } => Some(format!(
+            "snapshot changed, new version in {} (accept with --accept or `cargo insta review`)",
+            pending.display()
+        )),
+        _ => None,
+    }
+}
+
+/// A unified line diff with `-`/`+` marks, red/green on a terminal.
+pub fn diff_lines(old: &str, new: &str, color: bool) -> Vec<String> {
+    let diff = TextDiff::from_lines(old, new);
+    let mut lines = Vec::new();
+    for change in diff.iter_all_changes() {
+        let text = change.value().trim_end_matches('\n');
+        let line = match change.tag() {
+            ChangeTag::Delete => paint(format!("- {text}"), color, true),
+            ChangeTag::Insert => paint(format!("+ {text}"), color, false),
+            ChangeTag::Equal => format!("  {text}"),
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+fn paint(text: String, color: bool, removed: bool) -> String {
+    match (color, removed) {
+        (false, _) => text,
+        (true, true) => style(text).red().force_styling(true).to_string(),
+        (true, false) => style(text).green().force_styling(true).to_string(),
+    }
+}
+
+fn pretty(records: &[Value]) -> String {
+    serde_json::to_string_pretty(records).expect("JSON values always serialise") + "\n"
+}
+
+fn mark(status: Status, color: bool) -> String {
+    let (text, styled) = match status {
+        Status::Passed => ("✓", style("✓").green()),
+        Status::Failed => ("✗", style("✗").red().bold()),
+        Status::Warning => ("!", style("!").yellow().bold()),
+        Status::Skipped => ("–", style("–").dim()),
+    };
+    if color { styled.force_styling(true).to_string() } else { text.to_string() }
+}
