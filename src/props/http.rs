@@ -26,7 +26,7 @@ use crate::qonversion::field::Field;
 use crate::qonversion::sender::FakeQonversion;
 use crate::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, start_relay};
 
-/// How many generated settings a spawned relay is run with, besides the defaults.
+/// How many generated settings a spawned relay is run with, besides the defaults and the contrast settings.
 pub const GENERATED_SETTINGS: usize = 3;
 
 /// How long a case may take: the webhook answers and the marker's record arrives.
@@ -49,6 +49,7 @@ pub fn settings_pool(spec: &RelaySpec, declared: Option<Settings>, seed: u64) ->
     }
     let mut pool = vec![Settings::default()];
     pool.extend(declared);
+    pool.extend(contrast_settings());
     let config = Config { rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
     let mut runner = TestRunner::new(config);
     let strategy = strategies::settings();
@@ -61,6 +62,32 @@ pub fn settings_pool(spec: &RelaySpec, declared: Option<Settings>, seed: u64) ->
         }
     }
     pool
+}
+
+/// Two settings that turn every switch away from its default, so that a small pool
+/// still exercises disabled events, custom names, gross revenue, sandbox and revenue overrides.
+pub fn contrast_settings() -> [Settings; 2] {
+    let parse = |value: Value| serde_json::from_value::<Settings>(value).unwrap_or_default();
+    [
+        parse(serde_json::json!({
+            "send_revenue": true, "send_proceeds": false, "send_sandbox": true,
+            "events": {
+                "subscription_renewed": {"name": "Subscription Renewed"},
+                "in_app_purchase": {"name": "Purchase", "send_revenue": false},
+                "trial_canceled": {"send_revenue": true},
+                "trial_started": {"enabled": false},
+                "subscription_refunded": {"enabled": false}
+            }
+        })),
+        parse(serde_json::json!({
+            "send_revenue": false, "send_proceeds": true, "send_sandbox": false,
+            "events": {
+                "trial_converted": {"enabled": false, "name": "Converted"},
+                "subscription_started": {"name": ""},
+                "in_app_refunded": {"name": "Refund", "enabled": true}
+            }
+        })),
+    ]
 }
 
 /// One relay process (or attached URL) per settings, all uploading to one fake CleverTap.

@@ -23,7 +23,6 @@ use crate::relay::LinesRelay;
 pub mod fixture;
 pub mod http;
 pub mod properties;
-pub mod record_rules;
 pub mod relay_check;
 pub mod runner;
 pub mod strategies;

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::record_rules::{DEFAULT_PROPERTY_LIMIT, check_event_record};
+use crate::clevertap::validate::{DEFAULT_PROPERTY_LIMIT, Rules, check_record};
 use crate::mapping::revenue::within_tolerance;
 use crate::mapping::{EventRecord, Settings, Skip, map_event};
 use crate::qonversion::catalogue::event_kind;
@@ -15,10 +15,10 @@ use crate::qonversion::event::WebhookEvent;
 
 /// The properties, in the order they are checked.
 pub const PROPERTIES: [&str; 10] = [
+    "clevertap_accepts_the_record",
     "at_most_one_record",
     "nothing_uploaded_when_not_forwarded",
     "forwarded_when_the_rules_say",
-    "clevertap_accepts_the_record",
     "identity_rule",
     "ts_rule",
     "event_name_rule",
@@ -76,6 +76,7 @@ fn failure(property: &str, expected: impl Into<String>, observed: impl Into<Stri
 /// assert_eq!(failure.property, "nothing_uploaded_when_not_forwarded");
 /// ```
 pub fn check(event: &WebhookEvent, settings: &Settings, records: &[Value], options: CheckOptions) -> Checked {
+    clevertap_accepts_every_record(records, options)?;
     at_most_one_record(records)?;
     let expected = match map_event(event, settings) {
         Err(skip) => return nothing_uploaded_when_not_forwarded(skip, records),
@@ -84,8 +85,6 @@ pub fn check(event: &WebhookEvent, settings: &Settings, records: &[Value], optio
     let Some(record) = records.first() else {
         return Err(failure("forwarded_when_the_rules_say", "one record (the event is forwarded)", "no record"));
     };
-    check_event_record(record, options.property_limit)
-        .map_err(|e| failure("clevertap_accepts_the_record", "a record CleverTap processes", format!("code {}: {}", e.code, e.message)))?;
     identity_rule(&expected, record)?;
     ts_rule(&expected, record)?;
     event_name_rule(&expected, record)?;
@@ -93,6 +92,21 @@ pub fn check(event: &WebhookEvent, settings: &Settings, records: &[Value], optio
     refunds_are_negative(event, &expected, &data)?;
     revenue_rule(&expected, &data)?;
     evt_data_rule(&expected, &data, options.allow_extra_keys)
+}
+
+/// Every uploaded record passes CleverTap's per-record checks (`clevertap-upload.md`).
+fn clevertap_accepts_every_record(records: &[Value], options: CheckOptions) -> Checked {
+    let rules = Rules { property_limit: options.property_limit, ..Rules::default() };
+    for record in records {
+        if let Err(e) = check_record(record, &rules) {
+            return Err(failure(
+                "clevertap_accepts_the_record",
+                "records CleverTap processes (no entry in `unprocessed`)",
+                format!("code {}: {} in {record}", e.code, e.message.trim_end()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn at_most_one_record(records: &[Value]) -> Checked {
