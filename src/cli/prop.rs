@@ -53,6 +53,9 @@ pub struct PropArgs {
     /// Accept evtData keys that the reference mapping does not make.
     #[arg(long)]
     allow_extra_keys: bool,
+    /// Most shrink steps tried after a failure (each step runs one case).
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    max_shrink_iters: u32,
     /// Seconds a --relay-lines relay may take to answer one line.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     line_timeout: f64,
@@ -67,7 +70,7 @@ pub fn execute(args: PropArgs, out: &Output) -> Result<i32> {
         seed,
         options: CheckOptions { allow_extra_keys: args.allow_extra_keys, ..CheckOptions::default() },
         progress: out.is_terminal && !out.quiet,
-        ..PropConfig::default()
+        max_shrink_iters: args.max_shrink_iters,
     };
     out.line(&format!("seed {seed}, {} cases", args.cases));
     let outcome = check_relay(&target, settings, &config)?;

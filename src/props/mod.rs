@@ -25,6 +25,7 @@ pub mod http;
 pub mod properties;
 pub mod relay_check;
 pub mod runner;
+pub mod simplest_first;
 pub mod strategies;
 
 pub use properties::{CheckOptions, PropertyFailure, check};

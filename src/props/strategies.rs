@@ -27,10 +27,18 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Map, Number, Value, json};
 
+use super::simplest_first::simplest_first;
 use crate::mapping::{EventSettings, Settings};
 use crate::qonversion::catalogue::EVENT_KINDS;
 use crate::qonversion::event::{Price, Revenue, Transaction, TransactionId, WebhookEvent};
 use crate::qonversion::field::Field;
+
+/// A weighted choice that shrinks to its first option first (see [`simplest_first`]).
+macro_rules! choice {
+    ($($weight:expr => $strategy:expr),+ $(,)?) => {
+        simplest_first(vec![$(($weight, $strategy.boxed())),+])
+    };
+}
 
 /// Event names that are not in the catalogue (a relay must not forward them).
 pub const UNKNOWN_EVENT_NAMES: [&str; 5] =
@@ -42,22 +50,22 @@ const CURRENCIES: [(&str, f64); 7] =
 
 /// Fields of a typical day: unix seconds between 2017 and 2033 (shrinks to 1700000000).
 fn timestamp() -> impl Strategy<Value = i64> {
-    prop_oneof![Just(1_700_000_000i64), 1_500_000_000i64..2_000_000_000]
+    choice![1 => Just(1_700_000_000i64), 1 => 1_500_000_000i64..2_000_000_000]
 }
 
 /// Absent (the shrink target), sometimes `null`, mostly a value.
 fn field<T: std::fmt::Debug + Clone + 'static>(value: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Field<T>> {
-    prop_oneof![1 => Just(Field::Absent), 1 => Just(Field::Null), 8 => value.prop_map(Field::Value)].boxed()
+    choice![1 => Just(Field::Absent), 1 => Just(Field::Null), 8 => value.prop_map(Field::Value)].boxed()
 }
 
 /// Absent or a value, never `null` (fields Qonversion always types).
 fn optional<T: std::fmt::Debug + Clone + 'static>(value: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Field<T>> {
-    prop_oneof![1 => Just(Field::Absent), 4 => value.prop_map(Field::Value)].boxed()
+    choice![1 => Just(Field::Absent), 4 => value.prop_map(Field::Value)].boxed()
 }
 
 /// A user id: plain, empty, unicode or long.
 pub fn user_id() -> impl Strategy<Value = String> {
-    prop_oneof![
+    choice![
         8 => "u[0-9]{1,3}",
         2 => "[\\p{Greek}\\p{Cyrillic}\\p{Han}é ü😀-]{1,12}",
         1 => "[a-z0-9]{100,300}",
@@ -69,7 +77,7 @@ pub fn user_id() -> impl Strategy<Value = String> {
 pub fn event_name() -> impl Strategy<Value = String> {
     let known: Vec<String> = EVENT_KINDS.iter().map(|k| k.name.to_string()).collect();
     let unknown: Vec<String> = UNKNOWN_EVENT_NAMES.iter().map(|n| n.to_string()).collect();
-    prop_oneof![
+    choice![
         16 => select(known),
         2 => Just("subscription_downgraded".to_string()),
         2 => select(unknown),
@@ -82,7 +90,7 @@ fn number(value: f64) -> Number {
 
 /// A gross amount: round, 0, tiny, huge, or with many decimals.
 pub fn amount() -> impl Strategy<Value = f64> {
-    prop_oneof![
+    choice![
         8 => (100u64..50_000).prop_map(|cents| cents as f64 / 100.0),
         2 => 0.0f64..1_000.0,
         1 => (1_000_000u64..1_000_000_000_000).prop_map(|n| n as f64),
@@ -247,7 +255,7 @@ struct Who {
 
 fn who() -> impl Strategy<Value = Who> {
     let environment =
-        prop_oneof![8 => Just("production"), 4 => Just("sandbox"), 1 => Just("staging")].prop_map(String::from);
+        choice![8 => Just("production"), 4 => Just("sandbox"), 1 => Just("staging")].prop_map(String::from);
     (
         optional(properties()),
         field(user_id()),
@@ -341,7 +349,7 @@ pub fn webhook_event() -> impl Strategy<Value = WebhookEvent> {
 
 /// A custom CleverTap event name: plain, empty (falls back to the machine name), unicode, or long.
 pub fn custom_name() -> impl Strategy<Value = String> {
-    prop_oneof![
+    choice![
         6 => "Custom [A-Z][a-z]{2,8}",
         2 => "[\\p{Greek}\\p{Han}é ü]{1,12}",
         1 => "[A-Za-z ]{60,120}",

@@ -81,7 +81,7 @@ def revenue_fields(event, settings, name):
         return {}
     gross, proceeds = amounts(event)
     amount = proceeds if settings.get("send_proceeds", True) and BUG != "gross" else gross
-    if BUG == "usd":
+    if BUG == "usd" and amount is not None:
         amount = (event.get("revenue") or event.get("price") or {}).get("value_usd", amount)
     if amount is None:
         return {}
