@@ -25,6 +25,7 @@ use proptest::collection::btree_map;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::string::{RegexGeneratorStrategy, string_regex};
 use serde_json::{Map, Number, Value, json};
 
 use super::simplest_first::simplest_first;
@@ -66,9 +67,9 @@ fn optional<T: std::fmt::Debug + Clone + 'static>(value: impl Strategy<Value = T
 /// A user id: plain, empty, unicode or long.
 pub fn user_id() -> impl Strategy<Value = String> {
     choice![
-        8 => "u[0-9]{1,3}",
-        2 => "[\\p{Greek}\\p{Cyrillic}\\p{Han}é ü😀-]{1,12}",
-        1 => "[a-z0-9]{100,300}",
+        8 => re("u[0-9]{1,3}"),
+        2 => re("[\\p{Greek}\\p{Cyrillic}\\p{Han}é ü😀-]{1,12}"),
+        1 => re("[a-z0-9]{100,300}"),
         1 => Just(String::new()),
     ]
 }
@@ -189,8 +190,8 @@ impl<T> MapValue<T> for Field<T> {
 
 fn transaction_id() -> impl Strategy<Value = TransactionId> {
     prop_oneof![
-        "[0-9]{6,16}".prop_map(TransactionId::Text),
-        "GPA\\.[0-9]{4}-[0-9]{4}".prop_map(TransactionId::Text),
+        re("[0-9]{6,16}").prop_map(TransactionId::Text),
+        re("GPA\\.[0-9]{4}-[0-9]{4}").prop_map(TransactionId::Text),
         (1u64..1_000_000_000_000_000).prop_map(|n| TransactionId::Number(Number::from(n))),
     ]
 }
@@ -213,7 +214,7 @@ fn properties() -> impl Strategy<Value = Map<String, Value>> {
         3 => user_id().prop_map(Value::String),
         1 => (1u64..1_000_000).prop_map(Value::from),
     ];
-    (option::of(fallback), option::of("[a-z]{1,8}@example\\.com"), option::of("[a-z]{1,10}")).prop_map(
+    (option::of(fallback), option::of(re("[a-z]{1,8}@example\\.com")), option::of(re("[a-z]{1,10}"))).prop_map(
         |(custom, email, plan)| {
             let mut map = Map::new();
             custom.map(|v| map.insert("_q_custom_user_id".into(), v));
@@ -231,14 +232,20 @@ fn extra_fields() -> impl Strategy<Value = Map<String, Value>> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         (0i64..1000).prop_map(Value::from),
-        "[a-z]{0,8}".prop_map(Value::from),
+        re("[a-z]{0,8}").prop_map(Value::from),
         Just(json!({"nested": [1, "two"]})),
     ];
     btree_map(key, value, 0..3).prop_map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 fn text(pattern: &'static str) -> BoxedStrategy<Field<String>> {
-    field(pattern)
+    field(re(pattern))
+}
+
+/// A string strategy from a regular expression, compiled once (a `&str` strategy
+/// recompiles its pattern for every generated value).
+fn re(pattern: &str) -> RegexGeneratorStrategy<String> {
+    string_regex(pattern).expect("the strategies' patterns are valid")
 }
 
 /// The identity and environment part of an event.
@@ -261,7 +268,7 @@ fn who() -> impl Strategy<Value = Who> {
         field(user_id()),
         optional(environment),
         optional(select(vec!["iOS", "Android"]).prop_map(String::from)),
-        optional("QON_[0-9a-f]{8}"),
+        optional(re("QON_[0-9a-f]{8}")),
         field(timestamp()),
         optional(timestamp()),
     )
@@ -299,7 +306,7 @@ fn details() -> impl Strategy<Value = Details> {
         text("(US|DE|JP|TR|BR|)"),
         text("[1-9]\\.[0-9]{1,2}(\\.[0-9])?"),
         text("[0-9A-F]{8}-[0-9A-F]{4}"),
-        (optional("(monthly|yearly)"), optional("(monthly|yearly|weekly)")),
+        (optional(re("(monthly|yearly)")), optional(re("(monthly|yearly|weekly)"))),
         extra_fields(),
     )
         .prop_map(|(product_id, quantity, transaction, ip, country, app_version, device_id, products, extra)| {
@@ -309,7 +316,7 @@ fn details() -> impl Strategy<Value = Details> {
 
 /// A Qonversion webhook event.
 pub fn webhook_event() -> impl Strategy<Value = WebhookEvent> {
-    (event_name(), who(), details(), optional(money()), optional("[0-9]\\.[0-9]{1,2}\\.[0-9]")).prop_map(
+    (event_name(), who(), details(), optional(money()), optional(re("[0-9]\\.[0-9]{1,2}\\.[0-9]"))).prop_map(
         |(event_name, who, details, money, sdk_version)| {
             let refund = event_name.contains("refunded");
             let (price, revenue) = match money.get() {
@@ -350,9 +357,9 @@ pub fn webhook_event() -> impl Strategy<Value = WebhookEvent> {
 /// A custom CleverTap event name: plain, empty (falls back to the machine name), unicode, or long.
 pub fn custom_name() -> impl Strategy<Value = String> {
     choice![
-        6 => "Custom [A-Z][a-z]{2,8}",
-        2 => "[\\p{Greek}\\p{Han}é ü]{1,12}",
-        1 => "[A-Za-z ]{60,120}",
+        6 => re("Custom [A-Z][a-z]{2,8}"),
+        2 => re("[\\p{Greek}\\p{Han}é ü]{1,12}"),
+        1 => re("[A-Za-z ]{60,120}"),
         1 => Just(String::new()),
     ]
 }
