@@ -15,13 +15,15 @@ fn config(cases: u32) -> PropConfig {
     PropConfig { cases, seed: 2024, ..PropConfig::default() }
 }
 
-fn report(name: &str, target: f64, outcome: qc_harness::Result<PropOutcome>) {
+fn report(name: &str, target: f64, cpu_before: f64, outcome: qc_harness::Result<PropOutcome>) {
+    let cpu = cpu_seconds() - cpu_before;
     let outcome = outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(outcome.failure.is_none(), "{name}: {:?}", outcome.failure);
     let rate = outcome.cases_per_second();
     let verdict = if rate >= target { "meets" } else { "BELOW" };
     println!(
-        "{name:<44} {:>7} cases in {:>7.3} s = {:>9.0} cases/s ({verdict} target {target:.0}/s)",
+        "{name:<44} {:>7} cases in {:>7.3} s = {:>9.0} cases/s ({verdict} target {target:.0}/s); \
+         harness CPU {cpu:.2} s",
         outcome.cases,
         outcome.elapsed.as_secs_f64(),
         rate
@@ -64,20 +66,24 @@ fn main() {
         generation_only(100_000);
     }
     if wanted("in-process") {
+        let cpu = cpu_seconds();
         let outcome = run_properties(&mut ReferenceMapping, &strategies::case(), &config(100_000));
-        report("in-process reference mapping", 20_000.0, outcome);
+        report("in-process reference mapping", 20_000.0, cpu, outcome);
     }
     if wanted("lines") {
         let started = Instant::now();
         let mut relay = LinesRelay::spawn(LINES_RELAY).expect("the Python relay starts");
         println!("(python relay started in {:.3} s)", started.elapsed().as_secs_f64());
-        report("--relay-lines tests/relays/lines/relay.py", 5_000.0, run_properties(&mut relay, &strategies::case(), &config(30_000)));
+        let cpu = cpu_seconds();
+        let outcome = run_properties(&mut relay, &strategies::case(), &config(30_000));
+        report("--relay-lines tests/relays/lines/relay.py", 5_000.0, cpu, outcome);
     }
     if wanted("http") {
         let spec = RelaySpec::built_in(env!("CARGO_BIN_EXE_qc-harness"));
         let started = Instant::now();
+        let cpu = cpu_seconds();
         let outcome = check_relay(&PropTarget::Http(spec), None, &config(5_000));
         println!("(including the start of 6 reference relays: {:.3} s in all)", started.elapsed().as_secs_f64());
-        report("--relay-cmd built-in reference relay (HTTP)", 500.0, outcome);
+        report("--relay-cmd built-in reference relay (HTTP)", 500.0, cpu, outcome);
     }
 }

@@ -101,8 +101,7 @@ pub struct HttpRelayMapping {
 impl HttpRelayMapping {
     /// Starts the fake CleverTap and one relay per settings of `pool`.
     pub fn start(spec: &RelaySpec, pool: &[Settings]) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Network(format!("cannot start the async runtime: {e}")))?;

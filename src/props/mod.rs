@@ -79,6 +79,10 @@ impl RelayMapping for LinesRelay {
         self.request(event, settings)
     }
 
+    fn map_event(&mut self, event: &WebhookEvent, settings: &Settings) -> Result<Vec<Value>> {
+        self.request(event, settings)
+    }
+
     fn recover(&mut self) -> Result<()> {
         self.restart()
     }

@@ -6,13 +6,14 @@
 //! in its own process group, which is killed when the adapter is dropped.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
@@ -38,13 +39,21 @@ pub struct LinesRelay {
     process: Option<Process>,
     lines_sent: u64,
     last_tail: String,
+    buffer: Vec<u8>,
 }
 
 struct Process {
     child: Child,
     stdin: Option<ChildStdin>,
-    stdout: Receiver<std::io::Result<String>>,
+    stdout: LineReader,
     stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// One input line.
+#[derive(Serialize)]
+struct Line<'a, E: Serialize> {
+    event: &'a E,
+    settings: &'a Settings,
 }
 
 impl LinesRelay {
@@ -56,7 +65,14 @@ impl LinesRelay {
 
     /// Like [`LinesRelay::spawn`], with a deadline per line.
     pub fn spawn_with_timeout(command: &str, timeout: Duration) -> Result<Self> {
-        let mut relay = LinesRelay { command: command.to_string(), timeout, process: None, lines_sent: 0, last_tail: String::new() };
+        let mut relay = LinesRelay {
+            command: command.to_string(),
+            timeout,
+            process: None,
+            lines_sent: 0,
+            last_tail: String::new(),
+            buffer: Vec::new(),
+        };
         relay.restart()?;
         Ok(relay)
     }
@@ -87,38 +103,39 @@ impl LinesRelay {
     }
 
     /// Sends one case and reads the answer line: the records the relay would upload.
-    pub fn request(&mut self, event: &Value, settings: &Settings) -> Result<Vec<Value>> {
-        let line = serde_json::to_string(&json!({"event": event, "settings": settings}))
+    pub fn request<E: Serialize>(&mut self, event: &E, settings: &Settings) -> Result<Vec<Value>> {
+        self.buffer.clear();
+        serde_json::to_writer(&mut self.buffer, &Line { event, settings })
             .map_err(|e| Error::Failed(format!("cannot encode a line: {e}")))?;
+        self.buffer.push(b'\n');
         self.lines_sent += 1;
         let n = self.lines_sent;
-        let answer = self.exchange(&line, n);
+        let answer = self.exchange(n);
         if answer.is_err() {
             self.kill();
         }
         parse_answer(&answer?, n).map_err(|message| self.error(message))
     }
 
-    fn exchange(&mut self, line: &str, n: u64) -> Result<String> {
-        let timeout = self.timeout;
+    fn exchange(&mut self, n: u64) -> Result<String> {
+        let deadline = Instant::now() + self.timeout;
         let Some(process) = self.process.as_mut() else {
             return Err(self.error("the relay is not running".to_string()));
         };
-        if let Err(e) = process.write_line(line) {
+        if let Err(e) = process.write_line(&self.buffer) {
             let status = process.exit_status();
             return Err(self.error(format!("cannot write line {n}: {e}{status}")));
         }
-        let deadline = Instant::now() + timeout;
-        match process.stdout.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(e)) => Err(self.error(format!("cannot read the answer to line {n}: {e}"))),
-            Err(RecvTimeoutError::Timeout) => {
-                Err(self.error(format!("no answer to line {n} within {:.1} s", timeout.as_secs_f64())))
-            }
-            Err(RecvTimeoutError::Disconnected) => {
+        match process.stdout.read_line(deadline) {
+            Ok(Some(answer)) => Ok(answer),
+            Ok(None) => {
                 let status = self.process.as_mut().map(Process::exit_status).unwrap_or_default();
                 Err(self.error(format!("closed its stdout instead of answering line {n}{status}")))
             }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(self.error(format!("no answer to line {n} within {:.1} s", self.timeout.as_secs_f64())))
+            }
+            Err(e) => Err(self.error(format!("cannot read the answer to line {n}: {e}"))),
         }
     }
 
@@ -148,13 +165,69 @@ impl Drop for LinesRelay {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Answer {
+    records: Vec<Value>,
+}
+
 fn parse_answer(line: &str, n: u64) -> std::result::Result<Vec<Value>, String> {
-    let shown: String = line.chars().take(200).collect();
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| format!("answer to line {n} is not JSON ({e}): {shown}"))?;
-    match value.get("records") {
-        Some(Value::Array(records)) => Ok(records.clone()),
-        _ => Err(format!("answer to line {n} is not {{\"records\": [...]}}: {shown}")),
+    let shown = || line.chars().take(200).collect::<String>();
+    match serde_json::from_str::<Answer>(line) {
+        Ok(answer) => Ok(answer.records),
+        Err(e) if e.is_syntax() || e.is_eof() => Err(format!("answer to line {n} is not JSON ({e}): {}", shown())),
+        Err(_) => Err(format!("answer to line {n} is not {{\"records\": [...]}}: {}", shown())),
+    }
+}
+
+/// Reads whole lines from the relay's stdout with a deadline, without a helper thread.
+struct LineReader {
+    stdout: ChildStdout,
+    pending: Vec<u8>,
+}
+
+impl LineReader {
+    /// The next non-empty line; `Ok(None)` at end of file; `TimedOut` after the deadline.
+    fn read_line(&mut self, deadline: Instant) -> std::io::Result<Option<String>> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                let text = String::from_utf8_lossy(&line).trim().to_string();
+                if text.is_empty() {
+                    continue;
+                }
+                return Ok(Some(text));
+            }
+            self.wait_readable(deadline)?;
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stdout.read(&mut chunk) {
+                Ok(0) => return Ok(None),
+                Ok(read) => self.pending.extend_from_slice(&chunk[..read]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn wait_readable(&self, deadline: Instant) -> std::io::Result<()> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+            let mut fd = libc::pollfd { fd: self.stdout.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let millis = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            // SAFETY: `fd` is one valid pollfd that lives across the call.
+            match unsafe { libc::poll(&mut fd, 1, millis) } {
+                n if n > 0 => return Ok(()),
+                0 => {}
+                _ => {
+                    let error = std::io::Error::last_os_error();
+                    if error.kind() != std::io::ErrorKind::Interrupted {
+                        return Err(error);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -171,18 +244,6 @@ impl Process {
             .map_err(|e| Error::Relay { message: format!("cannot run `sh -c {command}`: {e}"), tail: String::new() })?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let line = line.map(|l| l.trim_end().to_string());
-                if matches!(&line, Ok(l) if l.is_empty()) {
-                    continue;
-                }
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let sink = Arc::clone(&tail);
         std::thread::spawn(move || {
@@ -194,13 +255,13 @@ impl Process {
                 tail.push_back(line);
             }
         });
-        Ok(Process { stdin: child.stdin.take(), child, stdout: rx, stderr: tail })
+        let stdout = LineReader { stdout, pending: Vec::new() };
+        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr: tail })
     }
 
-    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
         let stdin = self.stdin.as_mut().ok_or_else(|| std::io::Error::other("stdin is closed"))?;
-        stdin.write_all(line.as_bytes())?;
-        stdin.write_all(b"\n")?;
+        stdin.write_all(line)?;
         stdin.flush()
     }
 
