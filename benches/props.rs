@@ -6,7 +6,9 @@
 
 use std::time::Instant;
 
-use qc_harness::props::{PropConfig, PropOutcome, PropTarget, ReferenceMapping, check_relay, run_properties, strategies};
+use qc_harness::props::{
+    PropConfig, PropOutcome, PropTarget, ReferenceMapping, check_relay, run_properties, strategies,
+};
 use qc_harness::relay::{LinesRelay, RelaySpec};
 
 const LINES_RELAY: &str = concat!("python3 ", env!("CARGO_MANIFEST_DIR"), "/tests/relays/lines/relay.py");
@@ -83,7 +85,10 @@ fn main() {
         let started = Instant::now();
         let cpu = cpu_seconds();
         let outcome = check_relay(&PropTarget::Http(spec), None, &config(5_000));
-        println!("(including the start of 6 reference relays: {:.3} s in all)", started.elapsed().as_secs_f64());
+        println!(
+            "(including the start of 6 reference relays: {:.3} s in all)",
+            started.elapsed().as_secs_f64()
+        );
         report("--relay-cmd built-in reference relay (HTTP)", 500.0, cpu, outcome);
     }
 }

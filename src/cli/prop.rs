@@ -1,5 +1,6 @@
 //! `qc-harness prop`: property tests of a relay's mapping with generated events.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +23,11 @@ use crate::props::{CheckOptions, Counterexample, PropConfig, PropOutcome, PropTa
 ///
 /// Relays: --relay-lines CMD (mapping only, JSON lines on stdin/stdout: fastest), or
 /// --relay-cmd CMD / --relay-url URL (webhooks over HTTP, uploads to the fake CleverTap).
-/// With no relay flag the built-in reference relay runs over HTTP.
+/// With no relay flag the built-in reference relay runs over HTTP. Settings: generated
+/// per case with --relay-lines; a pool of one relay per settings (defaults, two contrast
+/// settings, three generated from the seed) with --relay-cmd. --settings FILE fixes the
+/// settings of every --relay-lines case, joins the pool of --relay-cmd, and declares the
+/// settings of a --relay-url relay.
 ///
 /// Exit codes: 0 every property held; 1 a property failed; 2 bad flags or input;
 /// 3 the relay could not be started or died.
@@ -72,15 +77,17 @@ pub fn execute(args: PropArgs, out: &Output) -> Result<i32> {
         progress: out.is_terminal && !out.quiet,
         max_shrink_iters: args.max_shrink_iters,
     };
-    out.line(&format!("seed {seed}, {} cases", args.cases));
+    if !out.quiet {
+        emit(&format!("seed {seed}, {} cases\n", args.cases));
+    }
     let outcome = check_relay(&target, settings, &config)?;
     match &outcome.failure {
         None => {
-            println!("{} cases passed, every property held (seed {seed})", outcome.cases);
+            emit(&format!("{} cases passed, every property held (seed {seed})\n", outcome.cases));
             Ok(exit_code::SUCCESS)
         }
         Some(counterexample) => {
-            report_failure(&outcome, counterexample, &args, out)?;
+            report_failure(&outcome, counterexample, &args)?;
             Ok(exit_code::FAILURE)
         }
     }
@@ -92,7 +99,10 @@ fn target(args: &PropArgs) -> Result<PropTarget> {
     }
     if let Some(command) = &args.relay_lines {
         if !(args.line_timeout.is_finite() && args.line_timeout > 0.0) {
-            return Err(Error::Usage(format!("--line-timeout must be a positive number, got {}", args.line_timeout)));
+            return Err(Error::Usage(format!(
+                "--line-timeout must be a positive number, got {}",
+                args.line_timeout
+            )));
         }
         let line_timeout = Duration::from_secs_f64(args.line_timeout);
         return Ok(PropTarget::Lines { command: command.clone(), line_timeout });
@@ -100,28 +110,40 @@ fn target(args: &PropArgs) -> Result<PropTarget> {
     Ok(PropTarget::Http(args.relay.to_spec()?))
 }
 
-fn report_failure(outcome: &PropOutcome, found: &Counterexample, args: &PropArgs, out: &Output) -> Result<()> {
+fn report_failure(outcome: &PropOutcome, found: &Counterexample, args: &PropArgs) -> Result<()> {
     let seed = outcome.seed;
     let name = fixture_name(&found.event, seed);
     let title = format!(
         "property {} failed at case {} of {} (shrunk in {} steps)",
         found.failure.property, outcome.cases, args.cases, outcome.shrink_steps
     );
-    println!("{}", console::style(title).red().bold());
-    println!("  expected: {}", found.failure.expected);
-    println!("  observed: {}", found.failure.observed);
-    println!("settings:\n{}", found.settings.to_json_pretty());
     let records = serde_json::to_string(&found.records).unwrap_or_default();
-    println!("records from the relay: {records}");
-    println!("failing event, a ready-to-save fixture (fixtures/events/{name}.json):");
-    print!("{}", fixture_json(&found.event));
+    let mut text = format!(
+        "{}\n  expected: {}\n  observed: {}\nsettings:\n{}\nrecords from the relay: {records}\n\
+         failing event, a ready-to-save fixture (fixtures/events/{name}.json):\n{}",
+        console::style(title).red().bold(),
+        found.failure.expected,
+        found.failure.observed,
+        found.settings.to_json_pretty(),
+        fixture_json(&found.event),
+    );
     if let Some(dir) = &args.save_failure {
         let saved = save_failure(dir, found, seed)?;
-        out.line(&format!("saved {} and {}", saved.event.display(), saved.settings.display()));
+        text += &format!("saved {} and {}\n", saved.event.display(), saved.settings.display());
     }
-    println!("replay: {}", replay_command(seed));
-    println!("property {} failed (seed {seed})", found.failure.property);
+    text += &format!(
+        "replay: {}\nproperty {} failed (seed {seed})\n",
+        replay_command(seed),
+        found.failure.property
+    );
+    emit(&text);
     Ok(())
+}
+
+/// Writes to stdout; a closed stdout (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }
 
 /// This command line with `--seed S` (replacing any given seed), quoted for a shell.

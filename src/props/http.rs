@@ -33,7 +33,11 @@ pub const GENERATED_SETTINGS: usize = 3;
 pub const CASE_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Runs the properties against a relay reached over HTTP (`--relay-cmd`, `--relay-url`, built-in).
-pub fn check_http_relay(spec: &RelaySpec, settings: Option<Settings>, config: &PropConfig) -> Result<PropOutcome> {
+pub fn check_http_relay(
+    spec: &RelaySpec,
+    settings: Option<Settings>,
+    config: &PropConfig,
+) -> Result<PropOutcome> {
     let pool = settings_pool(spec, settings, config.seed);
     let mut mapping = HttpRelayMapping::start(spec, &pool)?;
     let outcome = run_properties(&mut mapping, &strategies::case_with_settings(pool), config);
@@ -50,7 +54,8 @@ pub fn settings_pool(spec: &RelaySpec, declared: Option<Settings>, seed: u64) ->
     let mut pool = vec![Settings::default()];
     pool.extend(declared);
     pool.extend(contrast_settings());
-    let config = Config { rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
+    let config =
+        Config { rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
     let mut runner = TestRunner::new(config);
     let strategy = strategies::settings();
     for _ in 0..GENERATED_SETTINGS {
@@ -193,14 +198,21 @@ fn marker_event(settings: &Settings, token: &str) -> Option<WebhookEvent> {
     serde_json::from_value(body).ok()
 }
 
-async fn deliver(relay: &RunningRelay, sender: &FakeQonversion, event: &WebhookEvent, what: &str) -> Result<()> {
+async fn deliver(
+    relay: &RunningRelay,
+    sender: &FakeQonversion,
+    event: &WebhookEvent,
+    what: &str,
+) -> Result<()> {
     let delivery = sender.send(event).await;
     let Some(attempt) = delivery.last_attempt() else {
         return Err(relay.error(format!("{what} was not sent")));
     };
     match attempt.status {
         Some(status) if (200..300).contains(&status) => Ok(()),
-        Some(status) => Err(relay.error(format!("the webhook of {what} was answered {status}: {}", attempt.body))),
+        Some(status) => {
+            Err(relay.error(format!("the webhook of {what} was answered {status}: {}", attempt.body)))
+        }
         None => Err(relay.error(format!(
             "the webhook of {what} got no answer: {}",
             attempt.error.as_deref().unwrap_or("no response")
@@ -209,13 +221,20 @@ async fn deliver(relay: &RunningRelay, sender: &FakeQonversion, event: &WebhookE
 }
 
 /// Waits for the marker's record; returns every record uploaded before it.
-async fn records_before_marker(fake: &FakeCleverTap, relay: &RunningRelay, token: &str) -> Result<Vec<Value>> {
+async fn records_before_marker(
+    fake: &FakeCleverTap,
+    relay: &RunningRelay,
+    token: &str,
+) -> Result<Vec<Value>> {
     let journal = fake.journal();
     let found = journal
         .wait_until(CASE_DEADLINE, |j| {
             let requests = j.requests();
             if let Some(refused) = requests.iter().find(|r| r.status != 200) {
-                return Ok(Err(format!("CleverTap refused an upload with {}: {}", refused.status, refused.response)));
+                return Ok(Err(format!(
+                    "CleverTap refused an upload with {}: {}",
+                    refused.status, refused.response
+                )));
             }
             let records: Vec<Value> = requests.into_iter().flat_map(|r| r.records).collect();
             match records.iter().position(|r| r.to_string().contains(token)) {

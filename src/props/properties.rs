@@ -83,7 +83,11 @@ pub fn check(event: &WebhookEvent, settings: &Settings, records: &[Value], optio
         Ok(expected) => expected,
     };
     let Some(record) = records.first() else {
-        return Err(failure("forwarded_when_the_rules_say", "one record (the event is forwarded)", "no record"));
+        return Err(failure(
+            "forwarded_when_the_rules_say",
+            "one record (the event is forwarded)",
+            "no record",
+        ));
     };
     identity_rule(&expected, record)?;
     ts_rule(&expected, record)?;
@@ -111,7 +115,11 @@ fn clevertap_accepts_every_record(records: &[Value], options: CheckOptions) -> C
 
 fn at_most_one_record(records: &[Value]) -> Checked {
     if records.len() > 1 {
-        return Err(failure("at_most_one_record", "zero or one record", format!("{} records", records.len())));
+        return Err(failure(
+            "at_most_one_record",
+            "zero or one record",
+            format!("{} records", records.len()),
+        ));
     }
     Ok(())
 }
@@ -176,10 +184,14 @@ fn ts_rule(expected: &EventRecord, record: &Value) -> Checked {
 fn event_name_rule(expected: &EventRecord, record: &Value) -> Checked {
     let name = record.get("evtName");
     let kind = record.get("type");
-    if name.and_then(Value::as_str) != Some(expected.evt_name.as_str()) || kind != Some(&Value::from("event")) {
+    if name.and_then(Value::as_str) != Some(expected.evt_name.as_str()) || kind != Some(&Value::from("event"))
+    {
         return Err(failure(
             "event_name_rule",
-            format!("type \"event\", evtName {:?} (the custom name, else the machine name)", expected.evt_name),
+            format!(
+                "type \"event\", evtName {:?} (the custom name, else the machine name)",
+                expected.evt_name
+            ),
             format!("type {}, evtName {}", show(kind), show(name)),
         ));
     }
@@ -188,12 +200,13 @@ fn event_name_rule(expected: &EventRecord, record: &Value) -> Checked {
 
 fn refunds_are_negative(event: &WebhookEvent, expected: &EventRecord, data: &Map<String, Value>) -> Checked {
     let is_refund = event_kind(&event.event_name).is_some_and(|k| k.is_refund);
-    let (Some(want), Some(got)) = (expected.evt_data.get("revenue").and_then(Value::as_f64), data.get("revenue"))
+    let (Some(want), Some(got)) =
+        (expected.evt_data.get("revenue").and_then(Value::as_f64), data.get("revenue"))
     else {
         return Ok(());
     };
     let got_amount = got.as_f64().unwrap_or(f64::NAN);
-    if is_refund && want < 0.0 && !(got_amount < 0.0) {
+    if is_refund && want < 0.0 && got_amount.partial_cmp(&0.0) != Some(std::cmp::Ordering::Less) {
         return Err(failure(
             "refunds_are_negative",
             format!("a negative revenue for {} ({want})", event.event_name),
@@ -214,7 +227,11 @@ fn revenue_rule(expected: &EventRecord, data: &Map<String, Value>) -> Checked {
     if !holds {
         return Err(failure(
             "revenue_rule",
-            format!("revenue {}, currency {} (proceeds or gross in the user's currency)", show(want.0), show(want.1)),
+            format!(
+                "revenue {}, currency {} (proceeds or gross in the user's currency)",
+                show(want.0),
+                show(want.1)
+            ),
             format!("revenue {}, currency {}", show(got.0), show(got.1)),
         ));
     }

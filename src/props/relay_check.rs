@@ -28,7 +28,11 @@ pub enum PropTarget {
 /// Settings: with `fixed_settings` every case uses them; otherwise the JSON-lines adapter
 /// gets generated settings per case, and an HTTP relay a small pool of generated settings
 /// (one relay process per settings).
-pub fn check_relay(target: &PropTarget, fixed_settings: Option<Settings>, config: &PropConfig) -> Result<PropOutcome> {
+pub fn check_relay(
+    target: &PropTarget,
+    fixed_settings: Option<Settings>,
+    config: &PropConfig,
+) -> Result<PropOutcome> {
     match target {
         PropTarget::Lines { command, line_timeout } => {
             let mut relay = LinesRelay::spawn_with_timeout(command, *line_timeout)?;

@@ -32,7 +32,13 @@ pub struct PropConfig {
 
 impl Default for PropConfig {
     fn default() -> Self {
-        PropConfig { cases: 256, seed: 0, max_shrink_iters: 2048, options: CheckOptions::default(), progress: false }
+        PropConfig {
+            cases: 256,
+            seed: 0,
+            max_shrink_iters: 2048,
+            options: CheckOptions::default(),
+            progress: false,
+        }
     }
 }
 
@@ -114,12 +120,17 @@ impl Session<'_> {
 /// Runs `config.cases` generated cases from `strategy` against `mapping`; shrinks a failure.
 ///
 /// Errors: the relay could not be (re)started ([`Error::Relay`], exit code 3).
-pub fn run_properties<S>(mapping: &mut dyn RelayMapping, strategy: &S, config: &PropConfig) -> Result<PropOutcome>
+pub fn run_properties<S>(
+    mapping: &mut dyn RelayMapping,
+    strategy: &S,
+    config: &PropConfig,
+) -> Result<PropOutcome>
 where
     S: Strategy<Value = (WebhookEvent, Settings)>,
 {
     let started = Instant::now();
-    let session = Session { mapping: RefCell::new(mapping), options: config.options, fatal: RefCell::new(None) };
+    let session =
+        Session { mapping: RefCell::new(mapping), options: config.options, fatal: RefCell::new(None) };
     let bar = progress_bar(config);
     let (cases, shrink_steps, failing) = (Cell::new(0u32), Cell::new(0u32), Cell::new(false));
     let mut runner = TestRunner::new(proptest_config(config));
@@ -149,7 +160,9 @@ where
     }
     let failure = match result {
         Ok(()) => None,
-        Err(TestError::Abort(reason)) => return Err(Error::Failed(format!("property run aborted: {reason}"))),
+        Err(TestError::Abort(reason)) => {
+            return Err(Error::Failed(format!("property run aborted: {reason}")));
+        }
         Err(TestError::Fail(reason, (event, settings))) => {
             Some(replay(&session, event, settings, reason.message())?)
         }
@@ -165,10 +178,17 @@ where
 }
 
 /// Runs the minimal case once more to report what it gives.
-fn replay(session: &Session<'_>, event: WebhookEvent, settings: Settings, reason: &str) -> Result<Counterexample> {
+fn replay(
+    session: &Session<'_>,
+    event: WebhookEvent,
+    settings: Settings,
+    reason: &str,
+) -> Result<Counterexample> {
     let (failure, records) = match session.run_case(&event, &settings) {
         CaseResult::Fail(failure, records) => (failure, records),
-        CaseResult::Fatal => return Err(session.fatal.take().unwrap_or_else(|| Error::Failed(reason.into()))),
+        CaseResult::Fatal => {
+            return Err(session.fatal.take().unwrap_or_else(|| Error::Failed(reason.into())));
+        }
         CaseResult::Pass => {
             let failure = PropertyFailure {
                 property: reason.to_string(),

@@ -174,7 +174,9 @@ fn parse_answer(line: &str, n: u64) -> std::result::Result<Vec<Value>, String> {
     let shown = || line.chars().take(200).collect::<String>();
     match serde_json::from_str::<Answer>(line) {
         Ok(answer) => Ok(answer.records),
-        Err(e) if e.is_syntax() || e.is_eof() => Err(format!("answer to line {n} is not JSON ({e}): {}", shown())),
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            Err(format!("answer to line {n} is not JSON ({e}): {}", shown()))
+        }
         Err(_) => Err(format!("answer to line {n} is not {{\"records\": [...]}}: {}", shown())),
     }
 }
@@ -241,7 +243,10 @@ impl Process {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::Relay { message: format!("cannot run `sh -c {command}`: {e}"), tail: String::new() })?;
+            .map_err(|e| Error::Relay {
+                message: format!("cannot run `sh -c {command}`: {e}"),
+                tail: String::new(),
+            })?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let tail = Arc::new(Mutex::new(VecDeque::new()));

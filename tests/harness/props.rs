@@ -125,7 +125,9 @@ fn settings_tags(settings: &Settings) -> Vec<String> {
     for e in settings.events.values() {
         tags.extend(e.enabled.map(|v| format!("event.enabled:{v}")));
         tags.extend(e.send_revenue.map(|v| format!("event.send_revenue:{v}")));
-        tags.extend(e.name.as_ref().map(|n| format!("event.name:{}", if n.is_empty() { "empty" } else { "custom" })));
+        tags.extend(
+            e.name.as_ref().map(|n| format!("event.name:{}", if n.is_empty() { "empty" } else { "custom" })),
+        );
     }
     tags
 }
@@ -138,13 +140,41 @@ fn strategies_cover_every_documented_variation() {
     wanted.extend(["kind:subscription_paused", "kind:"].map(String::from));
     wanted.extend(
         [
-            "platform:iOS", "platform:Android", "platform:<absent>", "environment:production",
-            "environment:sandbox", "environment:<absent>", "currency:JPY", "currency:USD", "currency:TRY",
-            "id:empty", "id:unicode", "id:long", "id:fallback", "time:null", "transaction:numeric",
-            "extra-fields", "is_proceed:0", "is_proceed:1", "rate:70", "rate:85", "amount:zero", "amount:tiny",
-            "amount:huge", "amount:many-decimals", "amount:plain", "refund:negative", "refund:positive",
-            "send_revenue:false", "send_proceeds:false", "send_sandbox:true", "event.enabled:false",
-            "event.send_revenue:true", "event.send_revenue:false", "event.name:custom", "event.name:empty",
+            "platform:iOS",
+            "platform:Android",
+            "platform:<absent>",
+            "environment:production",
+            "environment:sandbox",
+            "environment:<absent>",
+            "currency:JPY",
+            "currency:USD",
+            "currency:TRY",
+            "id:empty",
+            "id:unicode",
+            "id:long",
+            "id:fallback",
+            "time:null",
+            "transaction:numeric",
+            "extra-fields",
+            "is_proceed:0",
+            "is_proceed:1",
+            "rate:70",
+            "rate:85",
+            "amount:zero",
+            "amount:tiny",
+            "amount:huge",
+            "amount:many-decimals",
+            "amount:plain",
+            "refund:negative",
+            "refund:positive",
+            "send_revenue:false",
+            "send_proceeds:false",
+            "send_sandbox:true",
+            "event.enabled:false",
+            "event.send_revenue:true",
+            "event.send_revenue:false",
+            "event.name:custom",
+            "event.name:empty",
         ]
         .map(String::from),
     );

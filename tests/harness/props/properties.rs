@@ -48,7 +48,10 @@ fn the_reference_record_satisfies_every_property() {
 
 #[test]
 fn gross_instead_of_proceeds_breaks_the_revenue_rule() {
-    assert_eq!(broken(&renewal(), &Settings::default(), |r| r["evtData"]["revenue"] = json!(10.0)), "revenue_rule");
+    assert_eq!(
+        broken(&renewal(), &Settings::default(), |r| r["evtData"]["revenue"] = json!(10.0)),
+        "revenue_rule"
+    );
 }
 
 #[test]
@@ -62,8 +65,14 @@ fn revenue_in_usd_breaks_the_revenue_rule() {
 
 #[test]
 fn revenue_within_the_tolerance_holds() {
-    assert_eq!(broken(&renewal(), &Settings::default(), |r| r["evtData"]["revenue"] = json!(8.5000001)), "holds");
-    assert_eq!(broken(&renewal(), &Settings::default(), |r| r["evtData"]["revenue"] = json!(8.50001)), "revenue_rule");
+    assert_eq!(
+        broken(&renewal(), &Settings::default(), |r| r["evtData"]["revenue"] = json!(8.5000001)),
+        "holds"
+    );
+    assert_eq!(
+        broken(&renewal(), &Settings::default(), |r| r["evtData"]["revenue"] = json!(8.50001)),
+        "revenue_rule"
+    );
 }
 
 #[test]
@@ -78,7 +87,10 @@ fn a_missing_currency_breaks_the_revenue_rule() {
 fn a_positive_refund_breaks_refunds_are_negative() {
     let e = refund();
     assert_eq!(reference(&e, &Settings::default())["evtData"]["revenue"], json!(-8.5));
-    assert_eq!(broken(&e, &Settings::default(), |r| r["evtData"]["revenue"] = json!(8.5)), "refunds_are_negative");
+    assert_eq!(
+        broken(&e, &Settings::default(), |r| r["evtData"]["revenue"] = json!(8.5)),
+        "refunds_are_negative"
+    );
 }
 
 #[test]
@@ -139,7 +151,8 @@ fn a_transaction_id_as_a_number_breaks_the_evt_data_rule() {
 fn two_records_break_at_most_one_record() {
     let e = renewal();
     let record = reference(&e, &Settings::default());
-    let failure = check(&e, &Settings::default(), &[record.clone(), record], CheckOptions::default()).unwrap_err();
+    let failure =
+        check(&e, &Settings::default(), &[record.clone(), record], CheckOptions::default()).unwrap_err();
     assert_eq!(failure.property, "at_most_one_record");
     assert_eq!(failure.observed, "2 records");
 }
