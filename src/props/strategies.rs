@@ -16,7 +16,10 @@
 //! use proptest::test_runner::TestRunner;
 //! let mut runner = TestRunner::deterministic();
 //! let (event, settings) = qc_harness::props::strategies::case().new_tree(&mut runner).unwrap().current();
-//! assert!(!event.event_name.is_empty() || settings.events.len() <= 4);
+//! // Generated settings are valid settings files; events survive a JSON round trip.
+//! let reread = qc_harness::Settings::from_json(settings.to_json_pretty().as_bytes(), "s.json").unwrap();
+//! assert_eq!(reread, settings);
+//! assert_eq!(serde_json::from_value::<qc_harness::WebhookEvent>(event.to_value()).unwrap(), event);
 //! ```
 
 use std::collections::BTreeMap;

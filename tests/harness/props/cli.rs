@@ -232,3 +232,40 @@ fn help_shows_examples() {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills the relay a test started by hand, also when the test fails.
+struct Started(std::process::Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn checks_a_running_relay_given_by_url() {
+    let (port, clevertap) = (free_port(), free_port());
+    let relay = Command::new(env!("CARGO_BIN_EXE_qc-harness"))
+        .arg("reference-relay")
+        .env("PORT", port.to_string())
+        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap}"))
+        .env("CLEVERTAP_ACCOUNT_ID", qc_harness::relay::DEFAULT_ACCOUNT_ID)
+        .env("CLEVERTAP_PASSCODE", qc_harness::relay::DEFAULT_PASSCODE)
+        .env("CLEVERTAP_REGION", "eu1")
+        .env("QONVERSION_WEBHOOK_TOKEN", qc_harness::relay::DEFAULT_TOKEN)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _relay = Started(relay);
+    let url = format!("http://127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{clevertap}");
+    let out =
+        prop(&["--relay-url", &url, "--clevertap-listen", &listen, "--cases", "150", "--seed", "3"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("150 cases passed"));
+}
