@@ -6,7 +6,9 @@
 //! is, without waiting on a timer. Every delivery gets a unique `user_id`, so a relay that
 //! deduplicates redeliveries (on `event_name`, `user_id`, `transaction_id`, `time`) does
 //! not swallow the near-identical events that shrinking sends; `user_id` plays no part in
-//! the mapping.
+//! the mapping. A relay that has shown, over [`SYNC_PROOF`] cases, that it uploads before it
+//! answers the webhook is trusted to do so and its cases skip the marker; a record that then
+//! arrives between cases turns the markers back on for the rest of the run.
 
 use std::time::Duration;
 
@@ -101,6 +103,7 @@ pub struct HttpRelayMapping {
     fake: FakeCleverTap,
     relays: Vec<(Settings, RunningRelay, FakeQonversion)>,
     deliveries: u64,
+    sync: Synchronous,
 }
 
 impl HttpRelayMapping {
@@ -125,7 +128,7 @@ impl HttpRelayMapping {
             let sender = FakeQonversion::new(relay.webhook_url(), token).timeout(CASE_DEADLINE);
             relays.push((settings.clone(), relay, sender));
         }
-        Ok(HttpRelayMapping { runtime, fake, relays, deliveries: 0 })
+        Ok(HttpRelayMapping { runtime, fake, relays, deliveries: 0, sync: Synchronous::default() })
     }
 
     /// Stops every spawned relay.
@@ -149,20 +152,72 @@ impl HttpRelayMapping {
         })?;
         let mut event = event.clone();
         event.user_id = Field::Value(self.unique());
+        if self.sync.trusted && !self.fake.journal().is_empty() {
+            // A record came after its webhook was answered: the relay is not synchronous.
+            tracing::info!("late upload seen; closing every case with a marker event from now on");
+            self.sync = Synchronous::never();
+        }
+        if self.sync.trusted {
+            let records = self.runtime.block_on(async {
+                let (_, relay, sender) = &self.relays[index];
+                deliver(relay, sender, &event, "the event").await?;
+                uploaded(&self.fake, relay)
+            });
+            self.fake.reset_journal();
+            return records;
+        }
         let marker_token = self.unique();
         let marker = marker_event(settings, &marker_token);
         self.fake.reset_journal();
         let (_, relay, sender) = &self.relays[index];
-        self.runtime.block_on(async {
+        let (records, at_answer) = self.runtime.block_on(async {
             deliver(relay, sender, &event, "the event").await?;
+            let at_answer = self.fake.journal().records().len();
             let Some(marker) = marker else {
                 // No event kind is enabled: nothing can mark the end; give uploads a moment.
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                return Ok(self.fake.journal().records().into_iter().map(|r| r.record).collect());
+                return Ok((uploaded(&self.fake, relay)?, None));
             };
             deliver(relay, sender, &marker, "the marker event").await?;
-            records_before_marker(&self.fake, relay, &marker_token).await
-        })
+            Ok::<_, Error>((records_before_marker(&self.fake, relay, &marker_token).await?, Some(at_answer)))
+        })?;
+        self.sync.observe(records.len(), at_answer);
+        if self.sync.trusted {
+            self.fake.reset_journal();
+        }
+        Ok(records)
+    }
+}
+
+/// Whether the relay uploads before it answers a webhook. After [`SYNC_PROOF`] cases with
+/// records that were all in when the webhook was answered, cases skip the marker event; a
+/// record that arrives between cases switches the marker back on for good.
+#[derive(Debug, Clone, Copy, Default)]
+struct Synchronous {
+    streak: u32,
+    trusted: bool,
+    disproved: bool,
+}
+
+/// Cases with records, all uploaded before the webhook was answered, that prove a relay synchronous.
+pub const SYNC_PROOF: u32 = 32;
+
+impl Synchronous {
+    fn never() -> Self {
+        Synchronous { streak: 0, trusted: false, disproved: true }
+    }
+
+    /// `records` were attributed to the case; `at_answer` of them had arrived when the
+    /// webhook was answered (`None`: no marker was possible).
+    fn observe(&mut self, records: usize, at_answer: Option<usize>) {
+        match at_answer {
+            Some(seen) if seen < records => *self = Synchronous::never(),
+            Some(_) if records > 0 && !self.disproved => {
+                self.streak += 1;
+                self.trusted = self.streak >= SYNC_PROOF;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -218,6 +273,16 @@ async fn deliver(
             attempt.error.as_deref().unwrap_or("no response")
         ))),
     }
+}
+
+/// Every record in the journal; an upload CleverTap refused (auth, envelope) is an error.
+fn uploaded(fake: &FakeCleverTap, relay: &RunningRelay) -> Result<Vec<Value>> {
+    let requests = fake.journal().requests();
+    if let Some(refused) = requests.iter().find(|r| r.status != 200) {
+        let message = format!("CleverTap refused an upload with {}: {}", refused.status, refused.response);
+        return Err(relay.error(message));
+    }
+    Ok(requests.into_iter().flat_map(|r| r.records).collect())
 }
 
 /// Waits for the marker's record; returns every record uploaded before it.

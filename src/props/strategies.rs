@@ -395,8 +395,9 @@ pub fn webhook_event() -> impl Strategy<Value = WebhookEvent> {
 pub fn custom_name() -> impl Strategy<Value = String> {
     choice![
         6 => re("Custom [A-Z][a-z]{2,8}"),
-        2 => re("[\\p{Greek}\\p{Han}é ü]{1,12}"),
-        1 => re("[A-Za-z ]{60,120}"),
+        // Never blank: the reference keeps a whitespace-only name, which CleverTap rejects (509).
+        2 => re("[\\p{Greek}\\p{Han}éü][\\p{Greek}\\p{Han}é ü]{0,11}"),
+        1 => re("[A-Za-z][A-Za-z ]{59,119}"),
         1 => Just(String::new()),
     ]
 }
