@@ -159,6 +159,20 @@ fn catches_a_disabled_event_forwarded_over_http() {
 }
 
 #[test]
+fn passes_a_correct_relay_that_uploads_after_answering() {
+    // BATCH=1: the relay answers the webhook first and uploads from a background flusher.
+    let out = prop(&["--relay-cmd", HTTP, "--cases", "60", "--seed", "11"], &[("BATCH", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn catches_duplicate_uploads_of_a_relay_that_uploads_after_answering() {
+    let env = [("BATCH", "1"), ("BREAK", "double-upload")];
+    let out = prop(&["--relay-cmd", HTTP, "--cases", "60", "--seed", "11"], &env);
+    assert_caught(&out, "at_most_one_record");
+}
+
+#[test]
 fn the_same_seed_replays_the_same_failure() {
     let first = stdout(&lines_bug("gross"));
     let second = stdout(&lines_bug("gross"));
