@@ -26,6 +26,7 @@ pub mod relay;
 pub mod report;
 pub mod snapshot;
 
+pub use clevertap::FakeCleverTap;
 pub use error::{Error, Result};
 pub use mapping::{EventRecord, Settings};
 pub use qonversion::{FixtureCatalogue, WebhookEvent};

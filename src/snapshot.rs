@@ -204,7 +204,10 @@ mod tests {
         let status = store(dir.path(), true).check("f.ios", "gross", &records).unwrap();
         assert!(matches!(status, SnapshotStatus::Written { .. }));
         assert!(!pending.exists());
-        assert_eq!(store(dir.path(), false).check("f.ios", "gross", &records).unwrap(), SnapshotStatus::Matched);
+        assert_eq!(
+            store(dir.path(), false).check("f.ios", "gross", &records).unwrap(),
+            SnapshotStatus::Matched
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub const UNAVAILABLE: &str = "System is unavailable. Try again later.";
 /// Code of a record marked unprocessed by a `Partial` fault.
 pub const PARTIAL_FAULT_CODE: u16 = 500;
 /// Text of a record marked unprocessed by a `Partial` fault.
-pub const PARTIAL_FAULT_TEXT: &str = "Record could not be processed. ErrorCode: 500 - Internal error, try again. ";
+pub const PARTIAL_FAULT_TEXT: &str =
+    "Record could not be processed. ErrorCode: 500 - Internal error, try again. ";
 
 #[derive(Serialize)]
 struct Failure<'a> {
@@ -75,17 +76,21 @@ pub fn skipped_text(message: &str, number: usize) -> String {
 impl Answer {
     /// Builds the answer from each record's result (`Err((code, message))` for a skipped one).
     pub fn from_outcomes(outcomes: &[Result<(), (u16, String)>], records: &[Value]) -> Answer {
+        Answer::build(outcomes, |index| records.get(index).cloned().unwrap_or(Value::Null))
+    }
+
+    /// Builds the answer; `echo(i)` gives the record at 0-based `i` (called for skipped ones only).
+    pub(crate) fn build(outcomes: &[Result<(), (u16, String)>], echo: impl Fn(usize) -> Value) -> Answer {
         let unprocessed: Vec<Unprocessed> = outcomes
             .iter()
-            .zip(records)
             .enumerate()
-            .filter_map(|(index, (outcome, record))| {
+            .filter_map(|(index, outcome)| {
                 let (code, message) = outcome.as_ref().err()?;
                 Some(Unprocessed {
                     status: "fail",
                     code: *code,
                     error: skipped_text(message, index + 1),
-                    record: record.clone(),
+                    record: echo(index),
                 })
             })
             .collect();

@@ -21,7 +21,7 @@ pub const DEFAULT_REGION: &str = "eu1";
 pub const DEFAULT_MAX_CONCURRENCY: usize = 15;
 /// How many requests one wiremock mock serves before it is replaced (wiremock keeps a copy
 /// of every request a mock matched; replacing the mock frees them).
-pub const DEFAULT_RECYCLE_AFTER: usize = 512;
+pub const DEFAULT_RECYCLE_AFTER: usize = 4096;
 
 /// A CleverTap account: its id and every passcode that is valid for it.
 #[derive(Clone, PartialEq, Eq)]
@@ -100,7 +100,7 @@ impl FakeConfig {
 /// Builds a [`FakeCleverTap`]; every setting has a default.
 ///
 /// ```
-/// # tokio_test_shim::run(async {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::time::Duration;
 /// use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript};
 /// let fake = FakeCleverTap::builder()
@@ -113,8 +113,6 @@ impl FakeConfig {
 ///     .unwrap();
 /// assert_eq!(fake.account_id(), "ACC-1");
 /// # });
-/// # mod tokio_test_shim { pub fn run<F: std::future::Future>(f: F) -> F::Output {
-/// #   tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f) } }
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use = "call .start().await to run the fake"]
@@ -200,7 +198,7 @@ impl FakeCleverTapBuilder {
         self
     }
 
-    /// Requests one wiremock mock serves before it is replaced (default 512; memory bound).
+    /// Requests one wiremock mock serves before it is replaced (default 4096; memory bound).
     pub fn recycle_after(mut self, requests: usize) -> Self {
         self.config.recycle_after = requests.max(1);
         self

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::Value;
 use wiremock::Request;
 
 use super::answer::{self, Answer};
@@ -14,12 +13,16 @@ use super::config::{Account, FakeConfig};
 use super::fault::Chaos;
 use super::journal::{Journal, JournalEntry, REDACTED, RecordOutcome};
 use super::validate::{self, Rules};
+use super::view::View;
 use super::{Fault, FaultScript};
 
 /// The path of the Upload API.
 pub const UPLOAD_PATH: &str = "/1/upload";
 /// The path of the standalone journal endpoint.
 pub const CONTROL_PATH: &str = "/__harness/requests";
+
+/// Bodies wiremock may hold copies of before its mocks are replaced.
+const RECYCLE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the admission step decided for one request.
 #[derive(Debug, Clone)]
@@ -55,6 +58,7 @@ struct State {
     in_flight: HashMap<String, Vec<Instant>>,
     pending: Option<Ticket>,
     served: usize,
+    served_bytes: usize,
 }
 
 /// The shared heart of one fake.
@@ -71,7 +75,6 @@ pub(crate) struct Engine {
 /// What processing a request produced, before it goes to the journal.
 struct Processed {
     reply: Reply,
-    records: Vec<Value>,
     outcomes: Vec<RecordOutcome>,
     in_flight: usize,
 }
@@ -87,6 +90,7 @@ impl Engine {
             in_flight: HashMap::new(),
             pending: None,
             served: 0,
+            served_bytes: 0,
         };
         Engine {
             accounts: config.effective_accounts(),
@@ -158,12 +162,15 @@ impl Engine {
         })
     }
 
-    /// Counts a served request; true when the wiremock mock should be replaced now.
-    pub(crate) fn count_served(&self) -> bool {
+    /// Counts a served request (wiremock keeps a copy of it); true when the wiremock mocks
+    /// should be replaced now: after `recycle_after` requests or [`RECYCLE_BYTES`] of bodies.
+    pub(crate) fn count_served(&self, request: &Request) -> bool {
         let mut state = self.lock();
         state.served += 1;
-        if state.served >= self.recycle_after {
+        state.served_bytes += request.body.len();
+        if state.served >= self.recycle_after || state.served_bytes >= RECYCLE_BYTES {
             state.served = 0;
+            state.served_bytes = 0;
             true
         } else {
             false
@@ -173,10 +180,9 @@ impl Engine {
     /// Journals a dropped connection (the client gets no response).
     pub(crate) fn record_drop(&self, request: &Request) {
         let ticket = self.take_ticket();
-        let records = validate::check_envelope(&request.body).unwrap_or_default();
-        let outcomes = vec![RecordOutcome::Rejected { status: 0 }; records.len()];
-        let reply = Reply::now(0, String::new());
-        let processed = Processed { reply, records, outcomes, in_flight: 0 };
+        let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
+        let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
+        let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
         self.journal.push(journal_entry(&ticket, request, processed));
     }
 
@@ -195,8 +201,12 @@ impl Engine {
         }
         let latency = self.lock().latency + fault_delay(ticket.fault.as_ref());
         if request.url.path() != UPLOAD_PATH || request.method != "POST" {
-            let status = if request.url.path() == UPLOAD_PATH { 405 } else { 404 };
-            let reply = Reply { delay: latency, ..Reply::now(status, answer::failure("Not Found", status)) };
+            let (status, error) = if request.url.path() == UPLOAD_PATH {
+                (405, "Method Not Allowed")
+            } else {
+                (404, "Not Found")
+            };
+            let reply = Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) };
             return rejected_whole(request, reply, 0);
         }
         let account = match self.authenticate(request) {
@@ -211,10 +221,11 @@ impl Engine {
             let reply = Reply::now(429, answer::failure(answer::TOO_MANY_CONCURRENT, 429));
             return rejected_whole(request, reply, in_flight);
         };
-        let records = match validate::check_envelope(&request.body) {
+        let records = match validate::parse_envelope(&request.body) {
             Ok(records) => records,
             Err(e) => {
-                let reply = Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
+                let reply =
+                    Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
                 return rejected_whole(request, reply, in_flight);
             }
         };
@@ -223,17 +234,17 @@ impl Engine {
             _ => &[],
         };
         let results = self.check_records(&records, partial);
-        let answer = Answer::from_outcomes(&results, &records);
+        let answer = Answer::build(&results, |i| records[i].to_value());
         let outcomes = outcomes_of(&results);
         let reply = Reply { delay: latency, ..Reply::now(200, answer.body()) };
-        Processed { reply, records, outcomes, in_flight }
+        Processed { reply, outcomes, in_flight }
     }
 
-    fn check_records(&self, records: &[Value], partial: &[usize]) -> Vec<Result<(), (u16, String)>> {
+    fn check_records(&self, records: &[View], partial: &[usize]) -> Vec<Result<(), (u16, String)>> {
         records
             .iter()
             .enumerate()
-            .map(|(i, record)| match validate::check_record(record, &self.rules) {
+            .map(|(i, record)| match validate::check_view(record, &self.rules) {
                 Err(e) => Err((e.code, e.message)),
                 Ok(()) if partial.contains(&(i + 1)) => {
                     Err((answer::PARTIAL_FAULT_CODE, answer::PARTIAL_FAULT_TEXT.to_string()))
@@ -288,9 +299,9 @@ fn fault_delay(fault: Option<&Fault>) -> Duration {
 
 /// A whole-request refusal: every parseable record gets `Rejected`.
 fn rejected_whole(request: &Request, reply: Reply, in_flight: usize) -> Processed {
-    let records = validate::check_envelope(&request.body).unwrap_or_default();
-    let outcomes = vec![RecordOutcome::Rejected { status: reply.status }; records.len()];
-    Processed { reply, records, outcomes, in_flight }
+    let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
+    let outcomes = vec![RecordOutcome::Rejected { status: reply.status }; count];
+    Processed { reply, outcomes, in_flight }
 }
 
 fn outcomes_of(results: &[Result<(), (u16, String)>]) -> Vec<RecordOutcome> {
@@ -340,7 +351,7 @@ fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> Jo
         query: request.url.query().map(str::to_string),
         headers,
         body: String::from_utf8_lossy(&request.body).into_owned(),
-        records: processed.records,
+        records: Vec::new(), // parsed from `body` when the journal is read
         outcomes: processed.outcomes,
         status: processed.reply.status,
         response: processed.reply.body,

@@ -88,9 +88,9 @@ impl Fault {
             ("partial", Some(list)) => {
                 let records: Option<Vec<usize>> =
                     list.split('+').map(|n| n.trim().parse().ok().filter(|n| *n > 0)).collect();
-                records
-                    .map(|records| Fault::Partial { records })
-                    .ok_or_else(|| bad("partial takes 1-based record numbers joined by '+', e.g. partial:1+3"))
+                records.map(|records| Fault::Partial { records }).ok_or_else(|| {
+                    bad("partial takes 1-based record numbers joined by '+', e.g. partial:1+3")
+                })
             }
             _ => Err(bad("expected 429, 429:SECS, 500, 503, delay:MS, drop or partial:N+M")),
         }
@@ -104,7 +104,12 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         return ms.trim().parse().ok().map(Duration::from_millis);
     }
     if let Some(secs) = text.strip_suffix('s') {
-        return secs.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64);
+        return secs
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
     }
     text.parse().ok().map(Duration::from_millis)
 }
@@ -169,9 +174,8 @@ impl FaultScript {
 }
 
 fn parse_requests(text: &str) -> Result<RangeInclusive<u64>> {
-    let bad = || {
-        Error::Usage(format!("invalid request numbers `{text}`: expected N, N-M or N- (1-based, N <= M)"))
-    };
+    let bad =
+        || Error::Usage(format!("invalid request numbers `{text}`: expected N, N-M or N- (1-based, N <= M)"));
     let number = |s: &str| s.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(bad);
     match text.split_once('-') {
         None => number(text).map(|n| n..=n),

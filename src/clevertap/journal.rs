@@ -66,7 +66,7 @@ pub struct JournalEntry {
     pub headers: BTreeMap<String, String>,
     /// The raw body (lossy UTF-8).
     pub body: String,
-    /// The records of `d`, when the envelope was valid.
+    /// The records of `d`, when the envelope was valid (parsed from `body` when first read).
     pub records: Vec<Value>,
     /// One outcome per record.
     pub outcomes: Vec<RecordOutcome>,
@@ -122,6 +122,17 @@ impl JournalEntry {
         })
     }
 
+    /// Parses `records` from the body if that was not done yet.
+    fn fill_records(&mut self) {
+        if self.records.is_empty() && !self.outcomes.is_empty() {
+            self.records = super::validate::check_envelope(self.body.as_bytes()).unwrap_or_default();
+        }
+    }
+
+    fn has_processed(&self) -> bool {
+        !self.dry_run && self.outcomes.contains(&RecordOutcome::Processed)
+    }
+
     fn cost(&self) -> usize {
         self.body.len() * 2 + self.response.len() + 512
     }
@@ -131,6 +142,7 @@ struct Inner {
     entries: VecDeque<JournalEntry>,
     bytes: usize,
     dropped: u64,
+    clears: u64,
     capacity: usize,
     byte_budget: usize,
 }
@@ -156,6 +168,7 @@ impl Journal {
             entries: VecDeque::new(),
             bytes: 0,
             dropped: 0,
+            clears: 0,
             capacity: capacity.max(1),
             byte_budget,
         };
@@ -190,34 +203,63 @@ impl Journal {
             inner.entries.clear();
             inner.bytes = 0;
             inner.dropped = 0;
+            inner.clears += 1;
         }
         self.changes.send_modify(|version| *version += 1);
     }
 
     /// Every kept request, oldest first.
     pub fn requests(&self) -> Vec<JournalEntry> {
-        self.lock().entries.iter().cloned().collect()
+        self.requests_after(0)
     }
 
     /// Kept requests with `seq` greater than `after`, oldest first.
     pub fn requests_after(&self, after: u64) -> Vec<JournalEntry> {
-        self.lock().entries.iter().filter(|e| e.seq > after).cloned().collect()
+        let mut inner = self.lock();
+        let wanted = inner.entries.iter_mut().filter(|e| e.seq > after);
+        wanted
+            .map(|e| {
+                e.fill_records();
+                e.clone()
+            })
+            .collect()
     }
 
     /// Every record of every kept request, in arrival order, with its outcome.
     pub fn records(&self) -> Vec<RecordEntry> {
-        self.lock().entries.iter().flat_map(JournalEntry::record_entries).collect()
+        let mut inner = self.lock();
+        inner.entries.iter_mut().for_each(JournalEntry::fill_records);
+        inner.entries.iter().flat_map(JournalEntry::record_entries).collect()
     }
 
     /// Records with outcome `Processed`, in arrival order; dry runs excluded.
     pub fn processed_records(&self) -> Vec<RecordEntry> {
-        self.lock()
-            .entries
-            .iter()
-            .filter(|e| !e.dry_run)
-            .flat_map(JournalEntry::record_entries)
-            .filter(|r| r.outcome == RecordOutcome::Processed)
+        let mut inner = self.lock();
+        let with_processed = inner.entries.iter_mut().filter(|e| e.has_processed());
+        with_processed
+            .flat_map(|e| {
+                e.fill_records();
+                e.record_entries().filter(|r| r.outcome == RecordOutcome::Processed).collect::<Vec<_>>()
+            })
             .collect()
+    }
+
+    /// How many records were processed (dry runs excluded), without parsing any body.
+    pub fn processed_count(&self) -> usize {
+        let inner = self.lock();
+        let processed =
+            |e: &JournalEntry| e.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count();
+        inner.entries.iter().filter(|e| !e.dry_run).map(processed).sum()
+    }
+
+    /// How many times the journal was cleared (a reader's cue to start over).
+    pub fn clears(&self) -> u64 {
+        self.lock().clears
+    }
+
+    /// The `seq` of the newest kept request (0 when empty).
+    pub fn last_seq(&self) -> u64 {
+        self.lock().entries.back().map_or(0, |e| e.seq)
     }
 
     /// How many requests were dropped to keep the journal within its capacity.

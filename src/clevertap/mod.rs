@@ -19,10 +19,11 @@ mod recycle;
 mod server;
 pub mod standalone;
 pub mod validate;
+mod view;
 
 pub use config::{
-    Account, DEFAULT_ACCOUNT_ID, DEFAULT_MAX_CONCURRENCY, DEFAULT_PASSCODE, DEFAULT_REGION, FakeCleverTapBuilder,
-    FakeConfig,
+    Account, DEFAULT_ACCOUNT_ID, DEFAULT_MAX_CONCURRENCY, DEFAULT_PASSCODE, DEFAULT_REGION,
+    FakeCleverTapBuilder, FakeConfig,
 };
 pub use engine::{CONTROL_PATH, UPLOAD_PATH};
 pub use fault::{Fault, FaultScript};

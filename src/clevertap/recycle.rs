@@ -43,15 +43,15 @@ pub(crate) struct Recycler {
 }
 
 impl Recycler {
-    /// Starts the thread; it ends when every handle is gone.
-    pub(crate) fn spawn(server: Weak<MockServer>, engine: Weak<Engine>) -> Recycler {
+    /// Starts the thread (named `fake-ct-PORT`); it ends when every handle is gone.
+    pub(crate) fn spawn(port: u16, server: Weak<MockServer>, engine: Weak<Engine>) -> Recycler {
         let (jobs, receiver) = sync_channel::<Job>(1);
         let jobs = Arc::new(jobs);
         let count = Arc::new(AtomicU64::new(0));
         let handle = Recycler { jobs: jobs.clone(), count: count.clone() };
         let weak_jobs = Arc::downgrade(&jobs);
         let spawned = std::thread::Builder::new()
-            .name("fake-clevertap-recycler".into())
+            .name(format!("fake-ct-{port}"))
             .spawn(move || run(receiver, weak_jobs, server, engine, handle.count));
         if let Err(e) = spawned {
             tracing::warn!("fake CleverTap: no recycler thread ({e}); wiremock memory will grow");
@@ -90,7 +90,8 @@ fn run(
     count: Arc<AtomicU64>,
 ) {
     while let Ok(job) = jobs.recv() {
-        let (Some(server), Some(engine), Some(sender)) = (server.upgrade(), engine.upgrade(), sender.upgrade())
+        let (Some(server), Some(engine), Some(sender)) =
+            (server.upgrade(), engine.upgrade(), sender.upgrade())
         else {
             let _ = job.queued.send(());
             return;

@@ -81,7 +81,8 @@ impl FakeCleverTap {
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
         let server = Arc::new(server);
         let engine = Arc::new(Engine::new(&config));
-        let recycler = Recycler::spawn(Arc::downgrade(&server), Arc::downgrade(&engine));
+        let recycler =
+            Recycler::spawn(server.address().port(), Arc::downgrade(&server), Arc::downgrade(&engine));
         let (admission, answer) = mocks(&engine, &recycler);
         server.register(admission).await;
         server.register(answer).await;
@@ -144,11 +145,15 @@ impl FakeCleverTap {
     }
 
     /// Waits until at least `n` records were processed (dry runs excluded); all of them.
-    pub async fn wait_for_records(&self, n: usize, deadline: Duration) -> Result<Vec<RecordEntry>, WaitTimeout> {
+    pub async fn wait_for_records(
+        &self,
+        n: usize,
+        deadline: Duration,
+    ) -> Result<Vec<RecordEntry>, WaitTimeout> {
         let journal = self.journal();
-        let ready = |j: &Journal| {
-            let records = j.processed_records();
-            if records.len() >= n { Ok(records) } else { Err(records.len()) }
+        let ready = |j: &Journal| match j.processed_count() {
+            count if count >= n => Ok(j.processed_records()),
+            count => Err(count),
         };
         journal.wait_until(deadline, ready).await.map_err(|got| WaitTimeout {
             wanted: format!("{n} processed records"),
@@ -158,11 +163,15 @@ impl FakeCleverTap {
     }
 
     /// Waits until at least `n` requests are in the journal; all of them.
-    pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Result<Vec<JournalEntry>, WaitTimeout> {
+    pub async fn wait_for_requests(
+        &self,
+        n: usize,
+        deadline: Duration,
+    ) -> Result<Vec<JournalEntry>, WaitTimeout> {
         let journal = self.journal();
-        let ready = |j: &Journal| {
-            let requests = j.requests();
-            if requests.len() >= n { Ok(requests) } else { Err(requests.len()) }
+        let ready = |j: &Journal| match j.len() {
+            count if count >= n => Ok(j.requests()),
+            count => Err(count),
         };
         journal.wait_until(deadline, ready).await.map_err(|got| WaitTimeout {
             wanted: format!("{n} requests"),
@@ -214,10 +223,13 @@ impl fmt::Display for ConnectionDropped {
 impl std::error::Error for ConnectionDropped {}
 
 /// Journals a dropped connection and returns the error that makes hyper close it.
-fn drop_responder(engine: Arc<Engine>, recycler: Recycler) -> impl Fn(&Request) -> ConnectionDropped + Send + Sync {
+fn drop_responder(
+    engine: Arc<Engine>,
+    recycler: Recycler,
+) -> impl Fn(&Request) -> ConnectionDropped + Send + Sync {
     move |request: &Request| {
         engine.record_drop(request);
-        if engine.count_served() {
+        if engine.count_served(request) {
             recycler.recycle_now();
         }
         ConnectionDropped
@@ -236,7 +248,7 @@ impl Respond for Answerer {
         } else {
             template_for(self.engine.answer(request))
         };
-        if self.engine.count_served() {
+        if self.engine.count_served(request) {
             self.recycler.recycle_now();
         }
         template

@@ -1,1 +1,160 @@
-pub(crate) fn _placeholder() {}
+//! `qc-harness clevertap`: the fake alone, for local development. Prints one line per
+//! received record with its outcome, serves the journal at `/__harness/requests`, and stops
+//! cleanly on Ctrl-C (or SIGTERM).
+
+use std::future::Future;
+
+use console::{Style, style};
+use serde_json::Value;
+
+use super::{CONTROL_PATH, FakeCleverTap, FakeCleverTapBuilder, JournalEntry, RecordOutcome, UPLOAD_PATH};
+use crate::error::Result;
+
+/// What a standalone run saw, for the closing line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Requests printed.
+    pub requests: u64,
+    /// Records printed with outcome `Processed` (dry runs included).
+    pub processed: u64,
+}
+
+/// Starts the fake (with the journal endpoint), calls `ready` with it, prints every record
+/// through `print` until `shutdown` completes, then stops the server.
+pub async fn serve(
+    builder: FakeCleverTapBuilder,
+    color: bool,
+    ready: impl FnOnce(&FakeCleverTap),
+    mut print: impl FnMut(&str),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    let fake = builder.control_endpoints(true).start().await?;
+    ready(&fake);
+    let journal = fake.journal();
+    let mut changes = journal.subscribe();
+    let mut summary = Summary::default();
+    let (mut last_seq, mut clears) = (0, journal.clears());
+    tokio::pin!(shutdown);
+    loop {
+        changes.borrow_and_update();
+        if journal.clears() != clears {
+            (clears, last_seq) = (journal.clears(), 0); // the journal was cleared: numbers restart
+        }
+        for entry in &journal.requests_after(last_seq) {
+            for line in entry_lines(entry, color) {
+                print(&line);
+            }
+            summary.requests += 1;
+            summary.processed +=
+                entry.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count() as u64;
+            last_seq = entry.seq;
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { break },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(fake);
+    Ok(summary)
+}
+
+/// The banner printed when the fake is up.
+pub fn banner(fake: &FakeCleverTap) -> Vec<String> {
+    vec![
+        format!("fake CleverTap listening on {}", fake.uri()),
+        format!("  upload:  POST {}{UPLOAD_PATH}", fake.uri()),
+        format!("  journal: GET|DELETE {}{CONTROL_PATH}", fake.uri()),
+        format!(
+            "  account: {}  passcode: (as configured)  region: {}  -  Ctrl-C to stop",
+            fake.account_id(),
+            fake.region()
+        ),
+    ]
+}
+
+/// The lines for one journal entry: one per record, or one for the request when it had none.
+pub fn entry_lines(entry: &JournalEntry, color: bool) -> Vec<String> {
+    let mut notes = String::new();
+    if entry.dry_run {
+        notes.push_str("  [dry run]");
+    }
+    if let Some(fault) = &entry.fault {
+        notes.push_str(&format!("  [fault: {fault}]"));
+    }
+    let status = if entry.status == 0 { "---".to_string() } else { entry.status.to_string() };
+    if entry.records.is_empty() {
+        let what = request_summary(entry);
+        let label = paint(&format!("{:<12}", "rejected"), Style::new().red(), color);
+        return vec![format!("#{:<6} {status}  {label} {what}{notes}", entry.seq)];
+    }
+    entry
+        .records
+        .iter()
+        .zip(&entry.outcomes)
+        .enumerate()
+        .map(|(i, (record, outcome))| {
+            let id = format!("#{}.{}", entry.seq, i + 1);
+            let (label, detail) = outcome_text(outcome, color);
+            format!("{id:<7} {status}  {label} {}{detail}{notes}", describe(record))
+        })
+        .collect()
+}
+
+fn paint(text: &str, style_: Style, color: bool) -> String {
+    if color { style_.force_styling(true).apply_to(text).to_string() } else { text.to_string() }
+}
+
+fn outcome_text(outcome: &RecordOutcome, color: bool) -> (String, String) {
+    match outcome {
+        RecordOutcome::Processed => {
+            (paint(&format!("{:<12}", "processed"), Style::new().green(), color), String::new())
+        }
+        RecordOutcome::Unprocessed { code, error } => (
+            paint(&format!("{:<12}", format!("skipped {code}")), Style::new().red(), color),
+            format!("  - {error}"),
+        ),
+        RecordOutcome::Rejected { status: 0 } => {
+            (paint(&format!("{:<12}", "dropped"), Style::new().yellow(), color), String::new())
+        }
+        RecordOutcome::Rejected { .. } => {
+            (paint(&format!("{:<12}", "rejected"), Style::new().yellow(), color), String::new())
+        }
+    }
+}
+
+/// `event trial_started  identity=u1` (what kind of record, and whose).
+fn describe(record: &Value) -> String {
+    let text = |key: &str| match record.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let kind = text("type").unwrap_or_else(|| "?".into());
+    let name = if kind == "event" {
+        text("evtName").map(|n| format!(" {n}")).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let who = ["identity", "objectId", "FBID", "GPID"]
+        .iter()
+        .find_map(|key| text(key).map(|v| format!("  {key}={v}")))
+        .unwrap_or_default();
+    format!("{kind}{name}{who}")
+}
+
+fn request_summary(entry: &JournalEntry) -> String {
+    let error = serde_json::from_str::<Value>(&entry.response)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+    let what = format!("{} {}", entry.method, entry.path);
+    match error {
+        Some(error) => format!("{what}  - {error}"),
+        None if entry.status == 0 => format!("{what}  - connection dropped"),
+        None => what,
+    }
+}
+
+/// A dimmed line (for the banner) when colour is on.
+pub fn dim(text: &str, color: bool) -> String {
+    if color { style(text).dim().force_styling(true).to_string() } else { text.to_string() }
+}

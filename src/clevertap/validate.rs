@@ -14,7 +14,15 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::view::View;
+use kinds::{check_profile, check_token};
+pub use kinds::{valid_email, valid_phone};
+
+mod kinds;
+#[cfg(test)]
+mod tests;
 
 /// Most records one request may carry.
 pub const MAX_RECORDS: usize = 1000;
@@ -106,17 +114,25 @@ pub const MALFORMED: &str = "Malformed request";
 /// assert_eq!(check_envelope(b"{}").unwrap_err().status, 400);
 /// ```
 pub fn check_envelope(body: &[u8]) -> Result<Vec<Value>, EnvelopeError> {
+    parse_envelope(body).map(|records| records.iter().map(View::to_value).collect())
+}
+
+/// [`check_envelope`] without copying: the records borrow from `body`.
+pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(EnvelopeError {
             status: 413,
-            error: format!("Payload too large: the request body is over the 10 MiB limit ({} bytes)", body.len()),
+            error: format!(
+                "Payload too large: the request body is over the 10 MiB limit ({} bytes)",
+                body.len()
+            ),
         });
     }
     let malformed = || EnvelopeError { status: 400, error: MALFORMED.to_string() };
-    let Ok(Value::Object(mut envelope)) = serde_json::from_slice::<Value>(body) else {
+    let Ok(View::Object(envelope)) = serde_json::from_slice::<View>(body) else {
         return Err(malformed());
     };
-    let Some(Value::Array(records)) = envelope.remove("d") else {
+    let Some((_, View::Array(records))) = envelope.into_iter().rev().find(|(key, _)| key == "d") else {
         return Err(malformed());
     };
     if records.is_empty() {
@@ -136,9 +152,12 @@ pub fn check_envelope(body: &[u8]) -> Result<Vec<Value>, EnvelopeError> {
 
 /// Checks one record; the first failing rule in the documented order decides the code.
 pub fn check_record(record: &Value, rules: &Rules) -> Result<(), RecordError> {
-    let empty = Map::new();
-    let fields = record.as_object().unwrap_or(&empty);
-    let kind = match fields.get("type").and_then(Value::as_str) {
+    check_view(&View::of(record), rules)
+}
+
+/// [`check_record`] on a borrowed record.
+pub(crate) fn check_view(fields: &View, rules: &Rules) -> Result<(), RecordError> {
+    let kind = match fields.get("type").and_then(View::as_str) {
         Some(kind @ ("event" | "profile" | "token")) => kind,
         _ => return Err(RecordError::decided(524, "Record type", "Data neither event nor profile")),
     };
@@ -151,24 +170,28 @@ pub fn check_record(record: &Value, rules: &Rules) -> Result<(), RecordError> {
     }
 }
 
-fn present<'a>(fields: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+fn present<'v, 'a>(fields: &'v View<'a>, key: &str) -> Option<&'v View<'a>> {
     fields.get(key).filter(|value| !value.is_null())
 }
 
-fn is_identity(value: Option<&Value>) -> bool {
+fn is_identity(value: Option<&View>) -> bool {
     match value {
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Number(_)) => true,
+        Some(View::Str(s)) => !s.is_empty(),
+        Some(View::Number(_)) => true,
         _ => false,
     }
 }
 
-fn check_identity(fields: &Map<String, Value>) -> Result<(), RecordError> {
+fn check_identity(fields: &View) -> Result<(), RecordError> {
     let object_id = present(fields, "objectId");
-    let object_id_ok = matches!(object_id, Some(Value::String(s)) if !s.is_empty());
+    let object_id_ok = matches!(object_id, Some(View::Str(s)) if !s.is_empty());
     let any = ["identity", "FBID", "GPID"].iter().any(|key| is_identity(present(fields, key)));
     if !any && !object_id_ok {
-        return Err(RecordError::decided(523, "Identity", "Missing identity: identity, FBID, GPID or objectId"));
+        return Err(RecordError::decided(
+            523,
+            "Identity",
+            "Missing identity: identity, FBID, GPID or objectId",
+        ));
     }
     if object_id.is_some() && !object_id_ok {
         return Err(RecordError::decided(526, "objectId", "objectId must be a non-empty string"));
@@ -178,10 +201,14 @@ fn check_identity(fields: &Map<String, Value>) -> Result<(), RecordError> {
 
 /// `ts` rule (525): a positive integer of Unix seconds (at most 11 digits), or such a string.
 pub fn valid_ts(value: &Value) -> bool {
+    valid_ts_view(&View::of(value))
+}
+
+fn valid_ts_view(value: &View) -> bool {
     const LIMIT: u64 = 100_000_000_000; // 12 digits: milliseconds
     match value {
-        Value::Number(n) => n.as_u64().is_some_and(|secs| secs > 0 && secs < LIMIT),
-        Value::String(s) => {
+        View::Number(n) => n.as_u64().is_some_and(|secs| secs > 0 && secs < LIMIT),
+        View::Str(s) => {
             !s.is_empty()
                 && s.len() <= 11
                 && s.bytes().all(|b| b.is_ascii_digit())
@@ -191,9 +218,9 @@ pub fn valid_ts(value: &Value) -> bool {
     }
 }
 
-fn check_ts(ts: Option<&Value>) -> Result<(), RecordError> {
+fn check_ts(ts: Option<&View>) -> Result<(), RecordError> {
     match ts {
-        Some(value) if !value.is_null() && !valid_ts(value) => {
+        Some(value) if !value.is_null() && !valid_ts_view(value) => {
             Err(RecordError::new(525, "Timestamp should be present in the Unix Epoch format. "))
         }
         _ => Ok(()),
@@ -205,21 +232,43 @@ pub fn normalise_event_name(name: &str) -> String {
     name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
 }
 
+/// True when `a` and `b` are equal ignoring ASCII case and whitespace (no allocation).
+fn same_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
+    let mut a = a.chars().filter(|c| !c.is_whitespace());
+    let mut b = b.chars().filter(|c| !c.is_whitespace());
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.to_lowercase().eq(y.to_lowercase()) => {}
+            _ => return false,
+        }
+    }
+}
+
 /// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
 pub fn is_restricted(name: &str) -> bool {
-    let name = normalise_event_name(name);
-    RESTRICTED_EVENTS.iter().any(|restricted| normalise_event_name(restricted) == name)
+    RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
 }
 
 fn prohibited_char(text: &str) -> Option<char> {
-    text.chars().find(|c| PROHIBITED_CHARS.contains(c))
+    // Every prohibited character is ASCII: scan bytes.
+    let prohibited = |b: &u8| {
+        matches!(
+            b,
+            b'%' | b'>' | b'<' | b'!' | b'|' | b'&' | b'.' | b':' | b';' | b'$' | b'\'' | b'"' | b'\\'
+        )
+    };
+    text.bytes().find(prohibited).map(char::from)
 }
 
-fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordError> {
+fn check_event(fields: &View, rules: &Rules) -> Result<(), RecordError> {
     let name = match present(fields, "evtName") {
-        Some(Value::String(name)) if !name.trim().is_empty() => name.as_str(),
+        Some(View::Str(name)) if !name.trim().is_empty() => name.as_ref(),
         _ => {
-            return Err(RecordError::new(509, "Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. "));
+            return Err(RecordError::new(
+                509,
+                "Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. ",
+            ));
         }
     };
     if is_restricted(name) {
@@ -233,142 +282,53 @@ fn check_event(fields: &Map<String, Value>, rules: &Rules) -> Result<(), RecordE
     }
     let invalid = |meaning: String| RecordError::decided(512, "Event Data", &meaning);
     if let Some(c) = prohibited_char(name) {
-        return Err(invalid(format!("Invalid event structure: event name contains the prohibited character '{c}'")));
+        return Err(invalid(format!(
+            "Invalid event structure: event name contains the prohibited character '{c}'"
+        )));
     }
-    let Some(Value::Object(data)) = fields.get("evtData") else {
+    let Some(View::Object(data)) = fields.get("evtData") else {
         return Err(invalid("Invalid event structure: evtData must be an object".into()));
     };
     for (key, value) in data {
         check_property(name, key, value).map_err(invalid)?;
     }
-    let count = data.values().filter(|value| !value.is_null()).count();
+    let count = data.iter().filter(|(_, value)| !value.is_null()).count();
     if count > rules.property_limit {
         return Err(RecordError::decided(
             522,
             "Event Data",
-            &format!("Event properties limit exceeded: {count} properties, the limit is {}", rules.property_limit),
+            &format!(
+                "Event properties limit exceeded: {count} properties, the limit is {}",
+                rules.property_limit
+            ),
         ));
     }
     Ok(())
 }
 
-fn check_property(event: &str, key: &str, value: &Value) -> Result<(), String> {
+fn check_property(event: &str, key: &str, value: &View) -> Result<(), String> {
     if let Some(c) = prohibited_char(key) {
-        return Err(format!("Invalid event structure: property key '{key}' contains the prohibited character '{c}'"));
+        return Err(format!(
+            "Invalid event structure: property key '{key}' contains the prohibited character '{c}'"
+        ));
     }
-    if key.chars().count() > MAX_KEY_CHARS {
+    if key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS {
         return Err(format!("Invalid event structure: property key is over {MAX_KEY_CHARS} characters"));
     }
     match value {
-        Value::String(s) if s.len() > MAX_VALUE_BYTES => {
+        View::Str(s) if s.len() > MAX_VALUE_BYTES => {
             Err(format!("Invalid event structure: value of '{key}' is over {MAX_VALUE_BYTES} bytes"))
         }
-        Value::Array(items) if event == "Charged" && key == "Items" => {
-            if items.iter().all(Value::is_object) {
+        View::Array(items) if event == "Charged" && key == "Items" => {
+            if items.iter().all(View::is_object) {
                 Ok(())
             } else {
                 Err("Invalid event structure: Items must be an array of objects".into())
             }
         }
-        Value::Array(_) | Value::Object(_) => {
+        View::Array(_) | View::Object(_) => {
             Err(format!("Invalid event structure: value of '{key}' is a nested object or array"))
         }
         _ => Ok(()),
     }
-}
-
-fn profile_error(code: u16, text: &str) -> RecordError {
-    RecordError::new(code, format!("Profile data is incorrect. {text}"))
-}
-
-/// A plausible e-mail address: one `@`, a local part, a dotted domain, no spaces.
-pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
-    !local.is_empty()
-        && !domain.contains('@')
-        && !email.chars().any(char::is_whitespace)
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|label| !label.is_empty())
-}
-
-/// E.164: `+`, then 1 to 15 digits, the first not 0.
-pub fn valid_phone(phone: &str) -> bool {
-    let Some(digits) = phone.strip_prefix('+') else { return false };
-    (1..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
-}
-
-fn is_one_of(value: &Value, allowed: &[&str]) -> bool {
-    value.as_str().is_some_and(|s| allowed.contains(&s))
-}
-
-fn check_profile(fields: &Map<String, Value>) -> Result<(), RecordError> {
-    let data = match present(fields, "profileData") {
-        None => return Ok(()),
-        Some(Value::Object(data)) => data,
-        Some(_) => return Err(profile_error(512, "ErrorCode: 512 - profileData must be an object. ")),
-    };
-    let field = |key: &str| present(data, key);
-    if field("Gender").is_some_and(|v| !is_one_of(v, &["M", "F"])) {
-        return Err(profile_error(514, "ErrorCode: 514 - Gender needs to be M/F. "));
-    }
-    if field("Email").is_some_and(|v| !v.as_str().is_some_and(valid_email)) {
-        return Err(profile_error(515, "Email is not valid."));
-    }
-    if field("Phone").is_some_and(|v| !v.as_str().is_some_and(valid_phone)) {
-        return Err(profile_error(516, "Phone number is not valid."));
-    }
-    if field("Employed").is_some_and(|v| !is_one_of(v, &["Y", "N"])) {
-        return Err(profile_error(517, "Employed needs to be Y/N."));
-    }
-    if field("Education").is_some_and(|v| !is_one_of(v, &["School", "College", "Graduate"])) {
-        return Err(profile_error(518, "Education needs to be School/College/Graduate.."));
-    }
-    if field("Married").is_some_and(|v| !is_one_of(v, &["Y", "N"])) {
-        return Err(profile_error(519, "Married needs to be Y/N."));
-    }
-    if field("Age").is_some_and(|v| !valid_age(v)) {
-        return Err(profile_error(520, "Age is invalid."));
-    }
-    Ok(())
-}
-
-fn valid_age(value: &Value) -> bool {
-    match value {
-        Value::Number(_) => true,
-        Value::String(s) => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()),
-        _ => false,
-    }
-}
-
-fn non_empty_str(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-fn check_token(fields: &Map<String, Value>) -> Result<(), RecordError> {
-    let token = |code, meaning: &str| RecordError::decided(code, "Token data", meaning);
-    if non_empty_str(present(fields, "objectId")).is_none() {
-        return Err(token(530, "Invalid objectId: a device token needs the device's objectId"));
-    }
-    let Some(Value::Object(data)) = fields.get("tokenData") else {
-        return Err(token(531, "Invalid token data: tokenData must be an object"));
-    };
-    if non_empty_str(data.get("id")).is_none() {
-        return Err(token(532, "Token id is not present"));
-    }
-    let Some(kind) = non_empty_str(data.get("type")) else {
-        return Err(token(533, "Token type is not present"));
-    };
-    if !TOKEN_TYPES.contains(&kind) {
-        return Err(token(534, "Token type is not valid: use chrome, fcm, gcm, apns, wns or mpns"));
-    }
-    if kind == "chrome" {
-        let keys = data.get("keys").and_then(Value::as_object);
-        let has = |key| keys.and_then(|keys| non_empty_str(keys.get(key))).is_some();
-        if !has("p256dh") || !has("auth") {
-            return Err(token(535, "Invalid token data: a chrome token needs keys.p256dh and keys.auth"));
-        }
-    }
-    Ok(())
 }

@@ -1,14 +1,153 @@
-//! `qc-harness clevertap`.
+//! `qc-harness clevertap`: the fake CleverTap alone.
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::Output;
-use crate::error::{Error, Result};
+use crate::clevertap::fault::parse_duration;
+use crate::clevertap::standalone::{self, Summary};
+use crate::clevertap::{
+    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder, FaultScript,
+};
+use crate::error::{Error, Result, exit_code};
 
-/// Not implemented yet.
+/// Run the fake CleverTap Upload API alone, for local development.
+///
+/// Checks every upload like the real API (auth, envelope, per-record codes) and prints one
+/// line per received record with its outcome. The journal is served as JSON at
+/// GET /__harness/requests and cleared by DELETE /__harness/requests. Ctrl-C stops it.
+///
+/// Examples:
+///   qc-harness clevertap
+///   qc-harness clevertap --listen 127.0.0.1:9000 --passcode P1 --passcode P2 --latency 200
+///   qc-harness clevertap --fault 1-2=429:5 --fault 3=drop --fault 5=partial:1+3
+///   curl -s -XPOST localhost:8080/1/upload -H 'X-CleverTap-Account-Id: TEST-ACC-000' \
+///        -H 'X-CleverTap-Passcode: TEST-PASSCODE' \
+///        -d '{"d":[{"type":"event","identity":"u1","evtName":"trial_started","evtData":{}}]}'
 #[derive(Debug, Args)]
-pub struct ClevertapArgs {}
+#[command(verbatim_doc_comment)]
+pub struct ClevertapArgs {
+    /// Address to listen on. A non-loopback address exposes the fake to the network (a warning is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The account id relays must send in X-CleverTap-Account-Id.
+    #[arg(long, value_name = "ID", default_value = DEFAULT_ACCOUNT_ID)]
+    account_id: String,
+    /// A valid passcode for the account (X-CleverTap-Passcode); repeat for several. Default: TEST-PASSCODE.
+    #[arg(long, value_name = "P")]
+    passcode: Vec<String>,
+    /// The region shown in the banner (eu1, in1, sg1, us1, aps3, mec1, sk1).
+    #[arg(long, value_name = "R", default_value = "eu1")]
+    region: String,
+    /// Simulated processing time of each request, in milliseconds (or with a unit: 250ms, 2s).
+    #[arg(long, value_name = "MS", default_value = "0", value_parser = parse_latency)]
+    latency: Duration,
+    /// Inject faults: REQUESTS=KIND joined by commas; repeatable. REQUESTS is N, N-M or N- (from N on,
+    /// 1-based, counted since start or DELETE /__harness/requests). KIND is 429, 429:SECS (with
+    /// Retry-After), 500, 503, delay:MS, drop (close the connection), partial:1+3 (those records
+    /// unprocessed). Example: --fault 1-2=429 --fault 3=drop
+    #[arg(long, value_name = "SPEC")]
+    fault: Vec<String>,
+    /// Inject random faults reproducibly from this seed (see --chaos-rate).
+    #[arg(long, value_name = "SEED")]
+    chaos: Option<u64>,
+    /// Probability (0 to 1) that a request gets a random fault with --chaos.
+    #[arg(long, value_name = "RATE", default_value_t = 0.1, requires = "chaos")]
+    chaos_rate: f64,
+    /// Most uploads in flight per account; one more gets HTTP 429 (needs --latency to overlap).
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    max_concurrency: usize,
+    /// Most properties per event; more gets code 522.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    property_limit: usize,
+    /// An event name discarded in the account (code 528); repeatable.
+    #[arg(long, value_name = "NAME")]
+    discard_event: Vec<String>,
+    /// Requests kept in the journal; older ones are dropped.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    journal_capacity: usize,
+}
 
-pub fn execute(_args: ClevertapArgs, _out: &Output) -> Result<i32> {
-    Err(Error::Usage("`clevertap` is not implemented yet".into()))
+fn parse_latency(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration: use milliseconds (250) or 250ms or 2s"))
+}
+
+impl ClevertapArgs {
+    /// The fake's configuration.
+    fn to_builder(&self) -> Result<FakeCleverTapBuilder> {
+        if !(0.0..=1.0).contains(&self.chaos_rate) {
+            return Err(Error::Usage(format!("--chaos-rate {} is not between 0 and 1", self.chaos_rate)));
+        }
+        if self.max_concurrency == 0 {
+            return Err(Error::Usage("--max-concurrency must be at least 1".into()));
+        }
+        let mut script = FaultScript::new();
+        for spec in &self.fault {
+            script = script.merge(FaultScript::parse(spec)?);
+        }
+        let passcodes =
+            if self.passcode.is_empty() { vec![DEFAULT_PASSCODE.to_string()] } else { self.passcode.clone() };
+        let mut builder = FakeCleverTap::builder()
+            .account(self.account_id.clone(), passcodes)
+            .region(self.region.clone())
+            .listen(self.listen)
+            .latency(self.latency)
+            .max_concurrency(self.max_concurrency)
+            .property_limit(self.property_limit)
+            .journal_capacity(self.journal_capacity)
+            .faults(script);
+        for name in &self.discard_event {
+            builder = builder.discard_event(name.clone());
+        }
+        if let Some(seed) = self.chaos {
+            builder = builder.chaos(seed, self.chaos_rate);
+        }
+        Ok(builder)
+    }
+}
+
+pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
+    let builder = args.to_builder()?;
+    if !args.listen.ip().is_loopback() {
+        out.warn(&format!(
+            "listening on {}: the fake CleverTap (and its journal at /__harness/requests) is reachable from \
+             other machines",
+            args.listen
+        ));
+    }
+    let color = out.color;
+    let ready = |fake: &FakeCleverTap| {
+        for line in standalone::banner(fake) {
+            out.line(&standalone::dim(&line, color));
+        }
+    };
+    let summary: Summary = super::runtime()?.block_on(standalone::serve(
+        builder,
+        color,
+        ready,
+        |line| out.line(line),
+        shutdown_signal(),
+    ))?;
+    out.line(&format!("stopped: {} requests, {} records processed", summary.requests, summary.processed));
+    Ok(exit_code::SUCCESS)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(term) => {
+                term.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
 }

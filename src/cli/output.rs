@@ -38,8 +38,14 @@ impl Output {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            .with_ansi(self.color_stderr())
             .with_target(false)
             .try_init();
+    }
+
+    /// Colour on stderr: a terminal and `NO_COLOR` unset.
+    pub fn color_stderr(&self) -> bool {
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
     }
 
     /// Prints a line to stdout unless quiet.

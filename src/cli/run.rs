@@ -25,17 +25,18 @@ use crate::report;
 /// 3 the relay could not be started or died.
 ///
 /// Examples:
-///   qc-harness run                                        # built-in reference relay, everything
-///   qc-harness run --relay-cmd "python3 relay.py"        # your relay; gets PORT, CLEVERTAP_API_URL, ...
-///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth,upstream
-///   qc-harness run --relay-cmd "node relay.js" --settings eu.json --junit report.xml --json report.json
-///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 --settings mine.json
-///   qc-harness run --accept                               # write new/changed snapshots
+///   qc-harness run                                 # built-in reference relay, everything
+///   qc-harness run --relay-cmd "python3 relay.py"  # your relay (gets PORT, CLEVERTAP_API_URL...)
+///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth
+///   qc-harness run --relay-cmd "node relay.js" --variant-file eu=eu.json --junit junit.xml
+///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 \
+///                  --settings mine.json --token "$QONVERSION_TOKEN"
+///   qc-harness run --accept                        # write new/changed snapshots
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {
     #[command(flatten)]
-    relay: RelayArgs,
+    relay: Box<RelayArgs>,
     /// Fixture directory (events/ and journeys/, or a flat directory of webhook files);
     /// default: the built-in catalogue.
     #[arg(long, value_name = "DIR")]
@@ -89,19 +90,23 @@ pub struct RunArgs {
 
 pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let mut config = config(&args)?;
-    let progress = (out.is_terminal && !out.quiet).then(|| progress_bar());
+    let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
     config.handle_interrupt = true;
     let (junit, json) = (args.junit.clone(), args.json.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
         let _ = report::write_files(partial, junit.as_deref(), json.as_deref());
     }));
-    let outcome = super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
+    let outcome =
+        super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
     if out.quiet {
+        if let Some(error) = &outcome.relay_error {
+            out.error(error);
+        }
         println!("{}", report::last_line(&outcome.totals()));
     } else {
         println!("{}", report::render_human(&outcome, out.color));
@@ -132,7 +137,10 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
         None => config.jobs,
     };
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::Usage(format!("--timeout must be a positive number of seconds, got {}", args.timeout)));
+        return Err(Error::Usage(format!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        )));
     }
     config.timeout = Duration::from_secs_f64(args.timeout);
     config.settle = Duration::from_millis(args.settle);
@@ -169,9 +177,11 @@ fn variants(args: &RunArgs, spec: &RelaySpec) -> Result<(Vec<Variant>, Settings)
 
 fn progress_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
-    let style = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} variants and checks {elapsed}")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} [{bar:30}] {pos}/{len} variants and checks {elapsed}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(100));
     bar

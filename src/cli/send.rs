@@ -81,6 +81,9 @@ pub fn execute(args: SendArgs, out: &Output) -> Result<i32> {
     let (mut body, origin) = load_body(&args, out)?;
     let event = overrides::apply_all(&mut body, &args.sets, &origin)?;
     out.line(&format!("POST {}  {} ({origin})", sender.url_for(&event), event.event_name));
+    if out.verbose > 0 {
+        out.line(&format!("body: {}", String::from_utf8_lossy(&FakeQonversion::body_of(&event))));
+    }
     let delivery = super::runtime()?.block_on(async {
         if args.retry { sender.send_with_retries(&event).await } else { sender.send(&event).await }
     });
@@ -93,8 +96,8 @@ pub fn execute(args: SendArgs, out: &Output) -> Result<i32> {
         println!("delivered: {status} on attempt {count}");
         return Ok(exit_code::SUCCESS);
     }
-    let hint = if args.retry { "" } else { " (no retry; --retry follows Qonversion's schedule)" };
-    Err(Error::Failed(format!("not delivered: {status} on the last attempt ({count} in all){hint}")))
+    let hint = if args.retry { "" } else { "; --retry follows Qonversion's retry schedule" };
+    Err(Error::Failed(format!("not delivered: {status} on attempt {count}, the last{hint}")))
 }
 
 /// Checks the flags and builds the sender.
@@ -113,8 +116,7 @@ fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
     if timeout.is_zero() {
         return Err(Error::Usage("--timeout: must be more than 0 seconds".into()));
     }
-    let mut sender =
-        FakeQonversion::new(&args.to, &args.token).time_scale(args.time_scale).timeout(timeout);
+    let mut sender = FakeQonversion::new(&args.to, &args.token).time_scale(args.time_scale).timeout(timeout);
     if let Some(url) = &args.sandbox_url {
         sender = sender.sandbox_url(url);
     }
@@ -182,6 +184,8 @@ fn built_in_fixture(name: &str, platform: Platform) -> Result<crate::qonversion:
     }
     let wanted = format!("{name}.{platform}");
     catalogue.get(&wanted).cloned().ok_or_else(|| {
-        Error::Usage(format!("no built-in fixture `{wanted}` (see `qc-harness fixtures`); send a FILE instead"))
+        Error::Usage(format!(
+            "no built-in fixture `{wanted}` (see `qc-harness fixtures`); send a FILE instead"
+        ))
     })
 }

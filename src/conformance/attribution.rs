@@ -80,7 +80,12 @@ pub fn attribute(cases: &[Expectation], records: Vec<ObservedRecord>) -> Attribu
 }
 
 /// Among cases sharing an identity: the one with an unfilled expected record closest to `record`.
-fn best_owner(cases: &[Expectation], taken: &[Vec<ObservedRecord>], owners: &[usize], record: &Value) -> usize {
+fn best_owner(
+    cases: &[Expectation],
+    taken: &[Vec<ObservedRecord>],
+    owners: &[usize],
+    record: &Value,
+) -> usize {
     let score = |&i: &usize| {
         let case = &cases[i];
         let unfilled = case.expected.len() > taken[i].len();

@@ -95,7 +95,11 @@ impl BenchPool {
             BenchPool::Spawn { spec, token } => {
                 let fake = FakeCleverTap::builder().start().await?;
                 let relay = start_relay(spec, launch(&fake, token, settings.clone())).await?;
-                Bench { inner: Inner::Owned { fake, relay }, settings: settings.clone(), token: token.clone() }
+                Bench {
+                    inner: Inner::Owned { fake, relay },
+                    settings: settings.clone(),
+                    token: token.clone(),
+                }
             }
             BenchPool::Attached { shared, settings: declared, token } => {
                 let guard = shared.clone().lock_owned().await;

@@ -145,7 +145,12 @@ pub fn distance(expected: &Value, observed: &Value, options: CompareOptions) -> 
 }
 
 /// The field differences between an expected and an observed value (objects recursively).
-pub fn diff_values(path: &str, expected: &Value, observed: &Value, options: CompareOptions) -> Vec<Difference> {
+pub fn diff_values(
+    path: &str,
+    expected: &Value,
+    observed: &Value,
+    options: CompareOptions,
+) -> Vec<Difference> {
     match (expected, observed) {
         (Value::Object(e), Value::Object(o)) => diff_objects(path, e, o, options),
         _ if equal_scalars(path, expected, observed) => Vec::new(),
@@ -173,7 +178,11 @@ fn diff_objects(
     }
     if !options.allow_extra_keys {
         for (key, got) in observed.iter().filter(|(k, _)| !expected.contains_key(*k)) {
-            out.push(Difference::Field { path: join(path, key), expected: None, observed: Some(got.clone()) });
+            out.push(Difference::Field {
+                path: join(path, key),
+                expected: None,
+                observed: Some(got.clone()),
+            });
         }
     }
     out
@@ -213,14 +222,16 @@ mod tests {
 
     #[test]
     fn equal_records_have_no_differences() {
-        assert!(compare_records(&[record(1049.993)], &[obs(record(1049.993))], CompareOptions::default())
-            .is_empty());
+        assert!(
+            compare_records(&[record(1049.993)], &[obs(record(1049.993))], CompareOptions::default())
+                .is_empty()
+        );
     }
 
     #[test]
     fn revenue_within_tolerance_is_equal_but_outside_is_a_difference() {
         let opts = CompareOptions::default();
-        assert!(compare_records(&[record(1049.993)], &[obs(record(1049.993_000_5))], opts).is_empty());
+        assert!(compare_records(&[record(1049.993)], &[obs(record(1_049.993_000_5))], opts).is_empty());
         let diffs = compare_records(&[record(1049.993)], &[obs(record(1499.99))], opts);
         assert_eq!(diffs.len(), 1);
         assert_eq!(diffs[0].to_string(), "evtData.revenue: expected 1049.993, observed 1499.99");
@@ -233,7 +244,13 @@ mod tests {
         got["evtData"]["sandbox"] = json!(true);
         let diffs = compare_records(&[record(1.0)], &[obs(got.clone())], CompareOptions::default());
         let text: Vec<String> = diffs.iter().map(ToString::to_string).collect();
-        assert_eq!(text, ["evtData.currency: missing (expected \"TRY\")", "evtData.sandbox: unexpected key (observed true)"]);
+        assert_eq!(
+            text,
+            [
+                "evtData.currency: missing (expected \"TRY\")",
+                "evtData.sandbox: unexpected key (observed true)"
+            ]
+        );
         let allowed = compare_records(&[record(1.0)], &[obs(got)], CompareOptions { allow_extra_keys: true });
         assert_eq!(allowed.len(), 1);
     }
@@ -253,7 +270,8 @@ mod tests {
 
     #[test]
     fn duplicates_are_extra_records() {
-        let diffs = compare_records(&[record(1.0)], &[obs(record(1.0)), obs(record(1.0))], CompareOptions::default());
+        let diffs =
+            compare_records(&[record(1.0)], &[obs(record(1.0)), obs(record(1.0))], CompareOptions::default());
         assert!(matches!(diffs.as_slice(), [Difference::Extra { .. }]));
     }
 

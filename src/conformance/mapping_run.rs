@@ -35,8 +35,16 @@ pub struct CaseInput {
 
 /// Every fixture, then every journey, of the run's catalogue.
 pub fn case_inputs(config: &RunConfig) -> Vec<CaseInput> {
-    let fixtures = config.catalogue.events.iter().map(|f| CaseInput { name: f.name.clone(), events: vec![f.event.clone()] });
-    let journeys = config.catalogue.journeys.iter().map(|j| CaseInput { name: j.name.clone(), events: j.events.clone() });
+    let fixtures = config
+        .catalogue
+        .events
+        .iter()
+        .map(|f| CaseInput { name: f.name.clone(), events: vec![f.event.clone()] });
+    let journeys = config
+        .catalogue
+        .journeys
+        .iter()
+        .map(|j| CaseInput { name: j.name.clone(), events: j.events.clone() });
     fixtures.chain(journeys).collect()
 }
 
@@ -51,15 +59,17 @@ pub fn expectation(case: &CaseInput, settings: &Settings) -> Expectation {
             }
         }
     }
-    let expected = case.events.iter().flat_map(|e| expected_records(e, settings)).map(|r| r.to_value()).collect();
+    let expected =
+        case.events.iter().flat_map(|e| expected_records(e, settings)).map(|r| r.to_value()).collect();
     Expectation { case: case.name.clone(), identities, expected }
 }
 
 /// Runs one variant; a relay that cannot start is an `Err` (exit code 3).
 pub async fn run_variant(config: &RunConfig, pool: &BenchPool, variant: &Variant) -> Result<Vec<CaseResult>> {
     let bench = pool.acquire(&variant.settings, &FakeSetup::default()).await?;
-    let results = send_and_compare(config, &bench, variant).await;
-    let died = bench.relay().exit_status().map(|_| bench.relay().error("the relay died during the mapping run"));
+    let results = send_and_compare(config, &bench, variant, pool.fixed_settings().is_some()).await;
+    let died =
+        bench.relay().exit_status().map(|_| bench.relay().error("the relay died during the mapping run"));
     bench.finish().await?;
     match died {
         Some(error) => Err(error),
@@ -67,10 +77,30 @@ pub async fn run_variant(config: &RunConfig, pool: &BenchPool, variant: &Variant
     }
 }
 
-async fn send_and_compare(config: &RunConfig, bench: &Bench, variant: &Variant) -> Result<Vec<CaseResult>> {
-    let cases = case_inputs(config);
+/// Makes `user_id` (which no record carries) unique to this run, so that a relay that keeps
+/// running between runs (`--relay-url`) does not deduplicate this run's webhooks.
+fn tag_user_ids(cases: &mut [CaseInput]) {
+    let nonce = super::checks::run_nonce();
+    for event in cases.iter_mut().flat_map(|c| c.events.iter_mut()) {
+        if let Some(id) = event.user_id.get_mut() {
+            *id = format!("{id}~run{nonce}");
+        }
+    }
+}
+
+async fn send_and_compare(
+    config: &RunConfig,
+    bench: &Bench,
+    variant: &Variant,
+    pool_is_attached: bool,
+) -> Result<Vec<CaseResult>> {
+    let mut cases = case_inputs(config);
+    if pool_is_attached {
+        tag_user_ids(&mut cases);
+    }
     let expectations: Vec<Expectation> = cases.iter().map(|c| expectation(c, &bench.settings)).collect();
-    let sender = FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
+    let sender =
+        FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
     let statuses: Vec<Vec<Option<u16>>> = futures::stream::iter(cases.iter())
         .map(|case| send_case(&sender, &case.events))
         .buffered(SEND_CONCURRENCY)
@@ -120,7 +150,8 @@ impl Judged<'_> {
         let differences = compare_records(&self.expectation.expected, &self.observed, options);
         let mut problems = webhook_problems(&self.statuses);
         if !differences.is_empty() && !self.refused.is_empty() {
-            problems.push(format!("CleverTap refused {} upload request(s) of this variant:", self.refused.len()));
+            problems
+                .push(format!("CleverTap refused {} upload request(s) of this variant:", self.refused.len()));
             problems.extend(self.refused.iter().take(5).map(|r| format!("  {r}")));
         }
         let records: Vec<Value> = self.observed.iter().map(|o| o.record.clone()).collect();
@@ -149,8 +180,12 @@ fn webhook_problems(statuses: &[Option<u16>]) -> Vec<String> {
     for (i, status) in statuses.iter().enumerate() {
         match status {
             Some(s) if (200..300).contains(s) => {}
-            Some(s) => problems.push(format!("webhook {} was answered HTTP {s}, expected 2xx (MUST 4)", i + 1)),
-            None => problems.push(format!("webhook {} got no answer (connection failed or timed out)", i + 1)),
+            Some(s) => {
+                problems.push(format!("webhook {} was answered HTTP {s}, expected 2xx (MUST 4)", i + 1))
+            }
+            None => {
+                problems.push(format!("webhook {} got no answer (connection failed or timed out)", i + 1))
+            }
         }
     }
     problems

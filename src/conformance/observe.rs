@@ -32,7 +32,12 @@ pub fn refused_requests(fake: &FakeCleverTap) -> Vec<JournalEntry> {
 
 /// Waits until at least `at_least` accepted records arrived (or `deadline`), then until no
 /// new request came for `quiet`, and returns the accepted records.
-pub async fn collect(fake: &FakeCleverTap, at_least: usize, deadline: Instant, quiet: Duration) -> Vec<ObservedRecord> {
+pub async fn collect(
+    fake: &FakeCleverTap,
+    at_least: usize,
+    deadline: Instant,
+    quiet: Duration,
+) -> Vec<ObservedRecord> {
     wait_until(deadline, || accepted_records(fake).len() >= at_least).await;
     settle(fake, quiet, deadline.max(Instant::now()) + quiet * 4).await;
     accepted_records(fake)
@@ -67,6 +72,16 @@ pub async fn wait_until(deadline: Instant, mut condition: impl FnMut() -> bool) 
     }
 }
 
+/// Records in an upload request, also when CleverTap refused its envelope (then the
+/// journal keeps only the raw body).
+pub fn records_in(entry: &JournalEntry) -> usize {
+    if !entry.records.is_empty() {
+        return entry.records.len();
+    }
+    let body: Option<serde_json::Value> = serde_json::from_str(&entry.body).ok();
+    body.and_then(|b| b.get("d").and_then(|d| d.as_array().map(Vec::len))).unwrap_or(0)
+}
+
 /// `request #2 at +105 ms: HTTP 429 (fault: ...), 1 record(s), 1 in flight`.
 pub fn describe_request(entry: &JournalEntry) -> String {
     let fault = entry.fault.as_ref().map(|f| format!(" (injected fault: {f:?})")).unwrap_or_default();
@@ -75,7 +90,7 @@ pub fn describe_request(entry: &JournalEntry) -> String {
         entry.seq,
         entry.offset.as_millis(),
         entry.status,
-        entry.records.len(),
+        records_in(entry),
         entry.in_flight,
         entry.answered_after.as_millis()
     )

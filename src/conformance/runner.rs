@@ -11,7 +11,7 @@ use super::config::RunConfig;
 use super::mapping_run::{UNATTRIBUTED, case_inputs, run_variant};
 use super::outcome::{CaseResult, CheckResult, Level, RunOutcome, Status};
 use super::variants::Variant;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::qonversion::sender::FakeQonversion;
 
 /// Called with the outcome so far after every finished unit (marked `interrupted`, since the
@@ -26,8 +26,13 @@ impl std::fmt::Debug for Checkpoint {
 }
 
 /// Checks that take longest start first, so that they overlap with everything else.
-const SLOW_FIRST: [&str; 5] =
-    ["upstream.partial", "upstream.retry-after", "upstream.batch-limit", "upstream.backoff", "upstream.concurrency"];
+const SLOW_FIRST: [&str; 5] = [
+    "upstream.partial",
+    "upstream.retry-after",
+    "upstream.batch-limit",
+    "upstream.backoff",
+    "upstream.concurrency",
+];
 
 enum Unit {
     Variant(Variant),
@@ -42,9 +47,9 @@ enum UnitResult {
 
 /// Runs the conformance suite described by `config`.
 ///
-/// Errors only for problems before anything ran (a `--relay-url` relay that cannot be
-/// reached); a relay that fails to start for one unit is reported in
-/// [`RunOutcome::relay_error`] and the other units still run.
+/// Errors only when the harness itself cannot start (e.g. `--clevertap-listen` is taken); a
+/// relay that cannot be reached or started is reported in [`RunOutcome::relay_error`]
+/// (exit code 3), and the other units still run.
 pub async fn run(config: RunConfig) -> Result<RunOutcome> {
     run_with_checkpoint(config, None).await
 }
@@ -52,18 +57,28 @@ pub async fn run(config: RunConfig) -> Result<RunOutcome> {
 /// [`run`], calling `checkpoint` after every finished unit.
 pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoint>) -> Result<RunOutcome> {
     let started = Instant::now();
-    let pool = BenchPool::new(&config.relay, &config.token, &config.check_settings).await?;
     let mut outcome = RunOutcome {
         variants: config.variants.iter().map(|v| v.name.clone()).collect(),
         fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
         ..RunOutcome::default()
     };
+    let pool = match BenchPool::new(&config.relay, &config.token, &config.check_settings).await {
+        Ok(pool) => pool,
+        Err(e @ Error::Relay { .. }) => {
+            outcome.relay_error = Some(e.to_string());
+            finish(&mut outcome, &config, started);
+            return Ok(outcome);
+        }
+        Err(e) => return Err(e),
+    };
+    save(checkpoint.as_ref(), &outcome, &config, started);
     let units = units(&config);
     if let Some(bar) = &config.progress {
         bar.set_length(units.len() as u64);
     }
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
-    let mut stream = futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
+    let mut stream =
+        futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
     let interrupted = loop {
         let next = tokio::select! {
             next = stream.next() => next,
@@ -74,17 +89,22 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         if let Some(bar) = &config.progress {
             bar.inc(1);
         }
-        if let Some(checkpoint) = &checkpoint {
-            let mut partial = outcome.clone();
-            partial.interrupted = true;
-            finish(&mut partial, &config, started);
-            (checkpoint.0)(&partial);
-        }
+        save(checkpoint.as_ref(), &outcome, &config, started);
     };
     drop(stream);
     outcome.interrupted = interrupted;
     finish(&mut outcome, &config, started);
     Ok(outcome)
+}
+
+/// Hands the outcome so far, marked unfinished, to the checkpoint.
+fn save(checkpoint: Option<&Checkpoint>, outcome: &RunOutcome, config: &RunConfig, started: Instant) {
+    if let Some(checkpoint) = checkpoint {
+        let mut partial = outcome.clone();
+        partial.interrupted = true;
+        finish(&mut partial, config, started);
+        (checkpoint.0)(&partial);
+    }
 }
 
 async fn interrupt(enabled: bool) {
@@ -97,7 +117,8 @@ async fn interrupt(enabled: bool) {
 fn units(config: &RunConfig) -> Vec<Unit> {
     let mut checks = config.checks.clone();
     checks.sort_by_key(|name| SLOW_FIRST.iter().position(|s| s == name).unwrap_or(SLOW_FIRST.len()));
-    let (slow, fast): (Vec<String>, Vec<String>) = checks.into_iter().partition(|c| SLOW_FIRST.contains(&c.as_str()));
+    let (slow, fast): (Vec<String>, Vec<String>) =
+        checks.into_iter().partition(|c| SLOW_FIRST.contains(&c.as_str()));
     let mut units: Vec<Unit> = slow.into_iter().map(Unit::Check).collect();
     units.extend(config.variants.iter().cloned().map(Unit::Variant));
     units.extend(fast.into_iter().map(Unit::Check));
@@ -125,7 +146,9 @@ fn finish(outcome: &mut RunOutcome, config: &RunConfig, started: Instant) {
     let fixture_pos = |f: &str| fixtures.iter().position(|x| x == f).unwrap_or(usize::MAX);
     outcome.cases.sort_by_key(|c| (variant_pos(&c.variant), fixture_pos(&c.fixture)));
     outcome.checks.sort_by_key(|c| checks::CHECKS.iter().position(|d| d.name == c.name));
-    if outcome.cases.iter().any(|c| c.fixture == UNATTRIBUTED) && !outcome.fixtures.iter().any(|f| f == UNATTRIBUTED) {
+    if outcome.cases.iter().any(|c| c.fixture == UNATTRIBUTED)
+        && !outcome.fixtures.iter().any(|f| f == UNATTRIBUTED)
+    {
         outcome.fixtures.push(UNATTRIBUTED.to_string());
     }
     outcome.elapsed = started.elapsed();
@@ -150,7 +173,11 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     let mut result = CheckResult {
         name: name.to_string(),
         level: def.level,
-        variant: if plan.settings == config.check_settings { "checks".into() } else { format!("checks+{name}") },
+        variant: if plan.settings == config.check_settings {
+            "checks".into()
+        } else {
+            format!("checks+{name}")
+        },
         status: Status::Skipped,
         expected: def.expected.to_string(),
         observed: String::new(),
@@ -166,12 +193,17 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
         Ok(bench) => bench,
         Err(e) => return UnitResult::RelayError(format!("check {name}: {e}")),
     };
-    let sender = FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
+    let sender =
+        FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
     let ctx = CheckContext { bench: &bench, sender, timeout: config.timeout, settle: config.settle };
     let limit = config.timeout * 3 + Duration::from_secs(5);
     let verdict = match tokio::time::timeout(limit, checks::run_check(name, &ctx)).await {
         Ok(verdict) => verdict,
-        Err(_) => checks::Verdict { passed: false, observed: format!("did not finish within {limit:?}"), details: Vec::new() },
+        Err(_) => checks::Verdict {
+            passed: false,
+            observed: format!("did not finish within {limit:?}"),
+            details: Vec::new(),
+        },
     };
     result.status = match (verdict.passed, def.level, config.strict) {
         (true, _, _) => Status::Passed,

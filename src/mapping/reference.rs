@@ -95,11 +95,12 @@ fn evt_data(event: &WebhookEvent, settings: &Settings, kind: &EventKind) -> Map<
     put(&mut data, "device_id", text(&event.device_id));
     put(&mut data, "new_product_id", text(&event.new_product_id));
     put(&mut data, "old_product_id", text(&event.old_product_id));
-    if settings.send_revenue && settings.sends_revenue_for(kind) {
-        if let Some(revenue) = revenue_value(event, settings.send_proceeds, kind.is_refund) {
-            put(&mut data, "revenue", Number::from_f64(revenue.amount).map(Value::Number));
-            put(&mut data, "currency", revenue.currency.map(Value::String));
-        }
+    let wants_revenue = settings.send_revenue && settings.sends_revenue_for(kind);
+    if let Some(revenue) =
+        revenue_value(event, settings.send_proceeds, kind.is_refund).filter(|_| wants_revenue)
+    {
+        put(&mut data, "revenue", Number::from_f64(revenue.amount).map(Value::Number));
+        put(&mut data, "currency", revenue.currency.map(Value::String));
     }
     data
 }

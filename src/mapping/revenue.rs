@@ -40,9 +40,7 @@ pub fn gross(event: &WebhookEvent) -> Option<f64> {
 pub fn proceeds(event: &WebhookEvent) -> Option<f64> {
     let revenue = event.revenue.get();
     if let Some(r) = revenue.filter(|r| r.is_proceed.get() == Some(&1)) {
-        if let Some(v) = r.value.get() {
-            return Some(number(v));
-        }
+        return r.value.get().map(number);
     }
     let rate = revenue.and_then(|r| r.proceeds_rate.get()).map(number).unwrap_or(DEFAULT_PROCEEDS_RATE);
     gross(event).map(|g| g * rate / 100.0)

@@ -1,7 +1,7 @@
 //! [`Attempt`] and [`Delivery`]: what the fake Qonversion did when it delivered an event.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::schedule::human;
 
@@ -33,6 +33,8 @@ pub struct Attempt {
     pub nominal: Duration,
     /// The URL the attempt was sent to.
     pub url: String,
+    /// Wall-clock time the attempt started (to line it up with other journals).
+    pub sent_at: SystemTime,
 }
 
 impl Attempt {
@@ -43,7 +45,8 @@ impl Attempt {
     /// # use std::time::Duration;
     /// let mut attempt = Attempt { number: 1, scheduled: Duration::ZERO, started: Duration::ZERO,
     ///     elapsed: Duration::ZERO, status: Some(204), body: String::new(), error: None,
-    ///     nominal: Duration::ZERO, url: "http://127.0.0.1:1/webhook".into() };
+    ///     nominal: Duration::ZERO, url: "http://127.0.0.1:1/webhook".into(),
+    ///     sent_at: std::time::SystemTime::now() };
     /// assert!(attempt.succeeded());
     /// attempt.status = Some(503);
     /// assert!(!attempt.succeeded());
@@ -137,6 +140,7 @@ mod tests {
             error: error.map(str::to_string),
             nominal: Duration::from_secs(300),
             url: "http://127.0.0.1:9/webhook".into(),
+            sent_at: SystemTime::UNIX_EPOCH,
         }
     }
 

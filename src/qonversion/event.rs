@@ -194,7 +194,11 @@ impl TransactionId {
     pub fn as_text(&self) -> String {
         match self {
             TransactionId::Text(s) => s.clone(),
-            TransactionId::Number(n) => n.to_string(),
+            TransactionId::Number(n) => match n.as_f64() {
+                // Integral floats (`5e14`, `500000000000000.0`) are written as integers.
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
+                _ => n.to_string(),
+            },
         }
     }
 }

@@ -56,9 +56,12 @@ pub fn apply_all(body: &mut Value, specs: &[String], origin: &str) -> Result<Web
     for spec in specs {
         apply(body, spec)?;
     }
-    let bytes = serde_json::to_vec(body).map_err(|e| Error::Failed(e.to_string()))?;
     let origin = if specs.is_empty() { origin.to_string() } else { format!("{origin} (after --set)") };
-    WebhookEvent::from_json(&bytes, origin)
+    // From the value, not from text: no line/column of a document the user never saw.
+    serde_path_to_error::deserialize(body.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        Error::invalid(origin, path, e.into_inner().to_string())
+    })
 }
 
 /// One step of a path: an object key or an array index.
@@ -119,7 +122,8 @@ pub fn parse_path(path: &str) -> Result<Vec<Step>, String> {
 /// ```
 pub fn parse_value(text: &str) -> Result<Value, String> {
     let strict = |kind: &str| {
-        serde_json::from_str::<Value>(text).map_err(|e| format!("value `{text}` is not a valid JSON {kind}: {e}"))
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| format!("value `{text}` is not a valid JSON {kind}: {e}"))
     };
     match text.trim_start().chars().next() {
         Some('{') => strict("object"),
@@ -144,7 +148,10 @@ fn set(root: &mut Value, steps: &[Step], value: Value, path: &str) -> Result<(),
                     *node = Value::Object(Map::new());
                 }
                 let Value::Object(map) = node else {
-                    return Err(format!("cannot set `{key}` in path `{path}`: `{at}` is {}, not an object", kind(node)));
+                    return Err(format!(
+                        "cannot set `{key}` in path `{path}`: `{at}` is {}, not an object",
+                        kind(node)
+                    ));
                 };
                 if last {
                     map.insert(key.clone(), value);
@@ -154,13 +161,21 @@ fn set(root: &mut Value, steps: &[Step], value: Value, path: &str) -> Result<(),
             }
             Step::Index(index) => {
                 let Value::Array(items) = node else {
-                    let hint = if node.is_null() { " (arrays are not created: set a whole one with PATH=[...])" } else { "" };
+                    let hint = if node.is_null() {
+                        " (arrays are not created: set a whole one with PATH=[...])"
+                    } else {
+                        ""
+                    };
                     let what = kind(node);
-                    return Err(format!("cannot index `{at}[{index}]` in path `{path}`: `{at}` is {what}, not an array{hint}"));
+                    return Err(format!(
+                        "cannot index `{at}[{index}]` in path `{path}`: `{at}` is {what}, not an array{hint}"
+                    ));
                 };
                 let len = items.len();
                 let item = items.get_mut(*index).ok_or_else(|| {
-                    format!("index out of range in path `{path}`: `{at}` has {len} element(s), no `[{index}]`")
+                    format!(
+                        "index out of range in path `{path}`: `{at}` has {len} element(s), no `[{index}]`"
+                    )
                 })?;
                 if last {
                     *item = value;

@@ -15,8 +15,9 @@
 //!
 //! Nothing else: no `User-Agent`, no `Accept-Encoding`, no signature (Qonversion documents
 //! none). Header names are written in the canonical Title-Case. Redirects are not followed
-//! (a 3xx is a failed attempt) and no proxy from the environment is used, so the relay
-//! sees exactly this request.
+//! (a 3xx is a failed attempt), no proxy from the environment is used, and every attempt
+//! opens a fresh connection (no stale pooled connection to a restarted relay), so the
+//! relay sees exactly this request.
 
 use std::time::Duration;
 
@@ -73,6 +74,7 @@ impl FakeQonversion {
             .http1_title_case_headers()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .pool_max_idle_per_host(0)
             .build()
             .expect("the HTTP client builds with a fixed configuration");
         FakeQonversion {
@@ -172,7 +174,8 @@ impl FakeQonversion {
     /// `Some("Basic wrong".into())`, `Some("Bearer x".into())`), or no such header for
     /// `None`. For auth and malformed-body checks; no delivery delay.
     pub async fn send_raw(&self, body: Vec<u8>, authorization: Option<String>) -> Attempt {
-        let slot = Slot { number: 1, nominal: Duration::ZERO, scheduled: Duration::ZERO, first: Instant::now() };
+        let slot =
+            Slot { number: 1, nominal: Duration::ZERO, scheduled: Duration::ZERO, first: Instant::now() };
         self.attempt(&self.url, body, authorization.as_deref(), slot).await
     }
 
@@ -186,7 +189,9 @@ impl FakeQonversion {
         let mut attempts = Vec::new();
         for (index, nominal) in RETRY_SCHEDULE.iter().take(max_attempts.max(1)).enumerate() {
             let scheduled = compress(*nominal, self.time_scale);
-            tokio::time::sleep_until(first + scheduled).await;
+            if Instant::now() < first + scheduled {
+                tokio::time::sleep_until(first + scheduled).await;
+            }
             let slot = Slot { number: index + 1, nominal: *nominal, scheduled, first };
             let attempt = self.attempt(url, body.clone(), Some(&authorization), slot).await;
             tracing::debug!(%attempt, "webhook delivery");
@@ -202,6 +207,7 @@ impl FakeQonversion {
     /// One HTTP exchange, timed and recorded.
     async fn attempt(&self, url: &str, body: Vec<u8>, authorization: Option<&str>, slot: Slot) -> Attempt {
         let started = slot.first.elapsed();
+        let sent_at = std::time::SystemTime::now();
         let begin = Instant::now();
         let (status, answer, error) = self.exchange(url, body, authorization).await;
         Attempt {
@@ -214,6 +220,7 @@ impl FakeQonversion {
             error,
             nominal: slot.nominal,
             url: url.to_string(),
+            sent_at,
         }
     }
 
@@ -262,7 +269,8 @@ impl FakeQonversion {
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
             let text = cause.to_string();
-            if !parts.iter().any(|p| p.contains(&text)) {
+            // hyper's "client error (Connect)" only repeats what `what` says.
+            if !text.starts_with("client error (") && !parts.iter().any(|p| p.contains(&text)) {
                 parts.push(text);
             }
             source = cause.source();

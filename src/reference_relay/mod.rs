@@ -52,7 +52,12 @@ pub async fn serve(config: RelayConfig, shutdown: impl Future<Output = ()> + Sen
     let relay = Arc::new(webhook::Relay {
         token: config.token.clone(),
         settings: config.settings.clone(),
-        uploader: Uploader::new(&config.clevertap_url, &config.account_id, &config.passcode, RetryPolicy::default()),
+        uploader: Uploader::new(
+            &config.clevertap_url,
+            &config.account_id,
+            &config.passcode,
+            RetryPolicy::default(),
+        ),
         deliveries: Deliveries::new(REMEMBERED_KEYS),
         tracker: Default::default(),
     });
@@ -75,7 +80,10 @@ pub async fn serve(config: RelayConfig, shutdown: impl Future<Output = ()> + Sen
         eprintln!("reference-relay: shutting down, finishing {active} upload(s) in flight");
     }
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait_idle()).await.is_err() {
-        eprintln!("reference-relay: gave up waiting for {} upload(s) after {SHUTDOWN_GRACE:?}", tracker.active());
+        eprintln!(
+            "reference-relay: gave up waiting for {} upload(s) after {SHUTDOWN_GRACE:?}",
+            tracker.active()
+        );
     }
     eprintln!("reference-relay: stopped");
     Ok(())
@@ -84,7 +92,8 @@ pub async fn serve(config: RelayConfig, shutdown: impl Future<Output = ()> + Sen
 /// Completes on SIGTERM or SIGINT.
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         std::future::pending::<()>().await;
         return;
     };

@@ -130,7 +130,9 @@ impl Uploader {
                     if attempt >= self.policy.max_record_attempts {
                         return UploadOutcome::Rejected { code, error };
                     }
-                    tracing::warn!("upload attempt {attempt}: CleverTap did not process the record ({code}: {error})");
+                    tracing::warn!(
+                        "upload attempt {attempt}: CleverTap did not process the record ({code}: {error})"
+                    );
                     self.policy.backoff(attempt)
                 }
                 Attempt::Transient { reason, retry_after } => {
@@ -193,6 +195,10 @@ fn unprocessed(text: &str) -> Attempt {
         return Attempt::Accepted;
     };
     match answer.get("unprocessed").and_then(Value::as_array).and_then(|list| list.first()) {
+        // A "fail" that lists no record: nothing was stored, and retrying will not help.
+        None if answer.get("status").and_then(Value::as_str) == Some("fail") => {
+            Attempt::Refused { status: 200, body: text.to_string() }
+        }
         None => Attempt::Accepted,
         Some(entry) => Attempt::Unprocessed {
             code: entry.get("code").and_then(Value::as_i64).unwrap_or(0),
@@ -235,8 +241,12 @@ mod tests {
 
     #[test]
     fn reads_unprocessed_records_from_a_partial_answer() {
-        let text = r#"{"status":"fail","processed":0,"unprocessed":[{"status":"fail","code":512,"error":"bad"}]}"#;
+        let text =
+            r#"{"status":"fail","processed":0,"unprocessed":[{"status":"fail","code":512,"error":"bad"}]}"#;
         assert!(matches!(unprocessed(text), Attempt::Unprocessed { code: 512, .. }));
-        assert!(matches!(unprocessed(r#"{"status":"success","processed":1,"unprocessed":[]}"#), Attempt::Accepted));
+        assert!(matches!(
+            unprocessed(r#"{"status":"success","processed":1,"unprocessed":[]}"#),
+            Attempt::Accepted
+        ));
     }
 }

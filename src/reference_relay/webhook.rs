@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::dedup::{Claim, Deliveries, delivery_key, outcome};
 use super::tracker::Tracker;
 use super::upload::{UploadOutcome, Uploader};
-use crate::mapping::{Settings, map_event};
+use crate::mapping::{Settings, Skip, map_event};
 use crate::qonversion::catalogue::event_kind;
 use crate::qonversion::event::WebhookEvent;
 
@@ -39,7 +39,8 @@ async fn health() -> Response {
 async fn webhook(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Bytes) -> Response {
     if !authorized(&headers, &relay.token) {
         tracing::warn!("webhook refused: missing or wrong Authorization header");
-        let mut response = answer(StatusCode::UNAUTHORIZED, "refused", "missing or wrong Authorization: Basic <token>");
+        let mut response =
+            answer(StatusCode::UNAUTHORIZED, "refused", "missing or wrong Authorization: Basic <token>");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic"));
         return response;
     }
@@ -54,8 +55,9 @@ async fn webhook(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Byte
     let record = match map_event(&event, &relay.settings) {
         Ok(record) => record.to_value(),
         Err(skip) => {
-            tracing::info!("{}: not forwarded ({skip:?})", event.event_name);
-            return answer(StatusCode::OK, "skipped", &format!("{skip:?}"));
+            let reason = skip_reason(skip);
+            tracing::info!("{}: not forwarded ({reason})", event.event_name);
+            return answer(StatusCode::OK, "skipped", reason);
         }
     };
     // The delivery runs as a task of its own: it finishes (and is remembered) even when
@@ -118,6 +120,17 @@ fn respond(name: &str, result: &UploadOutcome) -> (bool, Response) {
             tracing::error!("{name}: upload failed, Qonversion should redeliver: {reason}");
             (false, answer(StatusCode::SERVICE_UNAVAILABLE, "failed", reason))
         }
+    }
+}
+
+/// Why an event is not uploaded, in words.
+fn skip_reason(skip: Skip) -> &'static str {
+    match skip {
+        Skip::UnknownEvent => "unknown event",
+        Skip::NotForwardable => "never forwarded to integrations",
+        Skip::Disabled => "disabled in the settings",
+        Skip::Sandbox => "sandbox event and send_sandbox is false",
+        Skip::NoIdentity => "no custom_user_id: no CleverTap identity",
     }
 }
 

@@ -98,8 +98,8 @@ pub fn kill_all_relays() {
     }
 }
 
-/// Makes SIGINT (Ctrl-C) and SIGTERM stop every relay this process started, then exit
-/// with 130 (SIGINT) or 143 (SIGTERM). Idempotent; call it once early in a command that
+/// Makes SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every relay this process started, then
+/// exit with 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP). Idempotent; call it once early in a command that
 /// starts relays. [`start_relay`](super::start_relay) calls it too.
 pub fn install_interrupt_handler() {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
@@ -118,7 +118,9 @@ pub fn install_interrupt_handler() {
 
 async fn wait_for_interrupt(ready: std::sync::mpsc::Sender<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let registered =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = registered else {
         let _ = ready.send(false);
         return;
     };
@@ -126,6 +128,7 @@ async fn wait_for_interrupt(ready: std::sync::mpsc::Sender<bool>) {
     let code = tokio::select! {
         _ = int.recv() => 130,
         _ = term.recv() => 143,
+        _ = hup.recv() => 129,
     };
     eprintln!("qc-harness: interrupted, stopping the relay processes");
     kill_all_relays();

@@ -19,17 +19,20 @@
 pub mod group;
 mod launch;
 pub mod lines;
+mod port;
 mod process;
 mod ready;
 pub mod spec;
 mod tail;
 mod url;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 pub use group::{group_members, install_interrupt_handler, kill_all_relays};
-pub use launch::{DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token};
+pub use launch::{
+    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
+};
 pub use lines::LinesRelay;
 use process::RelayProcess;
 use ready::Probe;
@@ -128,6 +131,8 @@ pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<Runnin
     }
 }
 
+/// Spawns and waits for readiness. The free port is only free "a moment ago": when the
+/// relay exits at start saying its address is in use, it is started again on another port.
 async fn spawn_and_wait(
     command: &str,
     spec: &RelaySpec,
@@ -135,9 +140,46 @@ async fn spawn_and_wait(
     built_in: bool,
 ) -> Result<RunningRelay> {
     install_interrupt_handler();
+    let mut attempt = 1;
+    loop {
+        match spawn_once(command, spec, launch, built_in).await {
+            Err(Error::Relay { message, tail })
+                if attempt < PORT_ATTEMPTS && lost_the_port(&message, &tail) =>
+            {
+                tracing::debug!("relay lost its port to another process, retrying: {message}");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many ports a relay is tried on.
+const PORT_ATTEMPTS: u32 = 3;
+
+/// The end of the message when the relay exits at start.
+const NOT_READY: &str = "before it was ready";
+
+/// The start of the message when another process answered on the relay's port.
+const LOST_PORT: &str = "the relay lost its port";
+
+/// The relay exited at start because its port was taken, or another process serves it.
+fn lost_the_port(message: &str, tail: &str) -> bool {
+    let tail = tail.to_ascii_lowercase();
+    message.starts_with(LOST_PORT)
+        || (message.contains(NOT_READY)
+            && (tail.contains("address already in use") || tail.contains("eaddrinuse")))
+}
+
+async fn spawn_once(
+    command: &str,
+    spec: &RelaySpec,
+    launch: &RelayLaunch,
+    built_in: bool,
+) -> Result<RunningRelay> {
     let settings_dir = write_settings(launch)?;
     let settings_file = settings_dir.path().join("settings.json");
-    let port = free_port()?;
+    let port = port::free_port()?;
     let mut env = launch.environment(port, &settings_file);
     let mut ready_path = spec.ready_path.clone();
     if built_in {
@@ -155,6 +197,10 @@ async fn spawn_and_wait(
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let probe = Probe::new(&relay.base_url, ready_path.as_deref(), addr);
     wait_ready(&relay, &probe, spec).await?;
+    let pgid = relay.process_group().expect("spawned relays have a group");
+    if port::taken_by_older_process(pgid, port) {
+        return Err(relay.error(format!("{LOST_PORT}: port {port} is served by another program")));
+    }
     Ok(relay)
 }
 
@@ -166,7 +212,11 @@ async fn wait_ready(relay: &RunningRelay, probe: &Probe, spec: &RelaySpec) -> Re
     loop {
         if process.exit_status().is_some() {
             process.drain_output().await;
-            return Err(relay.error("the relay exited before it was ready"));
+            let status = process.exit_status().unwrap_or_default();
+            return Err(Error::Relay {
+                message: format!("the relay {status} {NOT_READY}"),
+                tail: process.tail(),
+            });
         }
         let why = match probe.check().await {
             Ok(()) => {
@@ -195,13 +245,6 @@ fn write_settings(launch: &RelayLaunch) -> Result<tempfile::TempDir> {
     let file = dir.path().join("settings.json");
     std::fs::write(&file, launch.settings.to_json_pretty()).map_err(|e| Error::io(&file, e))?;
     Ok(dir)
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| Error::Network(format!("cannot find a free port on 127.0.0.1: {e}")))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| Error::Network(format!("free port: {e}")))
 }
 
 /// `'text'` with embedded single quotes escaped, for `sh -c`.

@@ -87,7 +87,11 @@ fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
     if totals.warnings > 0 {
         let names: Vec<&str> =
             outcome.checks.iter().filter(|c| c.status == Status::Warning).map(|c| c.name.as_str()).collect();
-        let text = format!("{} SHOULD check(s) did not hold (use --strict to fail): {}", names.len(), names.join(", "));
+        let text = format!(
+            "{} SHOULD check(s) did not hold (use --strict to fail): {}",
+            names.len(),
+            names.join(", ")
+        );
         lines.push(if color { style(text).yellow().to_string() } else { text });
     }
     if let Some(error) = &outcome.relay_error {
@@ -132,9 +136,10 @@ fn check_details(check: &CheckResult) -> Vec<String> {
 
 fn snapshot_problem(status: &SnapshotStatus) -> Option<String> {
     match status {
-        SnapshotStatus::New { pending } => {
-            Some(format!("new snapshot written to {} (accept with --accept or `cargo insta review`)", pending.display()))
-        }
+        SnapshotStatus::New { pending } => Some(format!(
+            "new snapshot written to {} (accept with --accept or `cargo insta review`)",
+            pending.display()
+        )),
         SnapshotStatus::Changed { pending, .. } => Some(format!(
             "snapshot changed, new version in {} (accept with --accept or `cargo insta review`)",
             pending.display()

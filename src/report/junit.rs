@@ -53,7 +53,12 @@ fn case(result: &CaseResult) -> TestCase {
 }
 
 fn check(result: &CheckResult) -> TestCase {
-    let text = format!("expected: {}\nobserved: {}\n{}", result.expected, result.observed, result.details.join("\n"));
+    let text = format!(
+        "expected: {}\nobserved: {}\n{}",
+        result.expected,
+        result.observed,
+        result.details.join("\n")
+    );
     let status = match result.status {
         Status::Failed => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);

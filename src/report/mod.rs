@@ -33,3 +33,108 @@ fn write(path: &Path, text: &str) -> Result<()> {
     }
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::conformance::{CaseResult, CheckResult, Difference, Level, Status};
+    use crate::snapshot::SnapshotStatus;
+
+    fn case(fixture: &str, variant: &str, status: Status, differences: Vec<Difference>) -> CaseResult {
+        CaseResult {
+            fixture: fixture.into(),
+            variant: variant.into(),
+            status,
+            expected: vec![json!({"evtData": {"revenue": 6.993}})],
+            observed: Vec::new(),
+            differences,
+            webhook_statuses: vec![Some(200)],
+            problems: Vec::new(),
+            snapshot: SnapshotStatus::NotChecked,
+            relay_tail: None,
+        }
+    }
+
+    fn check(name: &str, level: Level, status: Status) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            level,
+            variant: "checks".into(),
+            status,
+            expected: "exactly once".into(),
+            observed: "the event was doubled".into(),
+            details: vec!["upload request #1 ...".into()],
+            relay_tail: Some("relay says hi".into()),
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    fn outcome() -> RunOutcome {
+        let diff = Difference::Field {
+            path: "evtData.revenue".into(),
+            expected: Some(json!(6.993)),
+            observed: Some(json!(9.99)),
+        };
+        RunOutcome {
+            variants: vec!["default".into(), "gross".into()],
+            fixtures: vec!["a.ios".into(), "b.ios".into()],
+            cases: vec![
+                case("a.ios", "default", Status::Failed, vec![diff]),
+                case("b.ios", "default", Status::Passed, vec![]),
+                case("a.ios", "gross", Status::Passed, vec![]),
+            ],
+            checks: vec![
+                check("upstream.429", Level::Must, Status::Passed),
+                check("delivery.redelivery", Level::Should, Status::Warning),
+            ],
+            ..RunOutcome::default()
+        }
+    }
+
+    #[test]
+    fn the_human_report_names_fixture_variant_and_field_and_ends_with_the_counts() {
+        let text = render_human(&outcome(), false);
+        assert!(
+            text.contains("✗ a.ios @ default — evtData.revenue: expected 6.993, observed 9.99"),
+            "{text}"
+        );
+        assert!(text.contains("-       \"revenue\": 6.993"), "{text}");
+        assert!(text.contains("! check delivery.redelivery [SHOULD] — warning: the event was doubled"));
+        assert!(text.contains("  | relay says hi"));
+        assert_eq!(text.lines().last(), Some("4 passed, 1 failed"));
+    }
+
+    #[test]
+    fn the_matrix_marks_passed_failed_and_not_run() {
+        let matrix = render_matrix(&outcome(), false);
+        let rows: Vec<&str> = matrix.lines().collect();
+        assert!(rows[0].starts_with("case") && rows[0].ends_with("default  gross"));
+        assert!(rows[1].starts_with("a.ios") && rows[1].contains('✗') && rows[1].contains('✓'));
+        assert!(rows[2].starts_with("b.ios") && rows[2].contains('✓') && rows[2].contains('–'));
+    }
+
+    #[test]
+    fn coloured_output_has_ansi_codes_and_plain_output_has_none() {
+        assert!(render_human(&outcome(), true).contains("\u{1b}["));
+        assert!(!render_human(&outcome(), false).contains("\u{1b}["));
+    }
+
+    #[test]
+    fn junit_and_json_files_carry_failures_and_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let (junit, json) = (dir.path().join("r.xml"), dir.path().join("r.json"));
+        write_files(&outcome(), Some(&junit), Some(&json)).unwrap();
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(xml.contains("<failure") && xml.contains("a.ios@default"), "{xml}");
+        assert!(xml.contains("warning (SHOULD, not --strict)"), "{xml}");
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(value["totals"], json!({"passed": 4, "failed": 1, "skipped": 0, "warnings": 1}));
+        assert_eq!(value["passed"], false);
+        assert_eq!(value["cases"][0]["differences"][0]["kind"], "field");
+    }
+}

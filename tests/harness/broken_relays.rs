@@ -1,1 +1,193 @@
-//! Tests: broken relays.
+//! Tests: broken relays. Each breaks one MUST or SHOULD of `relay-contract.md` §4 (the
+//! `BREAK` switch of `tests/relays/relay.py`) and must fail on the check that names it.
+
+use std::path::Path;
+
+use qc_harness::FixtureCatalogue;
+use qc_harness::conformance::{RunConfig, RunOutcome, Status, Variant, run, select_checks};
+use qc_harness::relay::{RelaySpec, RelayTarget};
+use qc_harness::report::render_human;
+
+/// Runs `relay.py` with `BREAK=<mode>` (and `BATCH=1` when `batch`) on a subset of the suite.
+async fn run_broken(mode: &str, batch: bool, variants: &[&str], checks: &str, strict: bool) -> RunOutcome {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/relay.py");
+    let batch = if batch { "BATCH=1 " } else { "" };
+    let command = format!("BREAK={mode} {batch}python3 '{}'", script.display());
+    let mut config =
+        RunConfig::new(RelaySpec::new(RelayTarget::Command(command)), FixtureCatalogue::built_in().unwrap());
+    config.variants = variants.iter().map(|v| Variant::built_in(v).unwrap()).collect();
+    config.checks = select_checks(Some(checks)).unwrap();
+    config.strict = strict;
+    config.jobs = 4;
+    run(config).await.expect("the run starts")
+}
+
+/// The check failed (or warned), and the human report names it on a failing line.
+fn assert_caught(outcome: &RunOutcome, check: &str, status: Status) {
+    let result = outcome.check(check).unwrap_or_else(|| panic!("{check} did not run"));
+    let report = render_human(outcome, false);
+    assert_eq!(result.status, status, "{check}: {}\n{report}", result.observed);
+    let mark = if status == Status::Failed { '✗' } else { '!' };
+    let line = format!("{mark} check {check} [");
+    assert!(report.lines().any(|l| l.starts_with(&line)), "no line starting {line:?} in\n{report}");
+    assert!(result.relay_tail.is_some(), "a failing check carries the relay's output tail");
+    if status == Status::Failed {
+        assert!(!outcome.passed(), "a MUST failure fails the run");
+    }
+}
+
+fn failed_case<'a>(
+    outcome: &'a RunOutcome,
+    fixture: &str,
+    variant: &str,
+) -> &'a qc_harness::conformance::CaseResult {
+    let case = outcome.case(fixture, variant).unwrap_or_else(|| panic!("no case {fixture}@{variant}"));
+    assert_eq!(case.status, Status::Failed, "{fixture}@{variant} should fail");
+    case
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_ignores_the_token_fails_the_auth_checks() {
+    let outcome = run_broken("ignore-token", false, &[], "auth", false).await;
+    assert_caught(&outcome, "auth.missing-token", Status::Failed);
+    assert_caught(&outcome, "auth.wrong-token", Status::Failed);
+    assert!(outcome.check("auth.missing-token").unwrap().observed.contains("expected HTTP 401 or 403"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_leaks_sandbox_events_fails_event_sandbox_and_the_mapping() {
+    let outcome = run_broken("leak-sandbox", false, &["default"], "event.sandbox", false).await;
+    assert_caught(&outcome, "event.sandbox", Status::Failed);
+    let case = failed_case(&outcome, "subscription_renewed.android.sandbox", "default");
+    assert!(case.differences[0].to_string().starts_with("extra record"), "{:?}", case.differences);
+    assert_eq!(outcome.case("subscription_renewed.ios", "default").unwrap().status, Status::Passed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_sends_gross_when_proceeds_are_on_fails_the_revenue_field() {
+    let outcome = run_broken("gross-always", false, &["default", "gross"], "none", false).await;
+    let case = failed_case(&outcome, "subscription_renewed.ios", "default");
+    let text = case.differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    assert!(text.contains("evtData.revenue: expected 6.993, observed 9.99"), "{text}");
+    assert_eq!(outcome.case("subscription_renewed.ios", "gross").unwrap().status, Status::Passed);
+    assert!(render_human(&outcome, false).contains("✗ subscription_renewed.ios @ default — evtData.revenue"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_loses_events_on_429_fails_upstream_429() {
+    let outcome = run_broken("lose-on-429", false, &[], "upstream.429,upstream.5xx", false).await;
+    assert_caught(&outcome, "upstream.429", Status::Failed);
+    assert!(outcome.check("upstream.429").unwrap().observed.contains("lost"));
+    assert_eq!(outcome.check("upstream.5xx").unwrap().status, Status::Passed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_duplicates_redeliveries_warns_and_fails_under_strict() {
+    let outcome = run_broken("no-dedup", false, &[], "delivery.redelivery", false).await;
+    assert_caught(&outcome, "delivery.redelivery", Status::Warning);
+    assert!(outcome.passed(), "a SHOULD failure is only a warning");
+    assert!(outcome.check("delivery.redelivery").unwrap().observed.contains("doubled"));
+    let strict = run_broken("no-dedup", false, &[], "delivery.redelivery", true).await;
+    assert_caught(&strict, "delivery.redelivery", Status::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_accepts_a_malformed_body_fails_body_malformed() {
+    let outcome = run_broken("no-400", false, &[], "body", false).await;
+    assert_caught(&outcome, "body.malformed", Status::Failed);
+    assert_eq!(outcome.check("body.not-object").unwrap().status, Status::Passed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_forwards_downgrades_fails_event_downgraded() {
+    let outcome = run_broken("forward-downgraded", false, &["default"], "event.downgraded", false).await;
+    assert_caught(&outcome, "event.downgraded", Status::Failed);
+    failed_case(&outcome, "subscription_downgraded.ios", "default");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_without_a_concurrency_bound_warns_on_upstream_concurrency() {
+    let outcome = run_broken("no-concurrency-limit", false, &[], "upstream.concurrency", true).await;
+    assert_caught(&outcome, "upstream.concurrency", Status::Failed);
+    assert!(outcome.check("upstream.concurrency").unwrap().observed.contains("in flight"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batching_relay_without_the_1000_record_limit_fails_upstream_batch_limit() {
+    // Flushing every 3 s, the whole queue (all 1010 records) goes in one request.
+    let outcome = run_broken("no-batch-limit FLUSH_MS=3000", true, &[], "upstream.batch-limit", false).await;
+    assert_caught(&outcome, "upstream.batch-limit", Status::Failed);
+    assert!(outcome.check("upstream.batch-limit").unwrap().observed.contains("more than 1000 records"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_with_wrong_upload_headers_fails_upstream_headers() {
+    let outcome = run_broken("wrong-content-type", false, &[], "upstream.headers", false).await;
+    assert_caught(&outcome, "upstream.headers", Status::Failed);
+    assert!(outcome.check("upstream.headers").unwrap().observed.contains("Content-Type"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_ignores_disabled_events_fails_event_disabled_and_the_variant() {
+    let outcome = run_broken("forward-disabled", false, &["event-disabled"], "event.disabled", false).await;
+    assert_caught(&outcome, "event.disabled", Status::Failed);
+    failed_case(&outcome, "trial_started.ios", "event-disabled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_forwards_unknown_events_fails_event_unknown() {
+    let outcome = run_broken("forward-unknown", false, &[], "event.unknown", false).await;
+    assert_caught(&outcome, "event.unknown", Status::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_retries_badly_warns_on_backoff_retry_after_and_partial() {
+    let outcome = run_broken("no-backoff", false, &[], "upstream.backoff", false).await;
+    assert_caught(&outcome, "upstream.backoff", Status::Warning);
+    let outcome = run_broken("ignore-retry-after", false, &[], "upstream.retry-after", false).await;
+    assert_caught(&outcome, "upstream.retry-after", Status::Warning);
+    let outcome = run_broken("retry-forever", false, &[], "upstream.partial", false).await;
+    assert_caught(&outcome, "upstream.partial", Status::Warning);
+    assert!(outcome.check("upstream.partial").unwrap().observed.contains("at most 3"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_keys_fail_the_mapping_unless_allowed() {
+    let outcome = run_broken("extra-key", false, &["default"], "none", false).await;
+    let case = failed_case(&outcome, "trial_started.ios", "default");
+    assert!(
+        case.differences[0].to_string().contains("evtData.sandbox: unexpected key"),
+        "{:?}",
+        case.differences
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn millisecond_timestamps_and_double_uploads_fail_the_mapping() {
+    let outcome = run_broken("ms-timestamp", false, &["default"], "none", false).await;
+    let case = failed_case(&outcome, "trial_started.ios", "default");
+    let text = case.differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    assert!(text.contains("ts: expected") && text.contains("code 525"), "{text}");
+    let outcome = run_broken("double-upload", true, &["default"], "none", false).await;
+    let case = failed_case(&outcome, "subscription_renewed.ios", "default");
+    assert!(case.differences.iter().any(|d| d.to_string().starts_with("extra record")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_crashes_on_a_bad_body_fails_body_malformed_with_its_output() {
+    let outcome = run_broken("crash-on-bad-body", false, &[], "body.malformed", false).await;
+    assert_caught(&outcome, "body.malformed", Status::Failed);
+    let check = outcome.check("body.malformed").unwrap();
+    assert!(check.observed.contains("exited"), "{}", check.observed);
+    assert!(check.relay_tail.as_deref().unwrap().contains("cannot parse the webhook body"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_with_a_wrong_identity_are_missing_and_unattributed() {
+    let outcome = run_broken("wrong-identity", false, &["default"], "none", false).await;
+    let case = failed_case(&outcome, "subscription_renewed.ios", "default");
+    assert!(case.differences[0].to_string().starts_with("missing record"), "{:?}", case.differences);
+    let stray = failed_case(&outcome, "(unattributed records)", "default");
+    assert!(stray.problems.iter().any(|p| p.contains("identity QON_")), "{:?}", stray.problems);
+    assert!(outcome.fixtures.iter().any(|f| f == "(unattributed records)"), "the matrix shows them");
+}

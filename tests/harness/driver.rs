@@ -80,8 +80,7 @@ async fn reports_a_relay_that_exits_at_once() {
     let started = Instant::now();
     let (message, tail) = start_err(&spec).await;
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    assert!(message.contains("exited before it was ready"), "{message}");
-    assert!(message.contains("exited with code 7"), "{message}");
+    assert_eq!(message, "the relay exited with code 7 before it was ready");
     assert!(tail.contains("boom: RELAY_SECRET is not set"), "tail: {tail}");
 }
 
@@ -155,8 +154,7 @@ async fn sets_the_contract_environment_placeholders_and_settings_file() {
         listen_py(),
         out.display()
     );
-    let mut settings = Settings::default();
-    settings.send_sandbox = true;
+    let mut settings = Settings { send_sandbox: true, ..Settings::default() };
     settings.event_mut("trial_started").enabled = Some(false);
     let mut launch = RelayLaunch::new("http://127.0.0.1:4321/", settings.clone());
     launch.token = "tok-123".into();
@@ -200,6 +198,11 @@ async fn waits_for_the_ready_path_to_answer_2xx() {
 #[tokio::test]
 async fn keeps_only_a_bounded_tail_of_the_output() {
     let relay = start(&command_spec(format!("{} --print-lines 5000", listen_py()))).await;
+    // Output is read on threads of its own: wait (with a deadline) until the last line is in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !relay.output_tail().contains("line 4999") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let tail = relay.output_tail();
     assert!(tail.lines().count() <= 40, "{} lines", tail.lines().count());
     assert!(tail.contains("line 4999"), "the newest lines are kept: {tail}");
@@ -251,15 +254,16 @@ async fn interrupt_helper_process() {
     panic!("the helper was not interrupted");
 }
 
-#[tokio::test]
-async fn kills_the_relay_group_when_the_harness_is_interrupted() {
+/// Runs the helper process, sends it `signal` once its relay runs, checks its exit code and
+/// that no process of the relay's group is left.
+async fn interrupted_by(signal: nix::sys::signal::Signal, code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let pgid_file = dir.path().join("pgid");
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["driver::interrupt_helper_process", "--exact", "--ignored", "--nocapture"])
         .env(HELPER_ENV, &pgid_file)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -271,8 +275,63 @@ async fn kills_the_relay_group_when_the_harness_is_interrupted() {
     let pgid = read_pgid(&pgid_file);
     assert!(group_members(pgid).len() >= 3, "{:?}", group_members(pgid));
     let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(pid, signal).unwrap();
     let output = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exits").unwrap();
-    assert_eq!(output.code(), Some(130), "exit code after Ctrl-C");
+    assert_eq!(output.code(), Some(code), "exit code after {signal}");
     assert_group_gone(pgid);
+}
+
+#[tokio::test]
+async fn kills_the_relay_group_when_the_harness_is_interrupted() {
+    interrupted_by(nix::sys::signal::Signal::SIGINT, 130).await;
+}
+
+#[tokio::test]
+async fn kills_the_relay_group_when_the_harness_is_terminated() {
+    interrupted_by(nix::sys::signal::Signal::SIGTERM, 143).await;
+}
+
+#[tokio::test]
+async fn starts_again_on_another_port_when_the_port_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("tried");
+    // The first start fails like a relay whose port was grabbed; the second one listens.
+    let command = format!(
+        "if [ ! -e '{m}' ]; then touch '{m}'; echo 'Error: listen EADDRINUSE: address already in use' >&2; exit 1; fi; \
+         exec {}",
+        listen_py(),
+        m = marker.display()
+    );
+    let relay = start(&command_spec(command)).await;
+    assert!(relay.output_tail().contains("listen.py: ready"));
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn does_not_take_another_process_on_its_port_for_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    // The "relay" only says which port it was given; this test grabs that port first, as
+    // another program on the machine could, and answers on it.
+    let command = format!("echo {{port}} >> '{}'; sleep 300", port_file.display());
+    let grabber = tokio::spawn({
+        let port_file = port_file.clone();
+        async move {
+            let mut held = Vec::new();
+            loop {
+                let text = std::fs::read_to_string(&port_file).unwrap_or_default();
+                for port in text.lines().skip(held.len()) {
+                    let port: u16 = port.trim().parse().unwrap();
+                    held.push(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let (message, _) = start_err(&command_spec(command)).await;
+    grabber.abort();
+    assert!(message.contains("lost its port"), "{message}");
+    assert!(message.contains("served by another program"), "{message}");
+    let tried = std::fs::read_to_string(&port_file).unwrap();
+    assert_eq!(tried.lines().count(), 3, "tried on 3 different ports: {tried}");
 }

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use qc_harness::mapping::revenue::within_tolerance;
 use qc_harness::mapping::{expected_records, upload_body};
+use qc_harness::qonversion::fixtures::built_in_source;
 use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
 use serde_json::{Value, json};
 
@@ -127,6 +128,13 @@ fn built_in_catalogue_holds_exactly_the_files_on_disk() {
         let names: BTreeSet<String> = catalogue.journeys.iter().map(|j| j.name.clone()).collect();
         assert_eq!(names, on_disk(journeys()), "journeys");
     }
+    let stale: Vec<String> = events()
+        .into_iter()
+        .chain(journeys())
+        .filter(|f| built_in_source(&f.name) != Some(f.bytes.as_slice()))
+        .map(|f| format!("{}: the embedded copy differs from the file (rebuild the crate)", f.name))
+        .collect();
+    assert_no_failures("embedded catalogue", stale);
     assert!(built_in.events.len() >= 45, "only {} event fixtures", built_in.events.len());
     assert!(built_in.journeys.len() >= 3, "only {} journeys", built_in.journeys.len());
 }
@@ -139,8 +147,8 @@ fn every_fixture_round_trips_to_the_same_json_value() {
         failures.extend(differences(&file.name, &file.raw, &back));
     }
     for file in journeys() {
-        let events: Vec<WebhookEvent> = serde_json::from_slice(&file.bytes)
-            .unwrap_or_else(|e| panic!("journey {}: {e}", file.name));
+        let events: Vec<WebhookEvent> =
+            serde_json::from_slice(&file.bytes).unwrap_or_else(|e| panic!("journey {}: {e}", file.name));
         let back = Value::Array(events.iter().map(WebhookEvent::to_value).collect());
         failures.extend(differences(&format!("journey {}", file.name), &file.raw, &back));
     }
@@ -197,7 +205,10 @@ fn comparison_flags_changed_fields_and_tolerates_only_revenue_noise() {
     assert!(differences("f", &body, &off)[0].starts_with("f: .d[0].evtData.revenue: expected 1049.993"));
     let mut numeric_id = body.clone();
     numeric_id["d"][0]["evtData"]["transaction_id"] = json!(7);
-    assert_eq!(differences("f", &body, &numeric_id), ["f: .d[0].evtData.transaction_id: expected \"7\", got 7"]);
+    assert_eq!(
+        differences("f", &body, &numeric_id),
+        ["f: .d[0].evtData.transaction_id: expected \"7\", got 7"]
+    );
     let mut extra = body.clone();
     extra["d"][0]["evtData"]["os_version"] = json!("17.4");
     assert_eq!(differences("f", &body, &extra), ["f: .d[0].evtData.os_version: unexpected \"17.4\""]);

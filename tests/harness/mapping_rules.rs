@@ -296,7 +296,7 @@ fn reproduces_qonversions_worked_example_1499_99_try_at_rate_70() {
 
 #[test]
 fn tolerance_is_relative_to_the_expected_value() {
-    assert!(revenue::within_tolerance(1049.993, 1049.993_000_5));
+    assert!(revenue::within_tolerance(1049.993, 1049.9930005));
     assert!(revenue::within_tolerance(1049.993, 1049.994));
     assert!(!revenue::within_tolerance(1049.993, 1049.995));
     assert!(revenue::within_tolerance(0.0, 0.000_000_9));
@@ -356,4 +356,17 @@ fn webhook_with_a_wrong_type_names_the_json_path() {
     let v = with(base(), "transaction", json!({"expires": "soon"}));
     let err = WebhookEvent::from_json(v.to_string().as_bytes(), "e.json").unwrap_err();
     assert!(err.to_string().starts_with("e.json: transaction.expires: "), "{err}");
+}
+
+#[test]
+fn proceeds_cannot_be_derived_from_a_net_revenue_without_a_value() {
+    let v = with(base(), "revenue", json!({"currency": "EUR", "is_proceed": 1}));
+    let d = data(v, &Settings::default());
+    assert!(!d.contains_key("revenue") && !d.contains_key("currency"), "{d:?}");
+}
+
+#[test]
+fn integral_float_transaction_ids_are_written_as_integers() {
+    let v = with(base(), "transaction", json!({"transaction_id": 500000000000000.0}));
+    assert_eq!(data(v, &Settings::default())["transaction_id"], json!("500000000000000"));
 }

@@ -24,7 +24,8 @@ async fn qc_harness(args: &[&str]) -> Run {
         .env("NO_COLOR", "1")
         .kill_on_drop(true)
         .output();
-    let output: Output = timeout(Duration::from_secs(30), child).await.expect("send finished in time").unwrap();
+    let output: Output =
+        timeout(Duration::from_secs(30), child).await.expect("send finished in time").unwrap();
     Run {
         code: output.status.code().expect("exited, not killed"),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -108,7 +109,7 @@ async fn retry_prints_every_attempt_of_the_schedule_until_it_gives_up() {
         assert!(run.stdout.contains(&format!("attempt {n} at +{offset} ")), "{}", run.stdout);
     }
     assert!(run.stdout.contains("(due 86.4ms, "), "+24h compressed 1e6 times: {}", run.stdout);
-    assert!(run.stderr.contains("(5 in all)"), "{}", run.stderr);
+    assert!(run.stderr.contains("not delivered: HTTP 500 on attempt 5, the last"), "{}", run.stderr);
     assert_eq!(received(&server).await.len(), 5);
 }
 
@@ -231,6 +232,10 @@ async fn sends_the_built_in_fixture_for_an_event_name_and_platform() {
         assert!(run.stdout.contains(&format!("fixtures/events/{fixture}.json")), "{}", run.stdout);
         assert_eq!(received(&server).await.last().unwrap(), &expected.event.to_value());
     }
+    let sandbox = catalogue.get("subscription_renewed.android.sandbox").expect("a sandbox fixture");
+    let run = send("subscription_renewed.android.sandbox", &server, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(received(&server).await.last().unwrap(), &sandbox.event.to_value(), "a full fixture name");
 }
 
 #[tokio::test]
@@ -238,7 +243,8 @@ async fn sends_sandbox_events_to_the_sandbox_url() {
     let (production, sandbox) = (answering(200).await, answering(200).await);
     let (_dir, file) = webhook_file(&renewal());
     let sandbox_url = format!("{}/sandbox-hook", sandbox.uri());
-    let run = send(&file, &production, &["--sandbox-url", &sandbox_url, "--set", "environment=sandbox"]).await;
+    let run =
+        send(&file, &production, &["--sandbox-url", &sandbox_url, "--set", "environment=sandbox"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains(&format!("POST {sandbox_url} ")), "{}", run.stdout);
     assert_eq!(received(&sandbox).await[0]["environment"], json!("sandbox"));
@@ -282,7 +288,37 @@ async fn times_out_a_silent_relay_and_exits_1() {
 async fn help_explains_the_flags_with_examples() {
     let run = qc_harness(&["send", "--help"]).await;
     assert_eq!(run.code, 0);
-    for text in ["Examples:", "qc-harness send trial_started --to", "--set", "--retry", "--time-scale", "not base64"] {
+    for text in
+        ["Examples:", "qc-harness send trial_started --to", "--set", "--retry", "--time-scale", "not base64"]
+    {
         assert!(run.stdout.contains(text), "missing `{text}` in:\n{}", run.stdout);
     }
+}
+
+#[tokio::test]
+async fn reads_the_webhook_from_stdin_and_shows_the_body_with_verbose() {
+    use std::process::Stdio;
+    use tokio::io::AsyncWriteExt;
+    let server = answering(204).await;
+    let url = format!("{}/webhook", server.uri());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qc-harness"))
+        .args(["send", "-", "--to", &url, "-v"])
+        .env("QONVERSION_WEBHOOK_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(renewal().as_bytes()).await.unwrap();
+    let output = timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("body: {\"event_name\":\"subscription_renewed\""), "{stdout}");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests[0].headers.get("authorization").unwrap(),
+        &format!("Basic {TOKEN}"),
+        "token from env"
+    );
+    assert_eq!(received(&server).await, [serde_json::from_str::<Value>(&renewal()).unwrap()]);
 }

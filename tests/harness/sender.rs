@@ -94,7 +94,8 @@ async fn sends_qonversion_headers_with_the_raw_token() {
     assert_eq!(headers.get("accept").unwrap(), "application/json");
     assert_eq!(headers.get("content-type").unwrap(), "application/json");
     let names: BTreeSet<&str> = headers.keys().map(|k| k.as_str()).collect();
-    let expected: BTreeSet<&str> = ["accept", "authorization", "content-length", "content-type", "host"].into();
+    let expected: BTreeSet<&str> =
+        ["accept", "authorization", "content-length", "content-type", "host"].into();
     assert_eq!(names, expected, "no header beyond Qonversion's and what HTTP/1.1 needs");
     assert_eq!(requests[0].method.as_str(), "POST");
     assert_eq!(requests[0].body, FakeQonversion::body_of(&event(Some("production"))));
@@ -157,25 +158,46 @@ async fn retries_on_the_compressed_schedule_until_the_server_succeeds() {
     // The server saw the same spacing: +30 ms, then +1.44 s from the first request.
     let arrivals = arrivals.lock().unwrap().clone();
     let seen: Vec<Duration> = arrivals.iter().map(|t| t.duration_since(arrivals[0])).collect();
-    assert!(seen[1] >= Duration::from_millis(25) && seen[1] < Duration::from_millis(30) + LATE_LIMIT, "{seen:?}");
-    assert!(seen[2] >= Duration::from_millis(1430) && seen[2] < Duration::from_millis(1440) + LATE_LIMIT, "{seen:?}");
+    assert!(
+        seen[1] >= Duration::from_millis(25) && seen[1] < Duration::from_millis(30) + LATE_LIMIT,
+        "{seen:?}"
+    );
+    assert!(
+        seen[2] >= Duration::from_millis(1430) && seen[2] < Duration::from_millis(1440) + LATE_LIMIT,
+        "{seen:?}"
+    );
     let bodies = bodies(&server).await;
     assert!(bodies.iter().all(|b| *b == delivery.sent_body), "every retry resends the same bytes");
 }
 
 #[tokio::test]
-async fn gives_up_after_the_fifth_attempt_at_24_hours() {
-    let server = answering(500).await;
-    let time_scale = 200_000.0; // +24 h = 432 ms
+async fn gives_up_after_the_fifth_attempt_at_24_hours_from_the_first() {
+    let server = MockServer::start().await;
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let responder = FailThenSucceed { failures: usize::MAX, arrivals: arrivals.clone() };
+    Mock::given(method("POST")).respond_with(responder).mount(&server).await;
+    // +24 h = 1.728 s. Offsets counted from the previous attempt instead would put the
+    // fifth attempt at +36h05m = 2.6 s: the check below tells the two apart.
+    let time_scale = 50_000.0;
     let q = FakeQonversion::new(webhook_url(&server), TOKEN).time_scale(time_scale);
     let delivery = timeout(Duration::from_secs(10), q.send_with_retries(&event(None))).await.unwrap();
     assert_eq!(delivery.attempts.len(), 5);
     assert!(!delivery.succeeded());
-    assert_eq!(delivery.final_status(), Some(500));
+    assert_eq!(delivery.final_status(), Some(503));
     assert_eq!(delivery.attempts[4].nominal, Duration::from_secs(24 * 3600));
-    assert_eq!(delivery.attempts[4].scheduled, Duration::from_millis(432));
+    assert_eq!(delivery.attempts[4].scheduled, Duration::from_millis(1728));
     assert_on_schedule(&delivery, time_scale);
-    assert_eq!(server.received_requests().await.unwrap().len(), 5);
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 5);
+    for (arrival, nominal) in arrivals.iter().zip(RETRY_SCHEDULE) {
+        let seen = arrival.duration_since(arrivals[0]);
+        let due = compress(nominal, time_scale);
+        let early_slack = Duration::from_millis(5);
+        assert!(
+            seen + early_slack >= due && seen < due + Duration::from_millis(500),
+            "{seen:?} vs due {due:?}"
+        );
+    }
 }
 
 #[tokio::test]

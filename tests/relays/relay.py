@@ -5,6 +5,7 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
 
   BATCH=1        queue records and upload them in batches (up to 1000 per request) from a
                  background flusher; webhooks are answered as soon as the record is queued.
+  FLUSH_MS=N     how often the flusher runs (default 30).
   BREAK=<mode>   break one rule of the contract on purpose (comma-separated for several):
     ignore-token        accept webhooks without or with a wrong token      (auth.*)
     leak-sandbox        forward sandbox events whatever send_sandbox says   (event.sandbox, mapping)
@@ -24,6 +25,8 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
     extra-key           add evtData.sandbox to every record                 (mapping)
     ms-timestamp        send ts in milliseconds                             (mapping; CleverTap 525)
     double-upload       upload every record twice                           (mapping: duplicates)
+    wrong-identity      use the Qonversion user_id as the identity           (mapping: unattributed records)
+    crash-on-bad-body   exit when a body is not JSON                        (body.malformed: relay died)
 """
 
 import json
@@ -39,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BREAK = set(filter(None, os.environ.get("BREAK", "").split(",")))
 BATCH = os.environ.get("BATCH") == "1"
+FLUSH_MS = float(os.environ.get("FLUSH_MS", "30"))
 URL = os.environ["CLEVERTAP_API_URL"].rstrip("/") + "/1/upload"
 ACCOUNT = os.environ["CLEVERTAP_ACCOUNT_ID"]
 PASSCODE = os.environ["CLEVERTAP_PASSCODE"]
@@ -110,6 +114,8 @@ def revenue(event, name):
 
 
 def identity(event):
+    if "wrong-identity" in BREAK and event.get("user_id"):
+        return event["user_id"]
     uid = event.get("custom_user_id")
     if isinstance(uid, str) and uid:
         return uid
@@ -234,7 +240,7 @@ def unprocessed_records(sent, answer):
 
 def flusher():
     while True:
-        time.sleep(0.03)
+        time.sleep(FLUSH_MS / 1000)
         with queue_lock:
             limit = len(queue) if "no-batch-limit" in BREAK else 1000
             batch, queue[:] = queue[:limit], queue[limit:]
@@ -266,6 +272,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             event = json.loads(raw)
         except ValueError:
+            if "crash-on-bad-body" in BREAK:
+                log("Traceback (most recent call last): cannot parse the webhook body")
+                os._exit(1)
             return self.answer(200 if "no-400" in BREAK else 400, "not json")
         if not isinstance(event, dict):
             return self.answer(400, "not an object")
@@ -293,6 +302,7 @@ class Handler(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     if BATCH:
         threading.Thread(target=flusher, daemon=True).start()
+    ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
     server.daemon_threads = True
     log(f"relay.py listening on {os.environ['PORT']} (BATCH={BATCH}, BREAK={sorted(BREAK)})")

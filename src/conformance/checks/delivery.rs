@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of};
+use super::{
+    CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of,
+};
 use crate::clevertap::{Fault, FaultScript, JournalEntry};
 use crate::conformance::bench::FakeSetup;
 use crate::conformance::observe::{settle, wait_until};
@@ -13,13 +15,16 @@ use crate::conformance::observe::{settle, wait_until};
 /// How long `upstream.partial` waits for one more retry before it concludes the relay stopped.
 const PARTIAL_QUIET: Duration = Duration::from_millis(1000);
 
+/// 500s in a row for `upstream.backoff`: the last retry delay is compared with the first.
+const FAULTS_IN_A_ROW: usize = 4;
+
 /// The fake's faults for the checks of this group.
 pub(super) fn setup(name: &str) -> Option<FakeSetup> {
     let faults = match name {
         "upstream.429" => FaultScript::new().on(1, Fault::TooManyRequests { retry_after: None }),
         "upstream.5xx" => FaultScript::new().on(1, Fault::ServerError).on(2, Fault::Unavailable),
         "upstream.connection-drop" => FaultScript::new().on(1, Fault::DropConnection),
-        "upstream.backoff" => FaultScript::new().on_range(1..=3, Fault::ServerError),
+        "upstream.backoff" => FaultScript::new().on_range(1..=FAULTS_IN_A_ROW as u64, Fault::ServerError),
         "upstream.retry-after" => FaultScript::new().on(1, Fault::TooManyRequests { retry_after: Some(1) }),
         "upstream.partial" => FaultScript::new().on_range(1..=50, Fault::Partial { records: vec![1] }),
         _ => return None,
@@ -75,7 +80,11 @@ fn exactly_once(count: usize) -> Verdict {
     match count {
         1 => Verdict::new(true, "the event was uploaded exactly once", Vec::new()),
         0 => Verdict::new(false, "the event was lost: CleverTap processed no record of it", Vec::new()),
-        n => Verdict::new(false, format!("the event was doubled: CleverTap processed {n} records of it"), Vec::new()),
+        n => Verdict::new(
+            false,
+            format!("the event was doubled: CleverTap processed {n} records of it"),
+            Vec::new(),
+        ),
     }
 }
 
@@ -87,15 +96,24 @@ fn retry_delays(uploads: &[JournalEntry]) -> Vec<Duration> {
 fn backoff(uploads: &[JournalEntry]) -> Verdict {
     let delays = retry_delays(uploads);
     let shown: Vec<String> = delays.iter().map(|d| format!("{} ms", d.as_millis())).collect();
-    if delays.len() < 3 {
-        return Verdict::new(false, format!("expected 3 retries after 3 faults, saw {} (delays: {})", delays.len(), shown.join(", ")), Vec::new());
+    if delays.len() < FAULTS_IN_A_ROW {
+        let observed = format!(
+            "expected {FAULTS_IN_A_ROW} retries after {FAULTS_IN_A_ROW} faults, saw {} (delays: {})",
+            delays.len(),
+            shown.join(", ")
+        );
+        return Verdict::new(false, observed, Vec::new());
     }
-    let (first, third) = (delays[0], delays[2]);
-    let grows = third >= first.mul_f64(1.5) && third >= Duration::from_millis(20);
+    let (first, last) = (delays[0], delays[FAULTS_IN_A_ROW - 1]);
+    let grows = last >= first.mul_f64(1.5) && last >= Duration::from_millis(20);
     let observed = format!("retry delays {}", shown.join(", "));
     match grows {
         true => Verdict::new(true, format!("{observed}: they grow"), Vec::new()),
-        false => Verdict::new(false, format!("{observed}: the third is not at least 1.5× the first (and ≥ 20 ms)"), Vec::new()),
+        false => Verdict::new(
+            false,
+            format!("{observed}: the last is not at least 1.5× the first (and ≥ 20 ms)"),
+            Vec::new(),
+        ),
     }
 }
 
@@ -126,7 +144,15 @@ async fn partial(ctx: &CheckContext<'_>, user: &str) -> Verdict {
     }
     match seen {
         0 => Verdict::new(false, "the record was never uploaded", Vec::new()),
-        1..=3 => Verdict::new(true, format!("the unprocessed record was sent {seen} time(s), then given up"), Vec::new()),
-        n => Verdict::new(false, format!("the unprocessed record was sent {n} times (at most 3 allowed)"), Vec::new()),
+        1..=3 => Verdict::new(
+            true,
+            format!("the unprocessed record was sent {seen} time(s), then given up"),
+            Vec::new(),
+        ),
+        n => Verdict::new(
+            false,
+            format!("the unprocessed record was sent {n} times (at most 3 allowed)"),
+            Vec::new(),
+        ),
     }
 }

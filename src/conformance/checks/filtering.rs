@@ -3,7 +3,9 @@
 use tokio::time::Instant;
 
 use super::auth::answer;
-use super::{CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of};
+use super::{
+    CheckContext, Verdict, describe_delivery, describe_uploads, processed_of, sample_event, uploads_of,
+};
 use crate::mapping::expected_records;
 use crate::qonversion::WebhookEvent;
 use crate::qonversion::field::Field;
@@ -14,8 +16,12 @@ pub(super) const DISABLED_EVENT: &str = "trial_started";
 pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     let base = format!("qc-check-{}", name.replace('.', "-"));
     let cases: Vec<(String, WebhookEvent)> = match name {
-        "event.unknown" => vec![("unknown event `subscription_paused`".into(), sample_event("subscription_paused", &base))],
-        "event.downgraded" => vec![("subscription_downgraded".into(), sample_event("subscription_downgraded", &base))],
+        "event.unknown" => {
+            vec![("unknown event `subscription_paused`".into(), sample_event("subscription_paused", &base))]
+        }
+        "event.downgraded" => {
+            vec![("subscription_downgraded".into(), sample_event("subscription_downgraded", &base))]
+        }
         "event.sandbox" => {
             let mut sandbox = sample_event("subscription_renewed", &format!("{base}-sandbox"));
             sandbox.environment = Field::Value("sandbox".into());
@@ -24,8 +30,14 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
             vec![("environment \"sandbox\"".into(), sandbox), ("no environment".into(), unmarked)]
         }
         _ => vec![
-            (format!("disabled `{DISABLED_EVENT}`"), sample_event(DISABLED_EVENT, &format!("{base}-disabled"))),
-            ("enabled `subscription_started`".into(), sample_event("subscription_started", &format!("{base}-enabled"))),
+            (
+                format!("disabled `{DISABLED_EVENT}`"),
+                sample_event(DISABLED_EVENT, &format!("{base}-disabled")),
+            ),
+            (
+                "enabled `subscription_started`".into(),
+                sample_event("subscription_started", &format!("{base}-enabled")),
+            ),
         ],
     };
     let mut details = Vec::new();
@@ -37,12 +49,15 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
         details.extend(describe_delivery(label, &delivery));
         if !delivery.succeeded() {
             let error = delivery.last_attempt().and_then(|a| a.error.clone());
-            problems.push(format!("{label} was answered {}, expected 2xx", answer(delivery.final_status(), &error)));
+            problems.push(format!("{label} got {}, expected 2xx", answer(delivery.final_status(), &error)));
         }
         wanted.push((label, user(event), expected));
     }
     let deadline = Instant::now() + ctx.timeout;
-    super::super::observe::wait_until(deadline, || wanted.iter().all(|(_, u, n)| processed_of(ctx.bench, u) >= *n)).await;
+    super::super::observe::wait_until(deadline, || {
+        wanted.iter().all(|(_, u, n)| processed_of(ctx.bench, u) >= *n)
+    })
+    .await;
     super::super::observe::settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
     let mut summary = Vec::new();
     for (label, user, expected) in &wanted {

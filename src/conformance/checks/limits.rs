@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::{CheckContext, Verdict, describe_uploads, sample_event};
 use crate::conformance::attribution::record_identity;
 use crate::conformance::bench::FakeSetup;
-use crate::conformance::observe::{accepted_records, settle, wait_until};
+use crate::conformance::observe::{accepted_records, records_in, settle, wait_until};
 use crate::mapping::expected_records;
 use crate::qonversion::WebhookEvent;
 
@@ -21,13 +21,14 @@ const CONCURRENT_EVENTS: usize = 45;
 const MAX_IN_FLIGHT: usize = 15;
 
 pub(super) fn setup(name: &str) -> Option<FakeSetup> {
-    (name == "upstream.concurrency").then(|| FakeSetup { faults: None, latency: Some(Duration::from_millis(100)) })
+    (name == "upstream.concurrency")
+        .then(|| FakeSetup { faults: None, latency: Some(Duration::from_millis(200)) })
 }
 
 pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     let (count, in_flight) = match name {
         "upstream.headers" => (3, 1),
-        "upstream.batch-limit" => (BATCH_EVENTS, 64),
+        "upstream.batch-limit" => (BATCH_EVENTS, 128),
         _ => (CONCURRENT_EVENTS, CONCURRENT_EVENTS),
     };
     let prefix = format!("qc-check-{}", name.replace('.', "-"));
@@ -90,29 +91,57 @@ fn headers(ctx: &CheckContext<'_>) -> Verdict {
     for r in &requests {
         let header = |name: &str| r.headers.get(name).map(String::as_str);
         if header("x-clevertap-account-id") != Some(account.as_str()) {
-            problems.push(format!("request #{}: X-CleverTap-Account-Id is {:?}, expected {account:?}", r.seq, header("x-clevertap-account-id")));
+            problems.push(format!(
+                "request #{}: X-CleverTap-Account-Id is {:?}, expected {account:?}",
+                r.seq,
+                header("x-clevertap-account-id")
+            ));
         }
         if header("x-clevertap-passcode").is_none() || r.status == 401 {
-            problems.push(format!("request #{}: X-CleverTap-Passcode missing or not valid (HTTP {})", r.seq, r.status));
+            problems.push(format!(
+                "request #{}: X-CleverTap-Passcode missing or not valid (HTTP {})",
+                r.seq, r.status
+            ));
         }
-        if !header("content-type").is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/json")) {
-            problems.push(format!("request #{}: Content-Type is {:?}, expected application/json", r.seq, header("content-type")));
+        if !header("content-type")
+            .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("application/json"))
+        {
+            problems.push(format!(
+                "request #{}: Content-Type is {:?}, expected application/json",
+                r.seq,
+                header("content-type")
+            ));
         }
     }
     match problems.is_empty() {
-        true => Verdict::new(true, format!("{} upload request(s), all with the three headers", requests.len()), Vec::new()),
+        true => Verdict::new(
+            true,
+            format!("{} upload request(s), all with the three headers", requests.len()),
+            Vec::new(),
+        ),
         false => Verdict::new(false, problems.join("; "), Vec::new()),
     }
 }
 
 fn batch_limit(ctx: &CheckContext<'_>) -> Verdict {
     let requests = ctx.bench.fake().journal().requests();
-    let largest = requests.iter().map(|r| r.records.len()).max().unwrap_or(0);
-    let over: Vec<String> =
-        requests.iter().filter(|r| r.records.len() > 1000 || r.status == 413).map(|r| format!("request #{} had {} records (HTTP {})", r.seq, r.records.len(), r.status)).collect();
+    let largest = requests.iter().map(records_in).max().unwrap_or(0);
+    let over: Vec<String> = requests
+        .iter()
+        .filter(|r| records_in(r) > 1000 || r.status == 413)
+        .map(|r| format!("request #{} had {} records (HTTP {})", r.seq, records_in(r), r.status))
+        .collect();
     match over.is_empty() {
-        true => Verdict::new(true, format!("{} upload request(s), the largest with {largest} records", requests.len()), Vec::new()),
-        false => Verdict::new(false, format!("more than 1000 records in one request: {}", over.join("; ")), Vec::new()),
+        true => Verdict::new(
+            true,
+            format!("{} upload request(s), the largest with {largest} records", requests.len()),
+            Vec::new(),
+        ),
+        false => Verdict::new(
+            false,
+            format!("more than 1000 records in one request: {}", over.join("; ")),
+            Vec::new(),
+        ),
     }
 }
 
@@ -120,6 +149,9 @@ fn concurrency(ctx: &CheckContext<'_>) -> Verdict {
     let requests = ctx.bench.fake().journal().requests();
     let peak = requests.iter().map(|r| r.in_flight).max().unwrap_or(0);
     let refused = requests.iter().filter(|r| r.status == 429 && r.fault.is_none()).count();
-    let observed = format!("at most {peak} upload(s) in flight over {} request(s), {refused} answered 429", requests.len());
+    let observed = format!(
+        "at most {peak} upload(s) in flight over {} request(s), {refused} answered 429",
+        requests.len()
+    );
     Verdict::new(peak <= MAX_IN_FLIGHT && refused == 0, observed, Vec::new())
 }

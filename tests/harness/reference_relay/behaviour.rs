@@ -8,18 +8,26 @@ use qc_harness::clevertap::FakeCleverTap;
 use qc_harness::qonversion::field::Field;
 use qc_harness::relay::DEFAULT_TOKEN;
 
-use super::{WAIT, assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
+use super::{
+    WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests,
+    slow_fake,
+};
 
 #[tokio::test]
 async fn refuses_webhooks_without_the_right_token_and_uploads_nothing() {
     let rig = default_rig().await;
     let body = serde_json::to_vec(&event(1)).unwrap();
     let encoded = "cWMtaGFybmVzcy10ZXN0LXRva2Vu".to_string(); // base64 of the token: not what Qonversion sends
-    for auth in [None, Some("Basic wrong-token".to_string()), Some(format!("Basic {encoded}")), Some(format!("Bearer {DEFAULT_TOKEN}"))] {
+    for auth in [
+        None,
+        Some("Basic wrong-token".to_string()),
+        Some(format!("Basic {encoded}")),
+        Some(format!("Bearer {DEFAULT_TOKEN}")),
+    ] {
         let attempt = rig.qonversion.send_raw(body.clone(), auth.clone()).await;
         assert_eq!(attempt.status, Some(401), "{auth:?}: {attempt:?}");
     }
-    assert!(settled_requests(&rig.fake).await.is_empty(), "nothing uploaded");
+    assert_nothing_uploaded(&rig.fake).await;
     let attempt = rig.qonversion.send_raw(body, Some(format!("Basic {DEFAULT_TOKEN}"))).await;
     assert_eq!(attempt.status, Some(200), "{attempt:?}");
 }
@@ -37,7 +45,7 @@ async fn answers_400_to_a_body_that_is_not_a_json_object_and_keeps_serving() {
     let attempt = rig.qonversion.send_raw(typed_wrong.to_vec(), auth).await;
     assert_eq!(attempt.status, Some(400));
     assert!(attempt.body.contains("time"), "the answer names the JSON path: {}", attempt.body);
-    assert!(settled_requests(&rig.fake).await.is_empty(), "nothing uploaded");
+    assert_nothing_uploaded(&rig.fake).await;
     assert_status(&rig.qonversion.send(&event(2)).await, 200);
     assert_eq!(processed(&rig.fake, 1).await.len(), 1, "still serving");
 }
@@ -65,7 +73,7 @@ async fn answers_2xx_without_uploading_skipped_events() {
         assert_status(&delivery, 200);
         assert!(delivery.attempts[0].body.contains("skipped"), "{}", delivery.attempts[0].body);
     }
-    assert!(settled_requests(&rig.fake).await.is_empty(), "nothing uploaded");
+    assert_nothing_uploaded(&rig.fake).await;
 }
 
 #[tokio::test]
@@ -131,4 +139,17 @@ async fn starts_quickly() {
     let rig = default_rig().await;
     eprintln!("reference relay start-up (spawn to /health 200): {:?}", rig.startup);
     assert!(rig.startup < Duration::from_secs(3), "start-up took {:?}", rig.startup);
+}
+
+#[tokio::test]
+async fn finishes_a_delivery_when_qonversion_hangs_up_and_answers_the_redelivery_from_it() {
+    let rig = rig(slow_fake(Duration::from_millis(800)).await, Settings::default()).await;
+    let impatient = rig.qonversion.clone().timeout(Duration::from_millis(200));
+    let first = impatient.send(&event(10)).await;
+    assert_eq!(first.final_status(), None, "Qonversion timed out: {:?}", first.attempts);
+    assert_eq!(processed(&rig.fake, 1).await.len(), 1, "the upload went on without Qonversion");
+    let again = rig.qonversion.redeliver(&first).await;
+    assert_status(&again, 200);
+    assert!(again.attempts[0].body.contains("duplicate"), "{}", again.attempts[0].body);
+    assert_eq!(settled_requests(&rig.fake).await.len(), 1, "uploaded once");
 }

@@ -71,7 +71,8 @@ fn names_the_settings_file_and_json_path_of_a_bad_setting() {
 
 #[test]
 fn help_explains_the_environment_with_an_example() {
-    let output = Command::new(env!("CARGO_BIN_EXE_qc-harness")).args(["reference-relay", "--help"]).output().unwrap();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_qc-harness")).args(["reference-relay", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
     for name in ["PORT", "CLEVERTAP_API_URL", "QONVERSION_WEBHOOK_TOKEN", "RELAY_SETTINGS", "Example"] {
         assert!(help.contains(name), "{name} missing from:\n{help}");

@@ -25,7 +25,8 @@ async fn every_fixture_matches_the_reference_mapping(settings: Settings) {
         .map(|r| r.to_value().to_string())
         .collect();
     let requests = settled_requests(&rig.fake).await;
-    let mut uploaded: Vec<String> = rig.fake.journal().processed_records().iter().map(|r| r.record.to_string()).collect();
+    let mut uploaded: Vec<String> =
+        rig.fake.journal().processed_records().iter().map(|r| r.record.to_string()).collect();
     expected.sort();
     uploaded.sort();
     assert!(!expected.is_empty());

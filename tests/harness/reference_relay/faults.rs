@@ -24,8 +24,16 @@ async fn retries_two_429s_honouring_retry_after_then_uploads_once() {
     let requests = settled_requests(&rig.fake).await;
     assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 429, 200]);
     assert_eq!(records.len(), 1, "uploaded exactly once");
-    assert!(gap(&requests, 0, 1) >= Duration::from_millis(950), "Retry-After: 1 honoured: {:?}", gap(&requests, 0, 1));
-    assert!(gap(&requests, 1, 2) >= Duration::from_millis(950), "Retry-After: 1 honoured: {:?}", gap(&requests, 1, 2));
+    assert!(
+        gap(&requests, 0, 1) >= Duration::from_millis(950),
+        "Retry-After: 1 honoured: {:?}",
+        gap(&requests, 0, 1)
+    );
+    assert!(
+        gap(&requests, 1, 2) >= Duration::from_millis(950),
+        "Retry-After: 1 honoured: {:?}",
+        gap(&requests, 1, 2)
+    );
 }
 
 #[tokio::test]
@@ -133,7 +141,7 @@ async fn relays_a_burst_of_100_events_under_latency_without_loss_or_429() {
 #[tokio::test]
 async fn keeps_at_most_15_uploads_in_flight_when_the_fake_allows_more() {
     let fake = FakeCleverTap::builder()
-        .latency(Duration::from_millis(100))
+        .latency(Duration::from_millis(250))
         .max_concurrency(1000)
         .start()
         .await
@@ -143,5 +151,25 @@ async fn keeps_at_most_15_uploads_in_flight_when_the_fake_allows_more() {
     join_all(events.iter().map(|e| rig.qonversion.send(e))).await;
     let requests = settled_requests(&rig.fake).await;
     let max_in_flight = requests.iter().map(|r| r.in_flight).max().unwrap_or(0);
-    assert_eq!(max_in_flight, 15, "the relay's own limit, not the fake's");
+    assert!(max_in_flight <= 15, "the relay's own limit, not the fake's: {max_in_flight}");
+    assert!(max_in_flight >= 13, "and it uses it: {max_in_flight}");
+    assert_eq!(rig.fake.journal().processed_records().len(), 60);
+}
+
+#[tokio::test]
+async fn answers_502_without_retrying_when_clevertap_refuses_the_credentials() {
+    let fake = FakeCleverTap::start().await;
+    let mut launch = qc_harness::relay::RelayLaunch::new(fake.uri(), Settings::default());
+    launch.passcode = "NOT-THE-PASSCODE".into();
+    let relay = qc_harness::relay::start_relay(&super::built_in_spec(), launch).await.unwrap();
+    let q = qc_harness::qonversion::sender::FakeQonversion::new(
+        relay.webhook_url(),
+        qc_harness::relay::DEFAULT_TOKEN,
+    );
+    let delivery = q.send(&event(9)).await;
+    assert_status(&delivery, 502);
+    assert!(delivery.attempts[0].body.contains("401"), "{}", delivery.attempts[0].body);
+    let requests = settled_requests(&fake).await;
+    assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [401], "a 401 is not retried");
+    assert!(relay.output_tail().contains("CleverTap refused the upload with 401"), "{}", relay.output_tail());
 }

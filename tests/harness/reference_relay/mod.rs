@@ -75,6 +75,12 @@ pub async fn settled_requests(fake: &FakeCleverTap) -> Vec<JournalEntry> {
     fake.journal().requests()
 }
 
+/// Asserts that the fake received no upload at all (after waiting a moment for late ones).
+pub async fn assert_nothing_uploaded(fake: &FakeCleverTap) {
+    let requests = settled_requests(fake).await;
+    assert!(requests.is_empty(), "nothing may be uploaded, got {requests:#?}");
+}
+
 /// Asserts that a delivery ended with `status`.
 pub fn assert_status(delivery: &qc_harness::qonversion::sender::Delivery, status: u16) {
     assert_eq!(delivery.final_status(), Some(status), "attempts: {:?}", delivery.attempts);

@@ -1,0 +1,127 @@
+//! Ports for spawned relays: a free port, never the same twice in this process, and a
+//! check (from `/proc` on Linux) that the port is served by the relay's own process group
+//! and not by some other process that grabbed it in between.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::net::{Ipv4Addr, TcpListener};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// Ports handed out lately; a port is not handed out again while it is in this list.
+static RECENT: Mutex<(BTreeSet<u16>, VecDeque<u16>)> = Mutex::new((BTreeSet::new(), VecDeque::new()));
+const REMEMBER: usize = 4096;
+
+/// A TCP port on 127.0.0.1 that was free a moment ago and was not handed out lately.
+pub(crate) fn free_port() -> Result<u16> {
+    for _ in 0..64 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| Error::Network(format!("cannot find a free port on 127.0.0.1: {e}")))?;
+        let port = listener.local_addr().map_err(|e| Error::Network(format!("free port: {e}")))?.port();
+        let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.0.insert(port) {
+            recent.1.push_back(port);
+            if recent.1.len() > REMEMBER
+                && let Some(old) = recent.1.pop_front()
+            {
+                recent.0.remove(&old);
+            }
+            return Ok(port);
+        }
+    }
+    Err(Error::Network("cannot find a free port on 127.0.0.1 that was not used lately".into()))
+}
+
+/// Whether the socket listening on `port` belongs to another program that was already
+/// running when the relay (led by `pgid`) started: then the port was grabbed between
+/// [`free_port`] and the relay's bind, and the probe answered for someone else.
+///
+/// A listener outside the group that started after the relay is accepted: that is how
+/// `docker run -p {port}:8000 ...` relays listen (through docker-proxy). `false` whenever
+/// this cannot be told (no `/proc`, sockets of other users not readable).
+pub(crate) fn taken_by_older_process(pgid: i32, port: u16) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let inodes = listening_inodes(port);
+        let Some(relay_start) = start_time(pgid) else { return false };
+        if inodes.is_empty() {
+            return false;
+        }
+        let owners: Vec<i32> = all_pids().filter(|pid| holds_any(*pid, &inodes)).collect();
+        let group = super::group::group_members(pgid);
+        !owners.is_empty()
+            && !owners.iter().any(|pid| group.contains(pid))
+            && owners.iter().all(|pid| start_time(*pid).is_some_and(|t| t < relay_start))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (pgid, port);
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn all_pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+}
+
+/// Start time of `pid` in clock ticks since boot (`/proc/<pid>/stat`, field 22).
+#[cfg(target_os = "linux")]
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // Fields after "(comm)" start at field 3 (state); starttime is field 22.
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// Socket inodes listening on `port` (any address), from `/proc/net/tcp` and `tcp6`.
+#[cfg(target_os = "linux")]
+fn listening_inodes(port: u16) -> HashSet<String> {
+    let port_hex = format!(":{port:04X}");
+    let mut inodes = HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            if fields.len() > 9 && fields[1].ends_with(&port_hex) && fields[3] == "0A" {
+                inodes.insert(fields[9].to_string());
+            }
+        }
+    }
+    inodes
+}
+
+#[cfg(target_os = "linux")]
+fn holds_any(pid: i32, inodes: &HashSet<String>) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok()).any(|target| {
+        let target = target.to_string_lossy();
+        target
+            .strip_prefix("socket:[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .is_some_and(|inode| inodes.contains(inode))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_hands_out_the_same_port_twice() {
+        let ports: HashSet<u16> = (0..200).map(|_| free_port().unwrap()).collect();
+        assert_eq!(ports.len(), 200);
+    }
+
+    #[test]
+    fn a_port_served_by_the_group_itself_is_not_taken() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let own_group = nix::unistd::getpgrp().as_raw();
+        assert!(!taken_by_older_process(own_group, port));
+    }
+}
