@@ -36,7 +36,6 @@ pub struct RelayArgs {
     pub clevertap_listen: Option<SocketAddr>,
 }
 
-#[allow(dead_code)] // used by `run` and `prop`, which land next
 impl RelayArgs {
     /// Turns the flags into a [`RelaySpec`]; no relay flag means the built-in reference relay.
     pub fn to_spec(&self) -> Result<RelaySpec> {
@@ -67,7 +66,6 @@ impl RelayArgs {
     }
 }
 
-#[allow(dead_code)]
 fn current_exe() -> Result<PathBuf> {
     std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the qc-harness binary for the reference relay: {e}")))

@@ -44,7 +44,7 @@ pub struct EventSettings {
     /// Send revenue with this event (default: the catalogue's "carries revenue").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_revenue: Option<bool>,
-    /// Custom CleverTap event name (default: the machine name; empty = default).
+    /// Custom CleverTap event name (default: the machine name; empty or blank = default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -103,7 +103,7 @@ impl Settings {
     /// The CleverTap event name for `kind`: the custom name, or the machine name.
     pub fn event_name_for(&self, kind: &EventKind) -> String {
         match self.event(kind.name).and_then(|e| e.name.as_deref()) {
-            Some(name) if !name.is_empty() => name.to_string(),
+            Some(name) if !name.trim().is_empty() => name.to_string(),
             _ => kind.name.to_string(),
         }
     }

@@ -66,6 +66,13 @@ impl FixtureCatalogue {
     /// Loads a directory laid out like `fixtures/` (or a flat directory of event files).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(Error::invalid(
+                dir,
+                ".",
+                "not a directory of fixtures (events/, journeys/ or *.json)",
+            ));
+        }
         let mut catalogue = FixtureCatalogue::default();
         let has_layout = dir.join("events").is_dir() || dir.join("journeys").is_dir();
         let parts: Vec<(PathBuf, bool)> = if has_layout {

@@ -18,6 +18,7 @@
 
 pub mod group;
 mod launch;
+pub mod lines;
 mod port;
 mod process;
 mod ready;
@@ -32,6 +33,7 @@ pub use group::{group_members, install_interrupt_handler, kill_all_relays};
 pub use launch::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
 };
+pub use lines::LinesRelay;
 use process::RelayProcess;
 use ready::Probe;
 pub use spec::{RelaySpec, RelayTarget};

@@ -370,3 +370,9 @@ fn integral_float_transaction_ids_are_written_as_integers() {
     let v = with(base(), "transaction", json!({"transaction_id": 500000000000000.0}));
     assert_eq!(data(v, &Settings::default())["transaction_id"], json!("500000000000000"));
 }
+
+#[test]
+fn a_blank_custom_name_falls_back_to_the_machine_name() {
+    let blank = settings(json!({"events": {"subscription_renewed": {"name": "  "}}}));
+    assert_eq!(map_event(&event(base()), &blank).unwrap().evt_name, "subscription_renewed");
+}

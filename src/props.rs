@@ -1,1 +1,0 @@
-//! Property tests of relay mappings: proptest strategies and properties.
