@@ -41,10 +41,35 @@ use crate::error::{Error, Result};
 /// # });
 /// ```
 pub struct FakeCleverTap {
-    server: Arc<MockServer>,
+    server: ServerHandle,
     engine: Arc<Engine>,
     region: String,
     recycler: Recycler,
+}
+
+/// Owns the wiremock server and drops it on a plain thread.
+///
+/// `MockServer`'s `Drop` blocks with `futures::executor::block_on` on a tokio lock; inside a
+/// tokio task whose co-operative budget is spent, that lock answers "pending" forever and the
+/// drop spins at 100% CPU. A thread outside the runtime has no budget, so the drop completes.
+struct ServerHandle(Option<Arc<MockServer>>);
+
+impl std::ops::Deref for ServerHandle {
+    type Target = MockServer;
+
+    fn deref(&self) -> &MockServer {
+        self.0.as_deref().expect("the server is present until the handle is dropped")
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(server) = self.0.take() {
+            let dropper = std::thread::Builder::new().name("qc-fake-clevertap-drop".into());
+            // If no thread can be spawned, the closure (and the server) drops right here.
+            let _ = dropper.spawn(move || drop(server));
+        }
+    }
 }
 
 impl fmt::Debug for FakeCleverTap {
@@ -86,7 +111,7 @@ impl FakeCleverTap {
         let (admission, answer) = mocks(&engine, &recycler);
         server.register(admission).await;
         server.register(answer).await;
-        Ok(FakeCleverTap { server, engine, region: config.region, recycler })
+        Ok(FakeCleverTap { server: ServerHandle(Some(server)), engine, region: config.region, recycler })
     }
 
     /// `http://127.0.0.1:PORT`; relays POST to `uri() + "/1/upload"`.

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 mod answers;
 mod faults;
 mod journal;
+mod lifecycle;
 mod properties;
 mod rules;
 mod standalone;
