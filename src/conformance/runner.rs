@@ -130,7 +130,11 @@ fn absorb(outcome: &mut RunOutcome, result: UnitResult) {
         UnitResult::Cases(cases) => outcome.cases.extend(cases),
         UnitResult::Check(check) => outcome.checks.push(check),
         UnitResult::RelayError(error) => {
+            // Every unit starts its own relay; a relay that cannot start fails them all the
+            // same way: report each distinct error once.
+            let cause = error.split_once(": ").map_or(error.as_str(), |(_unit, cause)| cause);
             let joined = match outcome.relay_error.take() {
+                Some(earlier) if earlier.contains(cause) => earlier,
                 Some(earlier) => format!("{earlier}\n{error}"),
                 None => error,
             };
