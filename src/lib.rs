@@ -30,3 +30,8 @@ pub use clevertap::FakeCleverTap;
 pub use error::{Error, Result};
 pub use mapping::{EventRecord, Settings};
 pub use qonversion::{FixtureCatalogue, WebhookEvent};
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
