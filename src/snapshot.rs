@@ -1,7 +1,10 @@
 //! Snapshot files (insta format) and their redaction, in one place.
 //!
 //! One file per fixture × variant, `snapshots/<fixture>@<variant>.snap`, holding the records
-//! the relay sent for that case: keys sorted, records in a stable order, secrets redacted.
+//! the relay sent for that case: keys sorted, records in a stable order, secrets redacted,
+//! numbers in one spelling (`85`, `85.0` and `8.5e1` are all `85`; fractions rounded to
+//! 6 decimals, the mapping's precision), so that two relays sending the same values give the
+//! same snapshot.
 //! The file format is insta's, so `cargo insta review` accepts or rejects `.snap.new` files:
 //!
 //! ```text
@@ -117,7 +120,8 @@ pub fn contents(records: &[Value], secrets: &[String]) -> String {
     serde_json::to_string_pretty(&records).expect("JSON values always serialise")
 }
 
-/// Replaces every string that is, or contains, a secret with [`REDACTED`]; sorts object keys.
+/// Replaces every string that is, or contains, a secret with [`REDACTED`]; sorts object keys;
+/// writes numbers in one spelling ([`normalise_number`]).
 pub fn redact(value: &Value, secrets: &[String]) -> Value {
     match value {
         Value::String(s) if secrets.iter().any(|secret| s.contains(secret.as_str())) => {
@@ -129,7 +133,25 @@ pub fn redact(value: &Value, secrets: &[String]) -> Value {
             sorted.sort_by(|a, b| a.0.cmp(b.0));
             Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), redact(v, secrets))).collect())
         }
+        Value::Number(n) => Value::Number(normalise_number(n)),
         other => other.clone(),
+    }
+}
+
+/// One spelling per value: integral numbers as integers, fractions rounded to 6 decimals.
+///
+/// ```
+/// use qc_harness::snapshot::redact;
+/// use serde_json::json;
+/// assert_eq!(redact(&json!([85.0, 85, 6.992999999999999, 84.9999999999, -0.5]), &[]), json!([85, 85, 6.993, 85, -0.5]));
+/// ```
+pub fn normalise_number(n: &serde_json::Number) -> serde_json::Number {
+    let Some(f) = n.as_f64().filter(|_| n.is_f64()) else { return n.clone() };
+    let rounded = crate::mapping::revenue::round(f);
+    if rounded.fract() == 0.0 && rounded.abs() < 9.0e15 {
+        serde_json::Number::from(rounded as i64)
+    } else {
+        serde_json::Number::from_f64(rounded).unwrap_or_else(|| n.clone())
     }
 }
 

@@ -274,19 +274,6 @@ class Semaphore {
   }
 }
 
-/**
- * JSON.stringify, except that an integral revenue keeps its decimal point (`1020.0`, not
- * `1020`). CleverTap reads both the same; the decimal point keeps the uploaded text identical
- * to what the Python and Rust relays send, so that snapshots of the records agree.
- */
-function uploadJson(body) {
-  const marker = '\u0000float:';
-  const text = JSON.stringify(body, (key, value) =>
-    key === 'revenue' && Number.isSafeInteger(value) ? `${marker}${value}` : value,
-  );
-  return text.replace(/"\\u0000float:(-?\d+)"/g, '$1.0');
-}
-
 /** Seconds to wait after failed attempt number `attempt` (1-based). */
 function backoff(attempt) {
   return Math.min(BACKOFF_BASE * BACKOFF_FACTOR ** (attempt - 1), BACKOFF_MAX);
@@ -326,7 +313,7 @@ class CleverTap {
   }
 
   async postWithRetries(body) {
-    const data = uploadJson(body);
+    const data = JSON.stringify(body);
     for (let attempt = 1; attempt <= MAX_TRANSPORT_ATTEMPTS; attempt += 1) {
       const { status, retryAfter, text } = await this.post(data);
       if (status >= 200 && status < 300) {
