@@ -29,7 +29,7 @@ pub mod snapshot;
 pub use clevertap::FakeCleverTap;
 pub use error::{Error, Result};
 pub use mapping::{EventRecord, Settings};
-pub use qonversion::{FixtureCatalogue, WebhookEvent};
+pub use qonversion::{FakeQonversion, FixtureCatalogue, WebhookEvent};
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
