@@ -112,9 +112,32 @@ mod tests {
     fn the_matrix_marks_passed_failed_and_not_run() {
         let matrix = render_matrix(&outcome(), false);
         let rows: Vec<&str> = matrix.lines().collect();
-        assert!(rows[0].starts_with("case") && rows[0].ends_with("default  gross"));
+        assert!(rows[0].starts_with("event") && rows[0].ends_with("default  gross"));
         assert!(rows[1].starts_with("a.ios") && rows[1].contains('✗') && rows[1].contains('✓'));
         assert!(rows[2].starts_with("b.ios") && rows[2].contains('✓') && rows[2].contains('–'));
+    }
+
+    #[test]
+    fn the_matrix_gathers_the_cases_of_one_event_in_a_row() {
+        let outcome = RunOutcome {
+            variants: vec!["default".into()],
+            fixtures: vec![
+                "trial_started.android".into(),
+                "trial_started.ios".into(),
+                "trial_to_expiry.ios".into(),
+            ],
+            cases: vec![
+                case("trial_started.android", "default", Status::Failed, vec![]),
+                case("trial_started.ios", "default", Status::Passed, vec![]),
+                case("trial_to_expiry.ios", "default", Status::Passed, vec![]),
+            ],
+            ..RunOutcome::default()
+        };
+        let matrix = render_matrix(&outcome, false);
+        let rows: Vec<&str> = matrix.lines().collect();
+        assert_eq!(rows.len(), 3, "{matrix}");
+        assert!(rows[1].starts_with("trial_started ") && rows[1].ends_with('✗'), "{matrix}");
+        assert!(rows[2].starts_with("trial_to_expiry.ios") && rows[2].ends_with('✓'), "{matrix}");
     }
 
     #[test]
