@@ -3,14 +3,13 @@
 //! A long-running process reads one `{"event": <webhook>, "settings": <settings>}` per line
 //! on stdin and writes one `{"records": [<CleverTap records>]}` per line on stdout. Each
 //! line has a deadline; errors carry the tail of the process's stderr. The process runs
-//! in its own process group, which is killed when the adapter is dropped.
+//! in its own process group, which is killed when the adapter is dropped, and which an
+//! interrupt of the harness (Ctrl-C) stops like any other relay group.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -18,12 +17,11 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::mapping::Settings;
+use crate::relay::group;
+use crate::relay::tail::{OutputTail, TAIL_LINES};
 
 /// Default deadline for one answer line.
 pub const DEFAULT_LINE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How many stderr lines an error shows.
-const TAIL_LINES: usize = 40;
 
 /// A JSON-lines relay process.
 ///
@@ -46,7 +44,7 @@ struct Process {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: LineReader,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr: OutputTail,
 }
 
 /// One input line.
@@ -248,20 +246,14 @@ impl Process {
                 tail: String::new(),
             })?;
         let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let sink = Arc::clone(&tail);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(std::io::Result::ok) {
-                let mut tail = sink.lock().unwrap_or_else(|e| e.into_inner());
-                if tail.len() == TAIL_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
-            }
-        });
+        let stderr = OutputTail::new();
+        if let Some(stream) = child.stderr.take() {
+            stderr.capture(stream, "stderr");
+        }
+        group::install_interrupt_handler();
+        group::register(child.id() as i32);
         let stdout = LineReader { stdout, pending: Vec::new() };
-        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr: tail })
+        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr })
     }
 
     fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
@@ -283,8 +275,7 @@ impl Process {
     }
 
     fn tail(&self) -> String {
-        let tail = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
-        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+        self.stderr.last(TAIL_LINES)
     }
 
     /// Closes stdin (a well-behaved relay exits), then kills the process group.
@@ -297,8 +288,9 @@ impl Process {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        let pgid = self.child.id() as i32;
+        group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        group::unregister(pgid);
         let _ = self.child.wait();
     }
 }
