@@ -26,11 +26,13 @@ pub const TOO_MANY_CONCURRENT: &str = "Too many concurrent requests";
 pub const SERVER_ERROR: &str = "Internal Server Error";
 /// Text of a 503.
 pub const UNAVAILABLE: &str = "System is unavailable. Try again later.";
-/// Code of a record marked unprocessed by a `Partial` fault.
-pub const PARTIAL_FAULT_CODE: u16 = 500;
-/// Text of a record marked unprocessed by a `Partial` fault.
+/// Code of a record marked unprocessed by a `Partial` fault: CleverTap's documented per-record
+/// code for a server-side failure (500 is only ever an HTTP status).
+pub const PARTIAL_FAULT_CODE: u16 = 555;
+/// Text of a record marked unprocessed by a `Partial` fault (**Decision**: the documented
+/// meaning, in the fake's pattern for undocumented texts).
 pub const PARTIAL_FAULT_TEXT: &str =
-    "Record could not be processed. ErrorCode: 500 - Internal error, try again. ";
+    "Record could not be processed. ErrorCode: 555 - Miscellaneous server error. ";
 
 #[derive(Serialize)]
 struct Failure<'a> {

@@ -1,13 +1,12 @@
 //! [`FakeCleverTapBuilder`]: accounts, latency, limits, faults and where to listen.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::fault::Chaos;
 use super::journal::{DEFAULT_BYTE_BUDGET, DEFAULT_CAPACITY};
-use super::validate::{DEFAULT_PROPERTY_LIMIT, Rules};
+use super::validate::Rules;
 use super::{FakeCleverTap, FaultScript};
 use crate::error::Result;
 
@@ -74,7 +73,7 @@ impl Default for FakeConfig {
             region: DEFAULT_REGION.to_string(),
             latency: Duration::ZERO,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            rules: Rules { property_limit: DEFAULT_PROPERTY_LIMIT, discarded: BTreeSet::new() },
+            rules: Rules::default(),
             faults: FaultScript::new(),
             chaos: None,
             listen: None,
@@ -150,9 +149,16 @@ impl FakeCleverTapBuilder {
         self
     }
 
-    /// Most properties per event (default 256); more gets code 522.
+    /// Most properties per event (default [`DEFAULT_PROPERTY_LIMIT`](super::validate::DEFAULT_PROPERTY_LIMIT), 100); more gets code 522.
     pub fn property_limit(mut self, limit: usize) -> Self {
         self.config.rules.property_limit = limit;
+        self
+    }
+
+    /// Switches the account's Nested Objects feature on: objects and arrays are accepted in
+    /// `evtData` up to 3 levels deep (off by default: they get code 512).
+    pub fn nested_objects(mut self, on: bool) -> Self {
+        self.config.rules.nested_objects = on;
         self
     }
 

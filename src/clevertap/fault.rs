@@ -19,8 +19,17 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// What an injected fault does to one request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+///
+/// Serialises as an object tagged by `kind`: `{"kind":"delay","millis":1500}`,
+/// `{"kind":"too_many_requests","retry_after":5}`, `{"kind":"partial","records":[1]}`.
+///
+/// ```
+/// use std::time::Duration;
+/// use qc_harness::clevertap::Fault;
+/// let delay = serde_json::to_value(Fault::Delay(Duration::from_millis(1500))).unwrap();
+/// assert_eq!(delay, serde_json::json!({"kind": "delay", "millis": 1500}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// HTTP 429, with a `Retry-After` header (seconds) when given.
     TooManyRequests {
@@ -32,18 +41,45 @@ pub enum Fault {
     /// HTTP 503.
     Unavailable,
     /// The normal answer, sent this much later (on top of the latency).
-    Delay(#[serde(serialize_with = "as_millis")] Duration),
+    Delay(Duration),
     /// The connection is closed without any response.
     DropConnection,
-    /// The normal answer, with these records (1-based) marked unprocessed (code 500).
+    /// The normal answer, with these records (1-based) marked unprocessed (code 555).
     Partial {
         /// 1-based record numbers.
         records: Vec<usize>,
     },
 }
 
-fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u128(duration.as_millis())
+/// The serialised shape of a [`Fault`] (every variant a struct, every number a `u64`, so any
+/// serde format can write it; an internally tagged newtype variant holding a number cannot).
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum FaultShape<'a> {
+    TooManyRequests { retry_after: Option<u64> },
+    ServerError,
+    Unavailable,
+    Delay { millis: u64 },
+    DropConnection,
+    Partial { records: &'a [usize] },
+}
+
+impl Serialize for Fault {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let shape = match self {
+            Fault::TooManyRequests { retry_after } => {
+                FaultShape::TooManyRequests { retry_after: *retry_after }
+            }
+            Fault::ServerError => FaultShape::ServerError,
+            Fault::Unavailable => FaultShape::Unavailable,
+            Fault::Delay(delay) => {
+                FaultShape::Delay { millis: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX) }
+            }
+            Fault::DropConnection => FaultShape::DropConnection,
+            Fault::Partial { records } => FaultShape::Partial { records },
+        };
+        shape.serialize(serializer)
+    }
 }
 
 impl fmt::Display for Fault {

@@ -102,7 +102,8 @@ pub struct RecordEntry {
 
 fn epoch_millis<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
     let millis = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-    serializer.serialize_u128(millis)
+    // u64, not u128: not every serde format (serde_json's `Value`, internally tagged enums) takes u128.
+    serializer.serialize_u64(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 fn millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {

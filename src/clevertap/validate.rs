@@ -21,6 +21,7 @@ use kinds::{check_profile, check_token};
 pub use kinds::{valid_email, valid_phone};
 
 mod kinds;
+mod nested;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +29,17 @@ mod tests;
 pub const MAX_RECORDS: usize = 1000;
 /// Largest accepted body (10 MiB); bigger bodies get HTTP 413.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Default limit on event properties (code 522).
-pub const DEFAULT_PROPERTY_LIMIT: usize = 256;
+/// Default limit on event properties (code 522): CleverTap's current documentation says 100
+/// per event by default, configurable per account (older pages said 256; see
+/// `clevertap-upload.md`, "Property limit").
+pub const DEFAULT_PROPERTY_LIMIT: usize = 100;
+/// Longest accepted identity value (`identity`, `FBID`, `GPID`, `objectId`), in characters (code 523).
+pub const MAX_IDENTITY_CHARS: usize = 120;
+/// Deepest nesting level of an event property with Nested Objects on (the root key is level 0).
+pub const MAX_NESTING_LEVEL: usize = 3;
+/// The real 523 text (recorded from the live API), without the record number.
+pub const IDENTITY_TEXT: &str =
+    "'identity' or 'fbId' or 'gpId' or 'objectId' is necessary under 120 chars to identify the user. ";
 /// Longest property key, in characters (code 512).
 pub const MAX_KEY_CHARS: usize = 120;
 /// Longest string property value, in bytes (code 512).
@@ -66,11 +76,14 @@ pub struct Rules {
     pub property_limit: usize,
     /// Event names discarded in the account (code 528), compared exactly.
     pub discarded: BTreeSet<String>,
+    /// The account's Nested Objects feature: objects and arrays accepted in `evtData`, up to
+    /// [`MAX_NESTING_LEVEL`] levels deep. Off by default (then they get code 512).
+    pub nested_objects: bool,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules { property_limit: DEFAULT_PROPERTY_LIMIT, discarded: BTreeSet::new() }
+        Rules { property_limit: DEFAULT_PROPERTY_LIMIT, discarded: BTreeSet::new(), nested_objects: false }
     }
 }
 
@@ -174,9 +187,14 @@ fn present<'v, 'a>(fields: &'v View<'a>, key: &str) -> Option<&'v View<'a>> {
     fields.get(key).filter(|value| !value.is_null())
 }
 
+/// A non-empty string of at most [`MAX_IDENTITY_CHARS`] characters.
+fn usable_id(text: &str) -> bool {
+    !text.is_empty() && (text.len() <= MAX_IDENTITY_CHARS || text.chars().count() <= MAX_IDENTITY_CHARS)
+}
+
 fn is_identity(value: Option<&View>) -> bool {
     match value {
-        Some(View::Str(s)) => !s.is_empty(),
+        Some(View::Str(s)) => usable_id(s),
         Some(View::Number(_)) => true,
         _ => false,
     }
@@ -185,13 +203,10 @@ fn is_identity(value: Option<&View>) -> bool {
 fn check_identity(fields: &View) -> Result<(), RecordError> {
     let object_id = present(fields, "objectId");
     let object_id_ok = matches!(object_id, Some(View::Str(s)) if !s.is_empty());
+    let object_id_usable = matches!(object_id, Some(View::Str(s)) if usable_id(s));
     let any = ["identity", "FBID", "GPID"].iter().any(|key| is_identity(present(fields, key)));
-    if !any && !object_id_ok {
-        return Err(RecordError::decided(
-            523,
-            "Identity",
-            "Missing identity: identity, FBID, GPID or objectId",
-        ));
+    if !any && !object_id_usable {
+        return Err(RecordError::new(523, IDENTITY_TEXT));
     }
     if object_id.is_some() && !object_id_ok {
         return Err(RecordError::decided(526, "objectId", "objectId must be a non-empty string"));
@@ -290,7 +305,7 @@ fn check_event(fields: &View, rules: &Rules) -> Result<(), RecordError> {
         return Err(invalid("Invalid event structure: evtData must be an object".into()));
     };
     for (key, value) in data {
-        check_property(name, key, value).map_err(invalid)?;
+        check_property(name, key, value, rules.nested_objects).map_err(invalid)?;
     }
     let count = data.iter().filter(|(_, value)| !value.is_null()).count();
     if count > rules.property_limit {
@@ -306,7 +321,7 @@ fn check_event(fields: &View, rules: &Rules) -> Result<(), RecordError> {
     Ok(())
 }
 
-fn check_property(event: &str, key: &str, value: &View) -> Result<(), String> {
+fn check_key(key: &str) -> Result<(), String> {
     if let Some(c) = prohibited_char(key) {
         return Err(format!(
             "Invalid event structure: property key '{key}' contains the prohibited character '{c}'"
@@ -315,10 +330,22 @@ fn check_property(event: &str, key: &str, value: &View) -> Result<(), String> {
     if key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS {
         return Err(format!("Invalid event structure: property key is over {MAX_KEY_CHARS} characters"));
     }
+    Ok(())
+}
+
+fn check_scalar(key: &str, value: &View) -> Result<(), String> {
     match value {
         View::Str(s) if s.len() > MAX_VALUE_BYTES => {
             Err(format!("Invalid event structure: value of '{key}' is over {MAX_VALUE_BYTES} bytes"))
         }
+        _ => Ok(()),
+    }
+}
+
+fn check_property(event: &str, key: &str, value: &View, nested_objects: bool) -> Result<(), String> {
+    check_key(key)?;
+    match value {
+        View::Array(_) | View::Object(_) if nested_objects => nested::check_value(key, value, 0),
         View::Array(items) if event == "Charged" && key == "Items" => {
             if items.iter().all(View::is_object) {
                 Ok(())
@@ -329,6 +356,6 @@ fn check_property(event: &str, key: &str, value: &View) -> Result<(), String> {
         View::Array(_) | View::Object(_) => {
             Err(format!("Invalid event structure: value of '{key}' is a nested object or array"))
         }
-        _ => Ok(()),
+        _ => check_scalar(key, value),
     }
 }

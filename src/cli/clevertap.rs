@@ -8,6 +8,7 @@ use clap::Args;
 use super::Output;
 use crate::clevertap::fault::parse_duration;
 use crate::clevertap::standalone::{self, Summary};
+use crate::clevertap::validate::DEFAULT_PROPERTY_LIMIT;
 use crate::clevertap::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder, FaultScript,
 };
@@ -59,9 +60,14 @@ pub struct ClevertapArgs {
     /// Most uploads in flight per account; one more gets HTTP 429 (needs --latency to overlap).
     #[arg(long, value_name = "N", default_value_t = 15)]
     max_concurrency: usize,
-    /// Most properties per event; more gets code 522.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    /// Most properties per event; more gets code 522. The default is CleverTap's documented
+    /// default (100); set your account's limit if CleverTap raised it.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROPERTY_LIMIT)]
     property_limit: usize,
+    /// Switch the account's Nested Objects feature on: objects and arrays are accepted in evtData,
+    /// up to 3 levels deep (without it they get code 512).
+    #[arg(long)]
+    nested_objects: bool,
     /// An event name discarded in the account (code 528); repeatable.
     #[arg(long, value_name = "NAME")]
     discard_event: Vec<String>,
@@ -97,6 +103,7 @@ impl ClevertapArgs {
             .latency(self.latency)
             .max_concurrency(self.max_concurrency)
             .property_limit(self.property_limit)
+            .nested_objects(self.nested_objects)
             .journal_capacity(self.journal_capacity)
             .faults(script);
         for name in &self.discard_event {

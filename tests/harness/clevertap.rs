@@ -9,6 +9,7 @@ mod answers;
 mod faults;
 mod journal;
 mod lifecycle;
+mod nested;
 mod properties;
 mod rules;
 mod standalone;

@@ -35,7 +35,7 @@ pub(super) fn check_profile(fields: &View) -> Result<(), RecordError> {
     };
     let field = |key: &str| present(data, key);
     if field("Gender").is_some_and(|v| !is_one_of(v, &["M", "F"])) {
-        return Err(profile_error(514, "ErrorCode: 514 - Gender needs to be M/F. "));
+        return Err(profile_error(514, "Gender needs to be M/F."));
     }
     if field("Email").is_some_and(|v| !v.as_str().is_some_and(valid_email)) {
         return Err(profile_error(515, "Email is not valid."));

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
 use serde_json::json;
 
-use super::{batch, client, event, failure, upload};
+use super::{WAIT, batch, client, event, failure, upload};
 
 async fn faulty(script: &str) -> FakeCleverTap {
     FakeCleverTap::builder().faults(FaultScript::parse(script).unwrap()).start().await.unwrap()
@@ -111,7 +111,11 @@ async fn scripted_partial_marks_chosen_records_unprocessed() {
         [json!("a"), json!("c")]
     );
     assert!(unprocessed[1]["error"].as_str().unwrap().ends_with("Skipped record number : 3"));
-    assert_eq!(unprocessed[0]["code"], 500);
+    assert_eq!(unprocessed[0]["code"], 555, "a per-record server failure is 555, never 500");
+    assert_eq!(
+        unprocessed[0]["error"],
+        "Record could not be processed. ErrorCode: 555 - Miscellaneous server error. Skipped record number : 1"
+    );
     assert_eq!(fake.journal().processed_records().len(), 1);
     assert_eq!(fake.journal().requests()[0].fault, Some(Fault::Partial { records: vec![1, 3] }));
 }
@@ -179,4 +183,46 @@ async fn chaos_injects_faults_reproducibly_and_journals_them() {
     let injected = first.iter().flatten().count();
     assert!((5..=25).contains(&injected), "{injected} faults at rate 0.5");
     assert_ne!(first, run(43).await);
+}
+
+#[tokio::test]
+async fn the_journal_serialises_after_every_fault_kind() {
+    let fake = faulty("1=delay:20,2=429:3,3=500,4=503,5=drop,6=partial:1").await;
+    for _ in 0..6 {
+        let _ = client()
+            .post(format!("{}/1/upload", fake.uri()))
+            .header("X-CleverTap-Account-Id", fake.account_id())
+            .header("X-CleverTap-Passcode", fake.passcode())
+            .body(batch(&[event("x")]))
+            .send()
+            .await;
+    }
+    let entries = fake.wait_for_requests(6, WAIT).await.unwrap();
+    // Both the text writer and serde_json's Value (which rejects u128) must take every entry.
+    let text = serde_json::to_string(&entries).expect("the journal serialises as text");
+    let value = serde_json::to_value(&entries).expect("the journal serialises as a Value");
+    assert_eq!(value[0]["fault"], json!({"kind": "delay", "millis": 20}));
+    assert_eq!(value[1]["fault"], json!({"kind": "too_many_requests", "retry_after": 3}));
+    assert_eq!(value[4]["fault"], json!({"kind": "drop_connection"}));
+    assert_eq!(value[5]["fault"], json!({"kind": "partial", "records": [1]}));
+    assert!(value[0]["received_at"].as_u64().is_some(), "{text}");
+    let records = fake.journal().records();
+    serde_json::to_value(&records).expect("record entries serialise");
+}
+
+#[tokio::test]
+async fn the_journal_serialises_under_chaos() {
+    let fake = FakeCleverTap::builder().chaos(3, 1.0).start().await.unwrap();
+    for _ in 0..20 {
+        let _ = client()
+            .post(format!("{}/1/upload", fake.uri()))
+            .header("X-CleverTap-Account-Id", fake.account_id())
+            .header("X-CleverTap-Passcode", fake.passcode())
+            .body(batch(&[event("x")]))
+            .send()
+            .await;
+    }
+    let entries = fake.wait_for_requests(20, WAIT).await.unwrap();
+    assert!(entries.iter().any(|e| matches!(e.fault, Some(Fault::Delay(_)))), "seed 3 gives a delay in 20");
+    serde_json::to_value(&entries).expect("the journal serialises as a Value");
 }

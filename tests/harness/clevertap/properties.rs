@@ -5,8 +5,8 @@ use qc_harness::clevertap::FakeCleverTap;
 use serde_json::{Map, Value, json};
 
 const CODES: [u64; 25] = [
-    500, 509, 512, 513, 514, 515, 516, 517, 518, 519, 520, 522, 523, 524, 525, 526, 528, 530, 531, 532, 533,
-    534, 535, 0, 0,
+    509, 512, 513, 514, 515, 516, 517, 518, 519, 520, 522, 523, 524, 525, 526, 528, 530, 531, 532, 533, 534,
+    535, 555, 0, 0,
 ];
 
 /// Sends bodies to one fake from a synchronous proptest.

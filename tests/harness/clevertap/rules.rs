@@ -5,6 +5,17 @@ use serde_json::{Value, json};
 
 use super::{assert_code, assert_processed, batch, event, event_with, upload, without};
 
+#[tokio::test]
+async fn code_514_with_the_recorded_text() {
+    let fake = FakeCleverTap::start().await;
+    let got = upload(&fake, batch(&[profile(json!({"Gender": "GG"}))])).await;
+    assert_eq!(got.body["unprocessed"][0]["code"], 514);
+    assert_eq!(
+        got.body["unprocessed"][0]["error"],
+        "Profile data is incorrect. Gender needs to be M/F.Skipped record number : 1"
+    );
+}
+
 fn profile(data: Value) -> Value {
     json!({"type": "profile", "identity": "user-1", "profileData": data})
 }
@@ -30,6 +41,30 @@ async fn code_523_without_any_identity() {
     assert_code(&fake, event_with("identity", json!("")), 523).await;
     assert_code(&fake, event_with("identity", json!(true)), 523).await;
     assert_code(&fake, event_with("identity", Value::Null), 523).await;
+}
+
+#[tokio::test]
+async fn code_523_with_the_recorded_text_for_identities_over_120_characters() {
+    let fake = FakeCleverTap::start().await;
+    let real = "'identity' or 'fbId' or 'gpId' or 'objectId' is necessary under 120 chars to identify the user. \
+                Skipped record number : 1";
+    for key in ["identity", "FBID", "GPID", "objectId"] {
+        let mut at_limit = without(event("x"), "identity");
+        at_limit[key] = json!("é".repeat(120)); // 120 characters, 240 bytes: accepted
+        assert_processed(&fake, at_limit).await;
+        let mut over = without(event("x"), "identity");
+        over[key] = json!("u".repeat(121));
+        let got = upload(&fake, batch(&[over])).await;
+        assert_eq!(got.body["unprocessed"][0]["code"], 523, "{key}: {}", got.text);
+        assert_eq!(got.body["unprocessed"][0]["error"], real, "{key}");
+    }
+    // Any one usable identity is enough.
+    let mut long_and_short = event_with("identity", json!("u".repeat(200)));
+    long_and_short["FBID"] = json!("fb-1");
+    assert_processed(&fake, long_and_short).await;
+    // The missing-identity case carries the same recorded text.
+    let got = upload(&fake, batch(&[event("ok"), without(event("x"), "identity")])).await;
+    assert_eq!(got.body["unprocessed"][0]["error"], real.replace(": 1", ": 2"));
 }
 
 #[tokio::test]
@@ -196,15 +231,17 @@ async fn code_522_past_the_property_limit_which_is_configurable() {
         let data: serde_json::Map<String, Value> = (0..n).map(|i| (format!("p{i}"), json!(i))).collect();
         event_with("evtData", Value::Object(data))
     };
+    // Default: 100, CleverTap's currently documented default.
     let fake = FakeCleverTap::start().await;
-    assert_processed(&fake, with_props(256)).await;
-    assert_code(&fake, with_props(257), 522).await;
-    let strict = FakeCleverTap::builder().property_limit(100).start().await.unwrap();
-    assert_processed(&strict, with_props(100)).await;
-    assert_code(&strict, with_props(101), 522).await;
+    assert_processed(&fake, with_props(100)).await;
+    assert_code(&fake, with_props(101), 522).await;
     let mut nulls = with_props(100);
     nulls["evtData"]["empty"] = Value::Null;
-    assert_processed(&strict, nulls).await;
+    assert_processed(&fake, nulls).await;
+    // An account whose limit CleverTap raised (older pages said 256).
+    let raised = FakeCleverTap::builder().property_limit(256).start().await.unwrap();
+    assert_processed(&raised, with_props(256)).await;
+    assert_code(&raised, with_props(257), 522).await;
 }
 
 #[tokio::test]

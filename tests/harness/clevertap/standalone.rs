@@ -140,3 +140,18 @@ async fn standalone_warns_when_listening_beyond_loopback() {
     child.start_kill().unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
+
+#[tokio::test]
+async fn standalone_serves_the_journal_after_a_delay_fault_and_takes_nested_objects() {
+    let args = ["--account-id", "ACC", "--passcode", "P1", "--fault", "1=delay:30", "--nested-objects"];
+    let fake = start(&args).await;
+    let mut nested = event("cart_updated");
+    nested["evtData"]["cart"] = json!({"items": [{"sku": "pro", "price": {"amount": 9}}]});
+    assert_eq!(post(&fake.uri, "P1", batch(&[nested])).await, 200);
+    let response = client().get(format!("{}/__harness/requests", fake.uri)).send().await.unwrap();
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("cannot serialise"), "{text}");
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(entries[0]["fault"], json!({"kind": "delay", "millis": 30}));
+    assert_eq!(entries[0]["outcomes"][0]["outcome"], "processed", "nested objects accepted: {text}");
+}
