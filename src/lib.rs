@@ -19,6 +19,7 @@ pub mod conformance;
 pub mod error;
 pub mod json_input;
 pub mod mapping;
+pub mod parity;
 pub mod props;
 pub mod qonversion;
 pub mod reference_relay;

@@ -12,6 +12,7 @@ mod completions;
 mod fixtures;
 mod map;
 mod output;
+mod parity;
 mod prop;
 mod reference_relay;
 mod relay_args;
@@ -49,6 +50,7 @@ enum Command {
     Send(send::SendArgs),
     Map(map::MapArgs),
     Prop(prop::PropArgs),
+    Parity(parity::ParityArgs),
     ReferenceRelay(reference_relay::ReferenceRelayArgs),
     Fixtures(fixtures::FixturesArgs),
     Completions(completions::CompletionsArgs),
@@ -81,6 +83,7 @@ fn execute(command: Command, out: &Output) -> Result<i32> {
         Command::Send(args) => send::execute(args, out),
         Command::Map(args) => map::execute(args, out),
         Command::Prop(args) => prop::execute(args, out),
+        Command::Parity(args) => parity::execute(args, out),
         Command::ReferenceRelay(args) => reference_relay::execute(args, out),
         Command::Fixtures(args) => fixtures::execute(args, out),
         Command::Completions(args) => completions::execute(args),
