@@ -148,3 +148,19 @@ async fn the_committed_cassettes_replay_clean() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_stale_known_difference_and_a_bad_cassette_are_reported() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cassettes/ruby-401-unknown-account.json");
+    let mut cassette: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    cassette["known_differences"] = serde_json::json!([{"aspect": "error", "why": "no longer true"}]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stale.json"), cassette.to_string()).unwrap();
+    let replayed = replay_dir(dir.path()).await.unwrap();
+    assert_eq!(replayed[0].stale, ["error"]);
+    assert!(!replayed[0].is_clean());
+    cassette["request"]["auth"] = serde_json::json!("sometimes");
+    std::fs::write(dir.path().join("stale.json"), cassette.to_string()).unwrap();
+    let error = replay_dir(dir.path()).await.unwrap_err().to_string();
+    assert!(error.contains("stale.json") && error.contains("request.auth"), "{error}");
+}
