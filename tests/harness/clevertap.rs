@@ -10,6 +10,7 @@ mod faults;
 mod journal;
 mod lifecycle;
 mod nested;
+mod node_client;
 mod properties;
 mod rules;
 mod standalone;

@@ -86,7 +86,10 @@ async fn every_rule_changed_on_purpose_is_reported_and_nothing_else() {
     assert_eq!(aspects("mixed-partial"), ["record 4: code"]);
     assert_eq!(aspects("auth-wrong-passcode"), ["error"]);
     assert_eq!(aspects("envelope-1001-records"), ["http status", "code"]);
-    assert_eq!(aspects("523-identity-over-120-chars"), ["body shape", "status", "processed", "record 1: number"]);
+    assert_eq!(
+        aspects("523-identity-over-120-chars"),
+        ["body shape", "status", "processed", "record 1: number"]
+    );
     let text = report.differences.iter().find(|d| d.case == "514-gender").unwrap();
     assert_eq!(text.fake, "Profile data is incorrect. Gender needs to be M/F.");
     assert_eq!(text.upstream, "Profile data is incorrect. Gender must be M or F.");
@@ -151,8 +154,10 @@ async fn the_committed_cassettes_replay_clean() {
 
 #[tokio::test]
 async fn a_stale_known_difference_and_a_bad_cassette_are_reported() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cassettes/ruby-401-unknown-account.json");
-    let mut cassette: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    let committed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cassettes/ruby-401-unknown-account.json");
+    let mut cassette: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
     cassette["known_differences"] = serde_json::json!([{"aspect": "error", "why": "no longer true"}]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("stale.json"), cassette.to_string()).unwrap();
