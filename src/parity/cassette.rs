@@ -136,6 +136,7 @@ impl Cassette {
                 let options = CorpusOptions {
                     property_limit: self.account.property_limit,
                     discarded_event: self.account.discarded_event.clone(),
+                    nested_objects: self.account.nested_objects,
                 };
                 let case = corpus(&options).into_iter().find(|case| case.name == self.case);
                 case.map(|case| case.body)

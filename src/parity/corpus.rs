@@ -57,6 +57,8 @@ pub struct CorpusOptions {
     pub property_limit: usize,
     /// An event name discarded in the account; without it the 528 case is left out.
     pub discarded_event: Option<String>,
+    /// The account has Nested Objects: adds the nesting cases (depth, arrays of arrays).
+    pub nested_objects: bool,
 }
 
 const TS: u64 = 1_700_000_000;
@@ -101,6 +103,9 @@ pub fn corpus(options: &CorpusOptions) -> Vec<Case> {
     cases.extend(envelope_cases());
     cases.extend(identity_and_ts_cases());
     cases.extend(event_cases(options));
+    if options.nested_objects {
+        cases.extend(nested_cases());
+    }
     cases.extend(profile_cases());
     cases.extend(token_cases());
     cases.extend(mixed_cases());
@@ -187,6 +192,16 @@ fn event_cases(options: &CorpusOptions) -> Vec<Case> {
         cases.push(Case::record("528-discarded-event", "528", event(name)));
     }
     cases
+}
+
+fn nested_cases() -> Vec<Case> {
+    let levels = |n: usize| (0..n).fold(json!("leaf"), |inner, level| json!({ format!("k{level}"): inner }));
+    vec![
+        Case::record("accepted-nested-3-levels", "nested", event_data(json!({"root": levels(3)}))),
+        Case::record("512-nested-4-levels", "nested", event_data(json!({"root": levels(4)}))),
+        Case::record("512-nested-array-of-arrays", "nested", event_data(json!({"root": [["a"], ["b"]]}))),
+        Case::record("512-nested-prohibited-key", "nested", event_data(json!({"root": {"a.b": 1}}))),
+    ]
 }
 
 fn profile_cases() -> Vec<Case> {

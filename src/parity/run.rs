@@ -74,6 +74,7 @@ pub async fn run(config: &ParityConfig) -> Result<ParityReport, ParityError> {
     let cases = corpus(&CorpusOptions {
         property_limit: config.settings.property_limit,
         discarded_event: config.settings.discarded_event.clone(),
+        nested_objects: config.settings.nested_objects,
     });
     preflight(&upstream, &cases[0], &origin, &config.account).await?;
     let answers: Vec<Result<(Observed, Observed), ParityError>> = stream::iter(&cases)

@@ -169,3 +169,42 @@ async fn a_stale_known_difference_and_a_bad_cassette_are_reported() {
     let error = replay_dir(dir.path()).await.unwrap_err().to_string();
     assert!(error.contains("stale.json") && error.contains("request.auth"), "{error}");
 }
+
+/// The codes of docs/clevertap-upload.md's per-record table (ranges expanded).
+fn documented_codes() -> Vec<String> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/clevertap-upload.md"))
+        .unwrap();
+    let mut codes = Vec::new();
+    for line in doc.lines().filter(|line| line.starts_with("| 5")) {
+        let cell = line.split('|').nth(1).unwrap().trim();
+        match cell.split_once('–') {
+            Some((from, to)) => {
+                codes.extend((from.parse::<u16>().unwrap()..=to.parse().unwrap()).map(|c| c.to_string()))
+            }
+            None => codes.push(cell.to_string()),
+        }
+    }
+    codes
+}
+
+#[test]
+fn the_corpus_covers_every_documented_code_with_unique_names() {
+    use qc_harness::parity::corpus::{CorpusOptions, corpus, rules_covered};
+    let options = CorpusOptions {
+        property_limit: 100,
+        discarded_event: Some("old_event".into()),
+        nested_objects: true,
+    };
+    let cases = corpus(&options);
+    let rules = rules_covered(&cases);
+    let codes = documented_codes();
+    assert!(codes.len() >= 20, "read the table: {codes:?}");
+    for code in codes.iter().map(String::as_str).chain(["auth", "envelope", "mixed", "nested"]) {
+        assert!(rules.iter().any(|rule| rule == code), "no corpus case for {code}");
+    }
+    let names: BTreeSet<&str> = cases.iter().map(|case| case.name.as_str()).collect();
+    assert_eq!(names.len(), cases.len(), "case names are unique (they name cassette files)");
+    assert!(names.iter().all(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')));
+    let without = corpus(&CorpusOptions { property_limit: 100, ..CorpusOptions::default() });
+    assert!(!rules_covered(&without).iter().any(|rule| rule == "528" || rule == "nested"));
+}
