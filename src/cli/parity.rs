@@ -26,9 +26,10 @@ const UPSTREAM: i32 = 3;
 /// Exit codes: 0 no difference, 1 differences, 2 bad input, 3 upstream unreachable or
 /// refusing the credentials.
 ///
-/// Examples:
-///   CLEVERTAP_PASSCODE=... qc-harness parity --upstream https://eu1.api.clevertap.com --account-id W9R-...
-///   qc-harness parity --upstream https://in1.api.clevertap.com --account-id ID --passcode P --record tests/cassettes
+/// Examples (the passcode from the environment, CLEVERTAP_PASSCODE):
+///   qc-harness parity --upstream https://eu1.api.clevertap.com --account-id ID
+///   qc-harness parity --upstream https://in1.api.clevertap.com --account-id ID \
+///       --property-limit 256 --record tests/cassettes
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ParityArgs {
