@@ -41,7 +41,7 @@ pub struct ParityArgs {
     account_id: String,
     /// The account's Passcode; prefer the CLEVERTAP_PASSCODE environment variable. Never printed.
     #[arg(long, value_name = "P", env = "CLEVERTAP_PASSCODE", hide_env_values = true)]
-    passcode: String,
+    passcode: Passcode,
     /// Write the upstream's answers as cassette files (one JSON file per request) into DIR.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
@@ -65,11 +65,29 @@ pub struct ParityArgs {
     json: bool,
 }
 
+/// The passcode; `Debug` never shows it.
+#[derive(Clone)]
+struct Passcode(String);
+
+impl std::str::FromStr for Passcode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() { Err("the passcode is empty".into()) } else { Ok(Passcode(text.to_string())) }
+    }
+}
+
+impl std::fmt::Debug for Passcode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 impl ParityArgs {
     fn config(&self) -> ParityConfig {
         ParityConfig {
             upstream: self.upstream.clone(),
-            account: Account::new(self.account_id.clone(), self.passcode.clone()),
+            account: Account::new(self.account_id.clone(), self.passcode.0.clone()),
             settings: AccountSettings {
                 property_limit: self.property_limit,
                 nested_objects: self.nested_objects,
