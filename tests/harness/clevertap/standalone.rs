@@ -155,3 +155,20 @@ async fn standalone_serves_the_journal_after_a_delay_fault_and_takes_nested_obje
     assert_eq!(entries[0]["fault"], json!({"kind": "delay", "millis": 30}));
     assert_eq!(entries[0]["outcomes"][0]["outcome"], "processed", "nested objects accepted: {text}");
 }
+
+#[tokio::test]
+async fn standalone_serves_the_journal_under_chaos() {
+    let fake = start(&["--account-id", "ACC", "--passcode", "P1", "--chaos", "3", "--chaos-rate", "1"]).await;
+    for _ in 0..20 {
+        post(&fake.uri, "P1", batch(&[event("x")])).await;
+    }
+    let response = client().get(format!("{}/__harness/requests", fake.uri)).send().await.unwrap();
+    let text = response.text().await.unwrap();
+    let entries: Vec<Value> =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON journal: {text}"));
+    assert_eq!(entries.len(), 20);
+    assert!(
+        entries.iter().any(|e| e["fault"]["kind"] == "delay"),
+        "seed 3 injects a delay within 20 requests"
+    );
+}
