@@ -54,15 +54,17 @@ impl std::fmt::Debug for Target {
 
 /// `BASE/1/upload?dryRun=1` from a base URL (a trailing `/1/upload` is tolerated).
 pub fn upload_url(base: &str) -> Result<Url, String> {
+    let not_url =
+        || format!("`{base}` is not an http(s) URL with a host, e.g. https://eu1.api.clevertap.com");
+    // Trimming `https://` leaves `https:`, which the URL parser would read with a host of
+    // whatever follows: check the base itself first.
+    let base_url = Url::parse(base.trim()).map_err(|e| format!("{} ({e})", not_url()))?;
+    if !matches!(base_url.scheme(), "http" | "https") || base_url.host_str().is_none_or(str::is_empty) {
+        return Err(not_url());
+    }
     let trimmed = base.trim().trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/1/upload").unwrap_or(trimmed);
-    let mut url = Url::parse(&format!("{trimmed}/1/upload"))
-        .map_err(|e| format!("`{base}` is not a URL ({e}); expected e.g. https://eu1.api.clevertap.com"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!(
-            "`{base}` is not an http(s) URL with a host, e.g. https://eu1.api.clevertap.com"
-        ));
-    }
+    let mut url = Url::parse(&format!("{trimmed}/1/upload")).map_err(|e| format!("{} ({e})", not_url()))?;
     url.set_query(Some("dryRun=1"));
     Ok(url)
 }
@@ -155,4 +157,35 @@ fn describe(error: &reqwest::Error, url: &Url) -> String {
     }
     let host = url.host_str().unwrap_or("?");
     if detail.is_empty() { format!("{host}: {what}") } else { format!("{host}: {what} ({detail})") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_url_always_carries_dry_run() {
+        let url = |base: &str| upload_url(base).map(|url| url.to_string());
+        assert_eq!(
+            url("https://eu1.api.clevertap.com").unwrap(),
+            "https://eu1.api.clevertap.com/1/upload?dryRun=1"
+        );
+        assert_eq!(
+            url("https://in1.api.clevertap.com/").unwrap(),
+            "https://in1.api.clevertap.com/1/upload?dryRun=1"
+        );
+        assert_eq!(url("http://127.0.0.1:9/1/upload").unwrap(), "http://127.0.0.1:9/1/upload?dryRun=1");
+        for bad in ["", "eu1.api.clevertap.com", "ftp://x", "https://", "not a url"] {
+            assert!(url(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_seconds_capped_with_a_default() {
+        assert_eq!(retry_wait(Some("2")), Duration::from_secs(2));
+        assert_eq!(retry_wait(Some(" 7 ")), Duration::from_secs(7));
+        assert_eq!(retry_wait(Some("100000")), MAX_RETRY_AFTER);
+        assert_eq!(retry_wait(None), DEFAULT_BACKOFF);
+        assert_eq!(retry_wait(Some("Wed, 21 Oct 2015 07:28:00 GMT")), DEFAULT_BACKOFF);
+    }
 }
