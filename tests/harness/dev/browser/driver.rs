@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::json;
@@ -77,7 +78,8 @@ impl Browser {
         caps.insert("goog:chromeOptions".into(), options);
         let start = Instant::now();
         let client = loop {
-            let mut builder = ClientBuilder::rustls().unwrap();
+            // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+            let mut builder = ClientBuilder::new(HttpConnector::new());
             match builder.capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
                 Ok(client) => break client,
                 Err(e) if start.elapsed() < DEADLINE => {

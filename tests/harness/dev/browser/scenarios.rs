@@ -195,7 +195,7 @@ async fn searching_finds_fixtures_and_filters_records() {
     b.fill("#record-filter", "renewed").await;
     b.count_until("article.record", 1).await;
     let left = b.text_until("article.record", |t| !t.is_empty()).await;
-    assert!(left.contains("Subscription Renewed"), "{left}");
+    assert!(left.contains("subscription_renewed"), "{left}");
     b.select("#outcome-filter", "rejected").await;
     b.count_until("article.record", 0).await;
     b.close().await;
