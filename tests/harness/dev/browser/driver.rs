@@ -111,9 +111,32 @@ impl Browser {
         self.client.find_all(Locator::Css(css)).await.unwrap()
     }
 
-    /// Clicks the element matching `css`.
+    /// Clicks the element matching `css` (found again if the page re-rendered it meanwhile).
     pub async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        let start = Instant::now();
+        loop {
+            match self.element(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if start.elapsed() < DEADLINE => tracing::debug!("click {css} again: {e}"),
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the texts of every element matching `css` (at least one) satisfy `ready`.
+    pub async fn texts_until(&self, css: &str, ready: impl Fn(&str) -> bool) -> Vec<String> {
+        let script = "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)";
+        let start = Instant::now();
+        loop {
+            let found = self.client.execute(script, vec![json!(css)]).await.unwrap();
+            let texts: Vec<String> = serde_json::from_value(found).unwrap();
+            if !texts.is_empty() && texts.iter().all(|t| ready(t)) {
+                return texts;
+            }
+            assert!(start.elapsed() < DEADLINE, "{css}: texts not as wanted within {DEADLINE:?}; last: {texts:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Replaces the text of the input matching `css`.
