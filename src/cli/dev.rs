@@ -56,11 +56,19 @@ pub fn execute(args: DevArgs, out: &Output) -> Result<i32> {
     super::runtime()?.block_on(async {
         let server = DevServer::start(config).await?;
         let state = server.state();
-        out.line(&format!("fake CleverTap: {}/1/upload (account {})", state.fake.uri(), state.fake.account_id()));
+        out.line(&format!(
+            "fake CleverTap: {}/1/upload (account {})",
+            state.fake.uri(),
+            state.fake.account_id()
+        ));
         if let Some(url) = state.relay.webhook_url() {
             out.line(&format!("relay: {url} ({})", state.relay.info().target));
         }
-        println!("qc-harness dev: page ready at {} ({} ms); Ctrl-C stops everything", server.url(), started.elapsed().as_millis());
+        println!(
+            "qc-harness dev: page ready at {} ({} ms); Ctrl-C stops everything",
+            server.url(),
+            started.elapsed().as_millis()
+        );
         // Ctrl-C (and SIGTERM) is handled by the relay registry: it stops every relay
         // process group and exits. Until then, the page serves.
         std::future::pending::<()>().await;

@@ -131,7 +131,10 @@ async fn post_send(State(state): Shared, request: Result<Json<SendRequest>, Json
     ok(state.send_fixture(&request).await?)
 }
 
-async fn post_journey(State(state): Shared, request: Result<Json<JourneyRequest>, JsonRejection>) -> ApiResult {
+async fn post_journey(
+    State(state): Shared,
+    request: Result<Json<JourneyRequest>, JsonRejection>,
+) -> ApiResult {
     let request = body(request)?;
     ok(state.send_journey(&request).await?)
 }
@@ -140,7 +143,9 @@ async fn get_webhooks(State(state): Shared, params: Result<Query<ListQuery>, Que
     let list = query(params)?;
     let limit = list.limit().map_err(ApiError::bad_request)?;
     let log = state.webhooks();
-    ok(json!({"total": log.len(), "offset": list.offset, "limit": limit, "items": log.page(list.offset, limit)}))
+    ok(
+        json!({"total": log.len(), "offset": list.offset, "limit": limit, "items": log.page(list.offset, limit)}),
+    )
 }
 
 async fn get_uploads(State(state): Shared, params: Result<Query<ListQuery>, QueryRejection>) -> ApiResult {
@@ -172,7 +177,10 @@ struct VariantRequest {
     name: String,
 }
 
-async fn post_variant(State(state): Shared, request: Result<Json<VariantRequest>, JsonRejection>) -> ApiResult {
+async fn post_variant(
+    State(state): Shared,
+    request: Result<Json<VariantRequest>, JsonRejection>,
+) -> ApiResult {
     let request = body(request)?;
     state.switch_variant(request.name.trim()).await?;
     ok(json!({"variant": state.variant().name, "relay": state.relay.info()}))
@@ -193,7 +201,10 @@ async fn delete_faults(State(state): Shared) -> ApiResult {
     ok(state.faults())
 }
 
-async fn delete_fault(State(state): Shared, id: Result<Path<u64>, axum::extract::rejection::PathRejection>) -> ApiResult {
+async fn delete_fault(
+    State(state): Shared,
+    id: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+) -> ApiResult {
     let Path(id) = id.map_err(|e| ApiError::bad_request(format!("fault id: {}", e.body_text())))?;
     state.remove_fault(id)?;
     ok(state.faults())

@@ -15,9 +15,7 @@ use super::api_error::ApiError;
 pub async fn same_origin_only(request: Request, next: Next) -> Response {
     match check(request.method(), request.headers()) {
         Ok(()) => next.run(request).await,
-        Err(message) => {
-            ApiError { status: axum::http::StatusCode::FORBIDDEN, message }.into_response()
-        }
+        Err(message) => ApiError { status: axum::http::StatusCode::FORBIDDEN, message }.into_response(),
     }
 }
 

@@ -101,18 +101,22 @@ impl DevServer {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Usage(format!("--listen {}: cannot listen there: {e}", config.listen)))?;
-        let address =
-            listener.local_addr().map_err(|e| Error::Network(format!("the page's address is unknown: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::Network(format!("the page's address is unknown: {e}")))?;
         let variants = variants(&config.relay)?;
         let mut builder = FakeCleverTap::builder();
         if let Some(listen) = config.relay.clevertap_listen {
             builder = builder.listen(listen);
         }
         let fake = builder.start().await?;
-        let launch = RelayLaunch { token: config.token.clone(), ..RelayLaunch::new(fake.uri(), Settings::default()) };
-        let redactor = Redactor::new([fake.passcode().to_string(), launch.passcode.clone(), config.token.clone()]);
+        let launch =
+            RelayLaunch { token: config.token.clone(), ..RelayLaunch::new(fake.uri(), Settings::default()) };
+        let redactor =
+            Redactor::new([fake.passcode().to_string(), launch.passcode.clone(), config.token.clone()]);
         let relay = RelaySlot::new(config.relay.clone(), launch, redactor.clone());
-        let parts = Parts { fake, relay, catalogue: config.catalogue, variants, redactor, token: config.token };
+        let parts =
+            Parts { fake, relay, catalogue: config.catalogue, variants, redactor, token: config.token };
         let state = Arc::new(DevState::new(parts));
         state.relay.start(&state.variant().settings).await?;
         tokio::spawn(sse::watch_journal(state.clone(), state.closing()));
@@ -181,8 +185,10 @@ fn variants(spec: &RelaySpec) -> Result<Vec<Variant>> {
 fn variant_name(path: &Path) -> String {
     let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
     let stem = file.strip_suffix(".json").unwrap_or(&file);
-    let safe: String =
-        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let safe: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
     let safe = if safe.is_empty() { "settings".to_string() } else { safe };
     if BUILT_IN_VARIANTS.contains(&safe.as_str()) { format!("{safe}-file") } else { safe }
 }

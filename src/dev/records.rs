@@ -158,7 +158,11 @@ pub fn record_page(
 }
 
 /// A page of uploads, newest first.
-pub fn upload_page(entries: &[JournalEntry], query: &ListQuery, redactor: &Redactor) -> Result<Page<UploadView>, String> {
+pub fn upload_page(
+    entries: &[JournalEntry],
+    query: &ListQuery,
+    redactor: &Redactor,
+) -> Result<Page<UploadView>, String> {
     let limit = query.limit()?;
     let positions = (0..entries.len()).rev().skip(query.offset).take(limit);
     let items = positions.map(|i| upload_view(entries, i, redactor)).collect();
@@ -174,7 +178,9 @@ pub fn upload_view(entries: &[JournalEntry], i: usize, redactor: &Redactor) -> U
         answer.push('…');
     }
     let earlier = entries[i.saturating_sub(RETRY_LOOKBACK)..i].iter().rev();
-    let retry_of = earlier.filter(|e| e.status != 200 || !e.outcomes.iter().all(is_processed)).find(|e| e.body == entry.body);
+    let retry_of = earlier
+        .filter(|e| e.status != 200 || !e.outcomes.iter().all(is_processed))
+        .find(|e| e.body == entry.body);
     UploadView {
         seq: entry.seq,
         offset_ms: entry.offset.as_secs_f64() * 1000.0,
@@ -205,7 +211,12 @@ fn mentions(entry: &JournalEntry, record: &RecordEntry, needle: &str) -> bool {
     haystack.to_lowercase().contains(needle)
 }
 
-fn record_view(entry: &JournalEntry, record: RecordEntry, expected: &[(u64, Value)], redactor: &Redactor) -> RecordView {
+fn record_view(
+    entry: &JournalEntry,
+    record: RecordEntry,
+    expected: &[(u64, Value)],
+    redactor: &Redactor,
+) -> RecordView {
     let (code, error, problem) = match &record.outcome {
         RecordOutcome::Processed => (None, None, None),
         RecordOutcome::Unprocessed { code, error } => {
@@ -213,7 +224,12 @@ fn record_view(entry: &JournalEntry, record: RecordEntry, expected: &[(u64, Valu
         }
         RecordOutcome::Rejected { status } => (Some(*status), None, Some(words::outcome(&record.outcome))),
     };
-    let observed = ObservedRecord { record: record.record.clone(), request_seq: entry.seq, index: record.index, problem };
+    let observed = ObservedRecord {
+        record: record.record.clone(),
+        request_seq: entry.seq,
+        index: record.index,
+        problem,
+    };
     let options = CompareOptions::default();
     let pair = expected
         .iter()
@@ -221,7 +237,9 @@ fn record_view(entry: &JournalEntry, record: RecordEntry, expected: &[(u64, Valu
         .filter(|(d, _, _)| *d < OTHER_EVENT)
         .min_by_key(|(d, _, _)| *d);
     let differences: Vec<Difference> = match pair {
-        Some((_, _, want)) => compare_records(std::slice::from_ref(want), std::slice::from_ref(&observed), options),
+        Some((_, _, want)) => {
+            compare_records(std::slice::from_ref(want), std::slice::from_ref(&observed), options)
+        }
         None => compare_records(&[], std::slice::from_ref(&observed), options),
     };
     let text = |key: &str| record.record.get(key).and_then(Value::as_str).map(str::to_string);

@@ -42,7 +42,8 @@ impl DevState {
         if request.set.len() > MAX_OVERRIDES {
             return Err(ApiError::bad_request(format!("at most {MAX_OVERRIDES} overrides per send")));
         }
-        let sets: Vec<String> = request.set.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let sets: Vec<String> =
+            request.set.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         let mut body = fixture.event.to_value();
         let event = overrides::apply_all(&mut body, &sets, &fixture.name)?;
         let target = self.target(request.retry)?;
@@ -54,7 +55,10 @@ impl DevState {
         let name = request.journey.trim();
         let Some(journey) = self.catalogue.journeys.iter().find(|j| j.name == name) else {
             let names: Vec<&str> = self.catalogue.journeys.iter().map(|j| j.name.as_str()).collect();
-            return Err(ApiError::bad_request(format!("unknown journey {name:?}; journeys: {}", names.join(", "))));
+            return Err(ApiError::bad_request(format!(
+                "unknown journey {name:?}; journeys: {}",
+                names.join(", ")
+            )));
         };
         let target = self.target(request.retry)?;
         let mut views = Vec::new();
@@ -65,10 +69,22 @@ impl DevState {
         Ok(views)
     }
 
-    async fn send_one(&self, target: &Target, event: &WebhookEvent, source: String, sets: Vec<String>) -> WebhookView {
+    async fn send_one(
+        &self,
+        target: &Target,
+        event: &WebhookEvent,
+        source: String,
+        sets: Vec<String>,
+    ) -> WebhookView {
         let variant = self.variant();
         let delivery = deliver(target, event).await;
-        let sent = Sent { source, overrides: sets, variant: variant.name.clone(), settings: &variant.settings, event };
+        let sent = Sent {
+            source,
+            overrides: sets,
+            variant: variant.name.clone(),
+            settings: &variant.settings,
+            event,
+        };
         let mut log = self.webhooks();
         let view = sent.view(log.next_id(), &delivery, &self.redactor);
         log.push(view.clone());
@@ -81,7 +97,10 @@ impl DevState {
         let url = self.relay.webhook_url().ok_or_else(|| {
             let info = self.relay.info();
             let why = info.problem.map(|p| format!(": {p}")).unwrap_or_default();
-            ApiError::conflict(format!("the relay is not running (it is {}{why}); restart it first", info.state))
+            ApiError::conflict(format!(
+                "the relay is not running (it is {}{why}); restart it first",
+                info.state
+            ))
         })?;
         Ok(Target { url, token: self.token.clone(), retry })
     }
@@ -99,7 +118,8 @@ impl DevState {
                 return Ok(fixture);
             }
         }
-        let near: Vec<&str> = events.iter().map(|f| f.name.as_str()).filter(|n| n.contains(name)).take(5).collect();
+        let near: Vec<&str> =
+            events.iter().map(|f| f.name.as_str()).filter(|n| n.contains(name)).take(5).collect();
         let hint = if near.is_empty() || name.is_empty() {
             "search the catalogue with GET /api/fixtures?q=TEXT".to_string()
         } else {

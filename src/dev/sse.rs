@@ -21,7 +21,9 @@ const RELAY_POLL: Duration = Duration::from_millis(250);
 const RECENT_UPLOADS: usize = 50;
 
 /// The event stream of one page; it ends when the server closes.
-pub async fn events(State(state): State<Arc<DevState>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(
+    State(state): State<Arc<DevState>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (receiver, closing) = (state.subscribe(), state.closing());
     drop(state);
     let stream = futures::stream::unfold((receiver, closing), |(mut receiver, mut closing)| async move {

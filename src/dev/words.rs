@@ -50,7 +50,9 @@ pub fn request_status(status: u16) -> &'static str {
 pub fn outcome(outcome: &RecordOutcome) -> String {
     match outcome {
         RecordOutcome::Processed => "processed".to_string(),
-        RecordOutcome::Unprocessed { code, .. } => format!("unprocessed, code {code}: {}", record_code(*code)),
+        RecordOutcome::Unprocessed { code, .. } => {
+            format!("unprocessed, code {code}: {}", record_code(*code))
+        }
         RecordOutcome::Rejected { status: 0 } => format!("not answered: {}", request_status(0)),
         RecordOutcome::Rejected { status } => format!("HTTP {status}: {}", request_status(*status)),
     }
@@ -90,7 +92,10 @@ mod tests {
     #[test]
     fn unprocessed_records_name_their_code_and_meaning() {
         let text = outcome(&RecordOutcome::Unprocessed { code: 525, error: "Timestamp...".into() });
-        assert_eq!(text, "unprocessed, code 525: ts is not a Unix timestamp in seconds (milliseconds, 0, negative or text fail)");
+        assert_eq!(
+            text,
+            "unprocessed, code 525: ts is not a Unix timestamp in seconds (milliseconds, 0, negative or text fail)"
+        );
     }
 
     #[test]

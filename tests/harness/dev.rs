@@ -76,7 +76,10 @@ impl Dev {
             if ready(&answer) {
                 return answer;
             }
-            assert!(start.elapsed() < DEADLINE, "{path}: condition not met within {DEADLINE:?}; last: {answer:#}");
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{path}: condition not met within {DEADLINE:?}; last: {answer:#}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -35,12 +35,22 @@ async fn a_broken_relay_shows_the_code_in_words_and_the_field_differences() {
     let record = items.last().unwrap();
     assert_eq!(record["outcome"], "unprocessed");
     assert_eq!(record["code"], 525);
-    assert!(record["explained"].as_str().unwrap().contains("ts is not a Unix timestamp in seconds"), "{record:#}");
+    assert!(
+        record["explained"].as_str().unwrap().contains("ts is not a Unix timestamp in seconds"),
+        "{record:#}"
+    );
     assert_eq!(record["matches"], false);
     let differences = texts(&record["differences"]);
     assert!(differences.iter().any(|d| d.starts_with("ts: expected ")), "{differences:?}");
-    assert!(differences.iter().any(|d| d == "evtData.sandbox: unexpected key (observed false)"), "{differences:?}");
-    assert!(differences.iter().any(|d| d.starts_with("CleverTap did not process request #1 record #1: unprocessed, code 525")));
+    assert!(
+        differences.iter().any(|d| d == "evtData.sandbox: unexpected key (observed false)"),
+        "{differences:?}"
+    );
+    assert!(
+        differences
+            .iter()
+            .any(|d| d.starts_with("CleverTap did not process request #1 record #1: unprocessed, code 525"))
+    );
     dev.stop().await;
 }
 
@@ -67,10 +77,28 @@ async fn every_bad_input_gets_a_clear_error() {
         ("POST", "/api/send", Some(json!({"fixture": "nope"})), 400, "unknown fixture \"nope\""),
         ("POST", "/api/send", Some(json!({"fixture": "trial", "sets": []})), 422, "unknown field `sets`"),
         ("POST", "/api/send", Some(json!({"fixture": "renewed"})), 400, "did you mean"),
-        ("POST", "/api/journey", Some(json!({"journey": "nope"})), 400, "unknown journey \"nope\"; journeys:"),
-        ("POST", "/api/variant", Some(json!({"name": "nope"})), 400, "unknown settings variant \"nope\"; variants: default, gross"),
+        (
+            "POST",
+            "/api/journey",
+            Some(json!({"journey": "nope"})),
+            400,
+            "unknown journey \"nope\"; journeys:",
+        ),
+        (
+            "POST",
+            "/api/variant",
+            Some(json!({"name": "nope"})),
+            400,
+            "unknown settings variant \"nope\"; variants: default, gross",
+        ),
         ("POST", "/api/faults", Some(json!({"fault": "418"})), 400, "invalid fault `418`"),
-        ("POST", "/api/faults", Some(json!({"fault": "500", "seed": 1})), 400, "seed and rate are for chaos only"),
+        (
+            "POST",
+            "/api/faults",
+            Some(json!({"fault": "500", "seed": 1})),
+            400,
+            "seed and rate are for chaos only",
+        ),
         ("DELETE", "/api/faults/99", None, 404, "no fault with id 99"),
         ("GET", "/api/records?limit=0", None, 400, "limit 0: must be between 1 and 500"),
         ("GET", "/api/records?outcome=odd", None, 400, "outcome \"odd\""),
@@ -159,7 +187,8 @@ async fn a_journey_sends_every_event_in_order() {
 async fn the_fixture_search_matches_every_word() {
     let dev = Dev::start(test_relay("")).await;
     let found = dev.get("/api/fixtures?q=renewed%20android", 200).await;
-    let names: Vec<&str> = found["fixtures"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        found["fixtures"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert!(!names.is_empty());
     assert!(names.iter().all(|n| n.contains("renewed") && n.contains("android")), "{names:?}");
     let none = dev.get("/api/fixtures?q=zzzz", 200).await;
@@ -181,7 +210,10 @@ async fn the_journal_downloads_as_json_and_clears() {
     let cleared = dev.call("DELETE", "/api/journal", None, 200).await;
     assert_eq!(cleared["cleared"], 1);
     let state = dev.get("/api/state", 200).await;
-    assert_eq!(state["counts"], json!({"webhooks": 0, "uploads": 0, "records": 0, "processed": 0, "dropped_from_journal": 0}));
+    assert_eq!(
+        state["counts"],
+        json!({"webhooks": 0, "uploads": 0, "records": 0, "processed": 0, "dropped_from_journal": 0})
+    );
     dev.stop().await;
 }
 
@@ -190,7 +222,8 @@ async fn the_page_never_shows_the_passcode_or_the_token() {
     let token = "dev-secret-token-42";
     let mut spec = test_relay("");
     if let qc_harness::relay::RelayTarget::Command(command) = &mut spec.target {
-        *command = format!("echo \"token=$QONVERSION_WEBHOOK_TOKEN passcode=$CLEVERTAP_PASSCODE\"; {command}");
+        *command =
+            format!("echo \"token=$QONVERSION_WEBHOOK_TOKEN passcode=$CLEVERTAP_PASSCODE\"; {command}");
     }
     let mut config = DevConfig::new(spec);
     config.token = token.to_string();
@@ -199,7 +232,16 @@ async fn the_page_never_shows_the_passcode_or_the_token() {
     dev.wait_for("/api/records", |p| p["total"] == 1).await;
     let relay = dev.wait_for("/api/relay", |r| r["output"].as_str().unwrap().contains("token=")).await;
     assert!(relay["output"].as_str().unwrap().contains("token=[redacted] passcode=[redacted]"), "{relay:#}");
-    for path in ["/", "/app.js", "/api/state", "/api/relay", "/api/webhooks", "/api/uploads", "/api/records", "/api/journal"] {
+    for path in [
+        "/",
+        "/app.js",
+        "/api/state",
+        "/api/relay",
+        "/api/webhooks",
+        "/api/uploads",
+        "/api/records",
+        "/api/journal",
+    ] {
         let text = dev.http.get(format!("{}{path}", dev.base)).send().await.unwrap().text().await.unwrap();
         assert!(!text.contains(token), "{path} shows the token");
         assert!(!text.contains("TEST-PASSCODE"), "{path} shows the passcode");
@@ -215,7 +257,8 @@ async fn requests_from_other_sites_are_refused() {
     let response = foreign.send().await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("cross-origin request from http://evil.example refused"));
-    let rebound = dev.http.get(format!("{}/api/state", dev.base)).header("host", "evil.example").send().await.unwrap();
+    let rebound =
+        dev.http.get(format!("{}/api/state", dev.base)).header("host", "evil.example").send().await.unwrap();
     assert_eq!(rebound.status(), 403);
     assert_eq!(dev.get("/api/faults", 200).await, json!([]), "nothing was changed");
     dev.stop().await;

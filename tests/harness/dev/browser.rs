@@ -3,7 +3,7 @@
 //! and pass, unless `QC_REQUIRE_BROWSER=1` (CI), which makes the absence a failure.
 
 mod driver;
-mod scenarios;
 mod scale;
+mod scenarios;
 
 pub use driver::{Browser, browser};

@@ -37,16 +37,26 @@ async fn dev_serves_the_page_and_ctrl_c_leaves_no_process_behind() {
     let page = http.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("<title>qc-harness dev</title>"));
-    let state: serde_json::Value = http.get(format!("{url}api/state")).send().await.unwrap().json().await.unwrap();
+    let state: serde_json::Value =
+        http.get(format!("{url}api/state")).send().await.unwrap().json().await.unwrap();
     let ready = started.elapsed();
-    println!("dev: from start to the page being ready with the example Python relay: {} ms", ready.as_millis());
+    println!(
+        "dev: from start to the page being ready with the example Python relay: {} ms",
+        ready.as_millis()
+    );
     assert_eq!(state["relay"]["state"], "running", "{state:#}");
     let group = state["relay"]["process_group"].as_i64().unwrap() as i32;
     assert!(!group_members(group).is_empty(), "the relay runs");
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id().unwrap() as i32), nix::sys::signal::Signal::SIGINT)
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("dev exits on Ctrl-C")
         .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("dev exits on Ctrl-C").unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(group_members(group).is_empty(), "the relay's process group is gone");
     assert!(http.get(&url).send().await.is_err(), "the page is closed");
@@ -63,7 +73,8 @@ async fn bad_input_exits_2_with_a_message_and_a_dead_relay_exits_3() {
     let (code, stderr) = run(&["dev", "--listen", "nowhere"]).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--listen"), "{stderr}");
-    let (code, stderr) = run(&["dev", "--relay-cmd", EXAMPLE, "--listen", "127.0.0.1:0", "--settings", "missing.json"]).await;
+    let (code, stderr) =
+        run(&["dev", "--relay-cmd", EXAMPLE, "--listen", "127.0.0.1:0", "--settings", "missing.json"]).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("missing.json"), "{stderr}");
     let (code, stderr) = run(&["dev", "--relay-cmd", "echo broken; exit 1", "--listen", "127.0.0.1:0"]).await;

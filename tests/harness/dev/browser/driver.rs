@@ -37,10 +37,14 @@ fn on_path(names: &[&str]) -> Option<PathBuf> {
 
 /// A headless Chromium session, or `None` (after printing why) when it is not installed.
 pub async fn browser() -> Option<Browser> {
-    let chromium = std::env::var_os("QC_CHROMIUM").map(PathBuf::from).or_else(|| on_path(&["chromium", "chromium-browser", "google-chrome"]));
-    let driver = std::env::var_os("QC_CHROMEDRIVER").map(PathBuf::from).or_else(|| on_path(&["chromedriver"]));
+    let chromium = std::env::var_os("QC_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| on_path(&["chromium", "chromium-browser", "google-chrome"]));
+    let driver =
+        std::env::var_os("QC_CHROMEDRIVER").map(PathBuf::from).or_else(|| on_path(&["chromedriver"]));
     let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        let why = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)";
+        let why =
+            "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)";
         if std::env::var("QC_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("QC_REQUIRE_BROWSER=1 but {why}");
         }
@@ -103,7 +107,9 @@ impl Browser {
     /// Waits for an element matching `css`.
     pub async fn element(&self, css: &str) -> Element {
         let wait = self.client.wait().at_most(DEADLINE).every(Duration::from_millis(50));
-        wait.for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css} within {DEADLINE:?}: {e}"))
+        wait.for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css} within {DEADLINE:?}: {e}"))
     }
 
     /// Every element matching `css` now.
@@ -134,7 +140,10 @@ impl Browser {
             if !texts.is_empty() && texts.iter().all(|t| ready(t)) {
                 return texts;
             }
-            assert!(start.elapsed() < DEADLINE, "{css}: texts not as wanted within {DEADLINE:?}; last: {texts:?}");
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{css}: texts not as wanted within {DEADLINE:?}; last: {texts:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -150,7 +159,11 @@ impl Browser {
 
     /// Picks the option with `value` in the select matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
-        self.element(css).await.select_by_value(value).await.unwrap_or_else(|e| panic!("{css}: no option {value}: {e}"));
+        self.element(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{css}: no option {value}: {e}"));
     }
 
     /// Waits until the text of the element matching `css` satisfies `ready`; that text.
@@ -164,7 +177,10 @@ impl Browser {
             if ready(&text) {
                 return text;
             }
-            assert!(start.elapsed() < DEADLINE, "{css}: text not as wanted within {DEADLINE:?}; last: {text:?}");
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{css}: text not as wanted within {DEADLINE:?}; last: {text:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -16,8 +16,10 @@ async fn fill_the_journal(dev: &Dev) {
     let url = format!("{}/1/upload", fake.uri());
     for upload in 0..RECORDS / PER_UPLOAD {
         let records: Vec<_> = (0..PER_UPLOAD)
-            .map(|i| json!({"type": "event", "identity": format!("user-{upload}-{i}"), "ts": 1_700_000_000 + i,
-                           "evtName": "Subscription Renewed", "evtData": {"revenue": 4.99, "n": i}}))
+            .map(|i| {
+                json!({"type": "event", "identity": format!("user-{upload}-{i}"), "ts": 1_700_000_000 + i,
+                           "evtName": "Subscription Renewed", "evtData": {"revenue": 4.99, "n": i}})
+            })
             .collect();
         let response = dev
             .http

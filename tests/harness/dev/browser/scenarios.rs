@@ -125,7 +125,16 @@ async fn every_fault_kind_can_be_added_and_removed() {
     let Some(b) = browser().await else { return };
     let dev = Dev::start(test_relay("")).await;
     b.open(&dev).await;
-    let kinds = [("429", ""), ("429:", "3"), ("500", ""), ("503", ""), ("delay:", "50"), ("drop", ""), ("partial:", "1+2"), ("chaos", "")];
+    let kinds = [
+        ("429", ""),
+        ("429:", "3"),
+        ("500", ""),
+        ("503", ""),
+        ("delay:", "50"),
+        ("drop", ""),
+        ("partial:", "1+2"),
+        ("chaos", ""),
+    ];
     for (n, (kind, arg)) in kinds.iter().enumerate() {
         b.select("#fault-kind", kind).await;
         if !arg.is_empty() {
@@ -135,7 +144,8 @@ async fn every_fault_kind_can_be_added_and_removed() {
         b.click("#fault-add").await;
         b.count_until("#fault-list li.fault", n + 1).await;
     }
-    let specs: Vec<Value> = dev.get("/api/faults", 200).await.as_array().unwrap().iter().map(|r| r["spec"].clone()).collect();
+    let specs: Vec<Value> =
+        dev.get("/api/faults", 200).await.as_array().unwrap().iter().map(|r| r["spec"].clone()).collect();
     assert_eq!(specs, ["429", "429:3", "500", "503", "delay:50ms", "drop", "partial:1+2", "chaos"]);
     b.select("#fault-kind", "429:").await;
     b.fill("#fault-arg", "soon").await;
@@ -186,7 +196,8 @@ async fn searching_finds_fixtures_and_filters_records() {
     let dev = Dev::start(test_relay("")).await;
     b.open(&dev).await;
     b.fill("#fixture-search", "renewed android").await;
-    let names = b.texts_until(".fixture-item", |name| name.contains("renewed") && name.contains("android")).await;
+    let names =
+        b.texts_until(".fixture-item", |name| name.contains("renewed") && name.contains("android")).await;
     assert!(names.contains(&"subscription_renewed.android".to_string()), "{names:?}");
     assert!(names.len() < dev.get("/api/fixtures", 200).await["fixtures"].as_array().unwrap().len());
     send_from_page(&b, "renewed android", "subscription_renewed.android", "").await;
