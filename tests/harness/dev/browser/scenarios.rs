@@ -212,3 +212,31 @@ async fn searching_finds_fixtures_and_filters_records() {
     b.close().await;
     dev.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "writes docs/images/dev.png; run it with --ignored to refresh the README's screenshot"]
+async fn screenshot_for_the_readme() {
+    let Some(b) = browser().await else { return };
+    let dev = Dev::start(test_relay("extra-key")).await;
+    b.open(&dev).await;
+    b.select("#fault-kind", "429:").await;
+    b.fill("#fault-arg", "1").await;
+    b.click("#fault-add").await;
+    send_from_page(&b, "trial_started ios", "trial_started.ios", "").await;
+    b.element("#uploads tr[data-seq='2']").await;
+    send_from_page(&b, "renewed android", "subscription_renewed.android", "revenue.value=4.99").await;
+    b.element("article.record[data-seq='3']").await;
+    b.select("#fault-kind", "drop").await;
+    b.fill("#fault-count", "0").await;
+    b.click("#fault-add").await;
+    b.element("#fault-list li.fault").await;
+    b.fill("#fixture-search", "").await;
+    b.client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = b.client.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images/dev.png");
+    std::fs::write(&path, png).unwrap();
+    println!("wrote {}", path.display());
+    b.close().await;
+    dev.stop().await;
+}
