@@ -50,6 +50,8 @@ pub struct FaultRule {
     pub from: u64,
     /// Last request, `None`: every request from `from` on.
     pub to: Option<u64>,
+    /// Every request it covers has arrived.
+    pub used_up: bool,
     #[serde(skip)]
     kind: Kind,
 }
@@ -81,7 +83,8 @@ impl FaultBoard {
             ),
         };
         self.next_id += 1;
-        let rule = FaultRule { id: self.next_id, spec, description, from: next_request, to, kind };
+        let rule =
+            FaultRule { id: self.next_id, spec, description, from: next_request, to, used_up: false, kind };
         self.rules.push(rule.clone());
         Ok(rule)
     }
@@ -101,6 +104,15 @@ impl FaultBoard {
     /// The rules, oldest first.
     pub fn rules(&self) -> &[FaultRule] {
         &self.rules
+    }
+
+    /// The rules, oldest first, marked used up when the next request is past them.
+    pub fn rules_at(&self, next_request: u64) -> Vec<FaultRule> {
+        let mark = |rule: &FaultRule| FaultRule {
+            used_up: rule.to.is_some_and(|to| to < next_request),
+            ..rule.clone()
+        };
+        self.rules.iter().map(mark).collect()
     }
 
     /// The request counter restarts at 1 after `served` requests: shifts the rules so they
@@ -166,6 +178,14 @@ mod tests {
         assert_eq!(script.fault_for(4), Some(Fault::TooManyRequests { retry_after: Some(2) }));
         assert_eq!(script.fault_for(5), Some(Fault::TooManyRequests { retry_after: Some(2) }));
         assert_eq!(script.fault_for(6), None);
+    }
+
+    #[test]
+    fn a_fault_is_used_up_once_the_requests_it_covers_arrived() {
+        let mut board = FaultBoard::default();
+        board.add(&ask("500", Some(2)), 1).unwrap();
+        assert!(!board.rules_at(2)[0].used_up);
+        assert!(board.rules_at(3)[0].used_up);
     }
 
     #[test]

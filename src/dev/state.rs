@@ -147,11 +147,17 @@ impl DevState {
 
     /// The faults turned on.
     pub fn faults(&self) -> Vec<FaultRule> {
-        lock(&self.faults).rules().to_vec()
+        lock(&self.faults).rules_at(self.fake.journal().last_seq() + 1)
     }
 
     /// Restarts the relay with the variant called `name` (the current one: a plain restart).
     pub async fn switch_variant(&self, name: &str) -> Result<(), ApiError> {
+        if !self.relay.info().can_switch && name != self.variant().name {
+            return Err(ApiError::conflict(
+                "the relay at --relay-url runs with its own settings; restart it yourself with other \
+                 settings, or use --relay-cmd to switch variants from the page",
+            ));
+        }
         let Some(variant) = self.variants.iter().find(|v| v.name == name).cloned() else {
             let names: Vec<&str> = self.variants.iter().map(|v| v.name.as_str()).collect();
             return Err(ApiError::bad_request(format!(
@@ -159,12 +165,6 @@ impl DevState {
                 names.join(", ")
             )));
         };
-        if !self.relay.info().can_switch && variant.name != self.variant().name {
-            return Err(ApiError::conflict(
-                "the relay at --relay-url runs with its own settings; restart it yourself with other \
-                 settings, or use --relay-cmd to switch variants from the page",
-            ));
-        }
         let _one_at_a_time = self.switching.lock().await;
         let started = self.relay.start(&variant.settings).await;
         self.publish(DevEvent::Relay(self.relay.info()));
@@ -198,11 +198,8 @@ impl DevState {
     }
 
     fn apply_faults(&self) {
-        let board = lock(&self.faults);
-        self.fake.set_faults(board.script());
-        let rules = board.rules().to_vec();
-        drop(board);
-        self.publish(DevEvent::Faults(rules));
+        self.fake.set_faults(lock(&self.faults).script());
+        self.publish(DevEvent::Faults(self.faults()));
     }
 
     /// Clears the fake's journal (request numbers restart at 1; faults keep covering the

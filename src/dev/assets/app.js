@@ -218,8 +218,8 @@ function movePage(step) {
 // ---- faults and journal ----
 
 function showFaults(rules) {
-  $("fault-list").replaceChildren(...rules.map((rule) => el("li", { class: "fault", "data-id": rule.id, "data-spec": rule.spec },
-    rule.description + " — requests " + rule.from + (rule.to === null ? " on" : rule.to === rule.from ? "" : " to " + rule.to),
+  $("fault-list").replaceChildren(...rules.map((rule) => el("li", { class: "fault" + (rule.used_up ? " used-up" : ""), "data-id": rule.id, "data-spec": rule.spec },
+    rule.description + " — " + (rule.to === rule.from ? "request " + rule.from : "requests " + rule.from + (rule.to === null ? " on" : " to " + rule.to)) + (rule.used_up ? " (used up)" : ""),
     el("button", { class: "fault-remove secondary", title: "remove", onclick: (e) => act(e.target, $("fault-error"), () => api("DELETE", "/faults/" + rule.id)) }, "✕"))));
 }
 

@@ -1,6 +1,7 @@
 //! The JSON API of `qc-harness dev` over plain HTTP.
 
 use qc_harness::dev::DevConfig;
+use qc_harness::relay::{RelaySpec, RelayTarget};
 use serde_json::{Value, json};
 
 use super::{DEADLINE, Dev, test_relay};
@@ -280,5 +281,46 @@ async fn the_event_stream_pushes_webhooks_and_uploads() {
     };
     tokio::time::timeout(DEADLINE, read).await.expect("webhook and upload events arrive");
     assert!(seen.contains("\"event_name\":\"trial_started\""), "{seen}");
+    dev.stop().await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_relay_at_a_url_is_attached_and_keeps_its_own_settings() {
+    let (clevertap, relay_port) = (free_port(), free_port());
+    let settings = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(settings.path(), qc_harness::Settings::default().to_json_pretty()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/relay.py");
+    let _relay = tokio::process::Command::new("python3")
+        .arg(script)
+        .env("PORT", relay_port.to_string())
+        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap}"))
+        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
+        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
+        .env("CLEVERTAP_REGION", "eu1")
+        .env("QONVERSION_WEBHOOK_TOKEN", "url-token")
+        .env("RELAY_SETTINGS", settings.path())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut spec = RelaySpec::new(RelayTarget::Url(format!("http://127.0.0.1:{relay_port}")));
+    spec.clevertap_listen = Some(format!("127.0.0.1:{clevertap}").parse().unwrap());
+    let mut config = DevConfig::new(spec);
+    config.token = "url-token".into();
+    let dev = Dev::start_with(config).await;
+    let relay = dev.get("/api/relay", 200).await;
+    assert_eq!((relay["mode"].as_str(), relay["state"].as_str()), (Some("url"), Some("attached")));
+    assert_eq!(relay["can_switch"], false);
+    let refused = dev.call("POST", "/api/variant", Some(json!({"name": "gross"})), 409).await;
+    let message = refused["error"].as_str().unwrap();
+    assert!(message.starts_with("the relay at --relay-url runs with its own settings"), "{message}");
+    dev.call("POST", "/api/relay/restart", None, 200).await;
+    dev.call("POST", "/api/send", Some(json!({"fixture": "trial_started.ios"})), 200).await;
+    let page = dev.wait_for("/api/records", |p| p["total"] == 1).await;
+    assert_eq!(page["items"][0]["matches"], true, "{page:#}");
     dev.stop().await;
 }
