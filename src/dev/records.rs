@@ -127,8 +127,10 @@ pub struct UploadView {
     pub processed: usize,
     /// The answer sent (cut at 2000 characters).
     pub answer: String,
-    /// An earlier request with the same body that was not accepted: this one retries it.
+    /// The latest earlier request with the same body, when it was not accepted: this one retries it.
     pub retry_of: Option<u64>,
+    /// The latest earlier request with the same body, when it was accepted: this one repeats it.
+    pub duplicate_of: Option<u64>,
 }
 
 /// A page of records, newest request first.
@@ -177,10 +179,9 @@ pub fn upload_view(entries: &[JournalEntry], i: usize, redactor: &Redactor) -> U
         answer.truncate(answer.floor_char_boundary(SHOWN_ANSWER));
         answer.push('…');
     }
-    let earlier = entries[i.saturating_sub(RETRY_LOOKBACK)..i].iter().rev();
-    let retry_of = earlier
-        .filter(|e| e.status != 200 || !e.outcomes.iter().all(is_processed))
-        .find(|e| e.body == entry.body);
+    let mut earlier = entries[i.saturating_sub(RETRY_LOOKBACK)..i].iter().rev();
+    let same_body = earlier.find(|e| e.body == entry.body);
+    let accepted = |e: &&JournalEntry| e.status == 200 && e.outcomes.iter().all(is_processed);
     UploadView {
         seq: entry.seq,
         offset_ms: entry.offset.as_secs_f64() * 1000.0,
@@ -190,7 +191,8 @@ pub fn upload_view(entries: &[JournalEntry], i: usize, redactor: &Redactor) -> U
         records: entry.outcomes.len(),
         processed: entry.outcomes.iter().filter(|o| is_processed(o)).count(),
         answer,
-        retry_of: retry_of.map(|e| e.seq),
+        retry_of: same_body.filter(|e| !accepted(e)).map(|e| e.seq),
+        duplicate_of: same_body.filter(accepted).map(|e| e.seq),
     }
 }
 
@@ -261,3 +263,6 @@ fn record_view(
         differences: differences.iter().map(|d| redactor.text(&d.to_string())).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests;

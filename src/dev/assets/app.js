@@ -157,7 +157,8 @@ async function refreshWebhooks() {
 // ---- uploads ----
 
 function uploadRow(u) {
-  const note = [u.explained, u.retry_of ? "retry of request #" + u.retry_of : null].filter(Boolean).join("; ");
+  const note = [u.explained, u.retry_of ? "retry of request #" + u.retry_of : null,
+    u.duplicate_of ? "same records as request #" + u.duplicate_of + ", which was accepted: a duplicate upload" : null].filter(Boolean).join("; ");
   return el("tr", { class: "upload-row", "data-seq": u.seq, "data-status": u.status },
     el("td", {}, "#" + u.seq),
     el("td", { class: u.status === 200 ? "status-ok" : "status-bad" }, u.status === 0 ? "dropped" : "HTTP " + u.status),
