@@ -130,6 +130,7 @@ impl RelaySlot {
             info.output = output;
             if let Some(status) = exit {
                 (info.state, info.problem) = ("exited", Some(format!("the relay {status}")));
+                info.webhook_url = None;
             }
         });
         self.info() != before

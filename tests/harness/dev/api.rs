@@ -324,3 +324,58 @@ async fn a_relay_at_a_url_is_attached_and_keeps_its_own_settings() {
     assert_eq!(page["items"][0]["matches"], true, "{page:#}");
     dev.stop().await;
 }
+
+#[tokio::test]
+async fn each_fault_kind_reaches_the_relay_and_shows_on_its_upload() {
+    let dev = Dev::start(test_relay("")).await;
+    let kinds = [
+        ("429:1", 429, "HTTP 429 with Retry-After: 1"),
+        ("500", 500, "HTTP 500"),
+        ("503", 503, "HTTP 503"),
+        ("drop", 0, "connection closed without an answer"),
+        ("partial:1", 200, "records #1 unprocessed (code 500)"),
+        ("delay:30", 200, "answer 30 ms late"),
+    ];
+    for (n, (kind, status, words)) in kinds.into_iter().enumerate() {
+        dev.call("DELETE", "/api/journal", None, 200).await;
+        dev.call("POST", "/api/faults", Some(json!({"fault": kind, "count": 1})), 201).await;
+        // Another time each round: the relay takes the same webhook again for a redelivery.
+        let send = json!({"fixture": "trial_started.ios", "set": [format!("time={}", 1_700_000_000 + n)]});
+        dev.call("POST", "/api/send", Some(send), 200).await;
+        let processed =
+            |p: &Value| p["items"].as_array().unwrap().iter().any(|r| r["outcome"] == "processed");
+        dev.wait_for("/api/records", processed).await;
+        let uploads = dev.get("/api/uploads", 200).await;
+        let first = uploads["items"].as_array().unwrap().last().unwrap();
+        assert_eq!(
+            (first["seq"].as_u64(), first["status"].as_u64()),
+            (Some(1), Some(status)),
+            "{kind}: {uploads:#}"
+        );
+        assert_eq!(first["fault"], words, "{kind}");
+        let faults = dev.get("/api/faults", 200).await;
+        assert!(faults.as_array().unwrap().iter().all(|f| f["used_up"] == true), "{kind}: {faults:#}");
+        dev.call("DELETE", "/api/faults", None, 200).await;
+    }
+    dev.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_that_died_is_shown_and_restarted_on_demand() {
+    let dev = Dev::start(test_relay("")).await;
+    let relay = dev.get("/api/relay", 200).await;
+    let group = nix::unistd::Pid::from_raw(relay["process_group"].as_i64().unwrap() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).unwrap();
+    let dead = dev.wait_for("/api/relay", |r| r["state"] == "exited").await;
+    assert!(dead["problem"].as_str().unwrap().starts_with("the relay "), "{dead:#}");
+    let refused = dev.call("POST", "/api/send", Some(json!({"fixture": "trial_started.ios"})), 409).await;
+    assert!(
+        refused["error"].as_str().unwrap().contains("the relay is not running (it is exited"),
+        "{refused}"
+    );
+    let restarted = dev.call("POST", "/api/relay/restart", None, 200).await;
+    assert_eq!((restarted["state"].as_str(), restarted["starts"].as_u64()), (Some("running"), Some(2)));
+    let webhook = dev.call("POST", "/api/send", Some(json!({"fixture": "trial_started.ios"})), 200).await;
+    assert_eq!(webhook["delivered"], true);
+    dev.stop().await;
+}
