@@ -48,7 +48,14 @@ pub async fn browser() -> Option<Browser> {
         if std::env::var("QC_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("QC_REQUIRE_BROWSER=1 but {why}");
         }
-        println!("SKIPPED browser test: {why}; set QC_REQUIRE_BROWSER=1 to make this a failure");
+        // Straight to stderr, past the test harness's capture, once per run.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            let line = format!(
+                "SKIPPED the `dev` page's browser tests: {why}; QC_REQUIRE_BROWSER=1 makes this a failure\n"
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+        });
         return None;
     };
     let turn = ONE_AT_A_TIME.lock().await;
