@@ -6,7 +6,7 @@ const PAGE_SIZE = 50;
 const SHOWN_WEBHOOKS = 50;
 const SHOWN_UPLOADS = 30;
 const $ = (id) => document.getElementById(id);
-const view = { offset: 0, q: "", outcome: "all", selected: "" };
+const view = { offset: 0, q: "", outcome: "all", selected: "", open: new Set() };
 
 async function api(method, path, body) {
   const options = { method, headers: {} };
@@ -67,7 +67,9 @@ function showState(state) {
   $("clevertap-url").textContent = "CleverTap: " + state.clevertap.upload_url + " (" + state.clevertap.account_id + ")";
   showVariant(state.variant);
   const select = $("variant-select");
-  select.replaceChildren(...state.variants.map((v) => el("option", { value: v.name, selected: v.name === state.variant }, v.name + (v.origin === "built-in" ? "" : " (" + v.origin + ")"))));
+  if (!select.options.length) { // built once: a refresh must not undo what the user is picking
+    select.replaceChildren(...state.variants.map((v) => el("option", { value: v.name, selected: v.name === state.variant }, v.name + (v.origin === "built-in" ? "" : " (" + v.origin + ")"))));
+  }
   showRelay(state.relay);
   showFaults(state.faults);
   showCounts(state.counts);
@@ -181,6 +183,7 @@ function recordCard(r) {
   else if (r.expected) verdict = el("div", { class: "verdict differs" }, r.differences.length + " difference(s) from the reference (webhook #" + r.webhook_id + ")");
   else verdict = el("div", { class: "verdict differs" }, "no webhook sent from this page expects this record");
   const json = (v) => el("pre", {}, JSON.stringify(v, null, 2));
+  const key = r.request_seq + "#" + r.index; // details the user opened stay open across refreshes
   return el("article", { class: "record " + r.outcome, "data-seq": r.request_seq, "data-index": r.index, "data-outcome": r.outcome },
     el("div", { class: "record-head" },
       el("span", {}, "request #" + r.request_seq + " record #" + r.index),
@@ -191,7 +194,8 @@ function recordCard(r) {
     r.error ? el("div", { class: "muted" }, "CleverTap: " + r.error) : null,
     verdict,
     r.differences.length ? el("ul", { class: "differences" }, r.differences.map((d) => el("li", {}, d))) : null,
-    el("details", {}, el("summary", {}, "record" + (r.expected ? " and reference" : "")),
+    el("details", { open: view.open.has(key), ontoggle: (e) => (e.target.open ? view.open.add(key) : view.open.delete(key)) },
+      el("summary", {}, "record" + (r.expected ? " and reference" : "")),
       el("div", { class: "columns" }, el("div", {}, "received", json(r.record)), r.expected ? el("div", {}, "reference", json(r.expected)) : null)));
 }
 
@@ -265,7 +269,7 @@ function connect() {
   on("relay", showRelay);
   on("faults", showFaults);
   on("variant", (name) => { showVariant(name); $("variant-select").value = name; });
-  on("cleared", () => { view.offset = 0; refreshAll(); });
+  on("cleared", () => { view.offset = 0; view.open.clear(); refreshAll(); });
   on("resync", () => refreshAll());
 }
 

@@ -29,6 +29,13 @@ async fn sending_a_fixture_shows_the_record_with_its_outcome_and_reference() {
     assert!(record.contains("request #1 record #1") && record.contains("processed"), "{record}");
     let output = b.text_until("#relay-output", |t| t.contains("relay:")).await;
     assert!(!output.is_empty());
+    // The record and reference the user opened stay open while new records arrive.
+    b.click("article.record[data-seq='1'] summary").await;
+    b.element("article.record[data-seq='1'] details[open]").await;
+    send_from_page(&b, "renewed ios", "subscription_renewed.ios", "").await;
+    b.count_until("article.record", 2).await;
+    b.element("article.record[data-seq='1'] details[open]").await;
+    assert!(b.all("article.record[data-seq='2'] details[open]").await.is_empty());
     b.close().await;
     dev.stop().await;
 }
