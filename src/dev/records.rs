@@ -19,8 +19,6 @@ pub const MAX_LIMIT: usize = 500;
 const SHOWN_ANSWER: usize = 2_000;
 /// How far back an upload looks for the failed request it repeats.
 const RETRY_LOOKBACK: usize = 50;
-/// A distance at or past this means another event: no pairing.
-const OTHER_EVENT: usize = 100;
 
 /// `?offset=&limit=&q=&outcome=` of the list endpoints.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -233,10 +231,18 @@ fn record_view(
         problem,
     };
     let options = CompareOptions::default();
-    let pair = expected
-        .iter()
+    // Its pair: the closest expected record of the same event; failing that, of the same
+    // user (a wrong event name is then a difference, as in the `run` report).
+    let same = |want: &Value, key: &str| want.get(key) == observed.record.get(key);
+    let by_name: Vec<&(u64, Value)> = expected.iter().filter(|(_, want)| same(want, "evtName")).collect();
+    let candidates = if by_name.is_empty() {
+        expected.iter().filter(|(_, want)| same(want, "identity")).collect()
+    } else {
+        by_name
+    };
+    let pair = candidates
+        .into_iter()
         .map(|(id, want)| (distance(want, &observed.record, options), *id, want))
-        .filter(|(d, _, _)| *d < OTHER_EVENT)
         .min_by_key(|(d, _, _)| *d);
     let differences: Vec<Difference> = match pair {
         Some((_, _, want)) => {

@@ -53,11 +53,23 @@ fn a_record_is_paired_with_its_webhook_and_judged_in_the_run_reports_words() {
 #[test]
 fn a_record_no_webhook_expects_is_an_extra_record() {
     let entries = [entry(1, 200, vec![record("trial_started", "u1")], vec![RecordOutcome::Processed])];
-    let expected = [(1, record("subscription_renewed", "u1"))];
+    let expected = [(1, record("subscription_renewed", "u2"))];
     let page = record_page(&entries, &expected, &all(), &Redactor::default()).unwrap();
     assert_eq!(page.items[0].webhook_id, None);
     assert!(page.items[0].differences[0].starts_with("extra record (request #1 record #1)"));
     assert!(!page.items[0].matches);
+}
+
+#[test]
+fn a_wrong_event_name_pairs_by_user_and_is_a_difference() {
+    let entries = [entry(1, 200, vec![record("trial_started", "u1")], vec![RecordOutcome::Processed])];
+    let expected = [(1, record("QC Trial Started", "u1")), (2, record("QC Trial Started", "u9"))];
+    let page = record_page(&entries, &expected, &all(), &Redactor::default()).unwrap();
+    assert_eq!(page.items[0].webhook_id, Some(1));
+    assert_eq!(
+        page.items[0].differences,
+        ["evtName: expected \"QC Trial Started\", observed \"trial_started\""]
+    );
 }
 
 #[test]
