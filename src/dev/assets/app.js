@@ -56,6 +56,22 @@ async function act(button, errorBox, action) {
   }
 }
 
+// Runs fn at most once per `ms`, after the first call of a burst: a steady stream of events
+// still refreshes the page every `ms` (a debounce would wait for the stream to stop).
+// A call while fn's promise is pending runs it once more afterwards (never two at a time).
+function throttle(fn, ms) {
+  let timer = null, running = false, again = false;
+  const run = async () => {
+    timer = null;
+    if (running) { again = true; return; }
+    running = true;
+    try { await fn(); } finally { running = false; }
+    if (again) { again = false; schedule(); }
+  };
+  const schedule = () => { if (timer === null) timer = setTimeout(run, ms); };
+  return schedule;
+}
+
 function debounce(fn, ms) {
   let timer;
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
@@ -255,9 +271,8 @@ function clearJournal() {
 
 // ---- live updates ----
 
-const refreshLists = debounce(() => {
-  Promise.all([refreshUploads(), refreshRecords(), refreshState()]).catch((e) => toast(e.message));
-}, 200);
+const refreshLists = throttle(() =>
+  Promise.all([refreshUploads(), refreshRecords(), refreshState()]).catch((e) => toast(e.message)), 250);
 
 function connect() {
   const events = new EventSource("/api/events");
