@@ -379,3 +379,25 @@ async fn a_relay_that_died_is_shown_and_restarted_on_demand() {
     assert_eq!(webhook["delivered"], true);
     dev.stop().await;
 }
+
+#[tokio::test]
+async fn a_settings_file_is_the_first_variant_and_the_relay_runs_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.json");
+    let mut settings = qc_harness::Settings::default();
+    settings.send_sandbox = true;
+    std::fs::write(&file, settings.to_json_pretty()).unwrap();
+    let mut spec = test_relay("");
+    spec.settings = Some(file.clone());
+    let dev = Dev::start(spec).await;
+    let state = dev.get("/api/state", 200).await;
+    assert_eq!(state["variant"], "mine");
+    assert_eq!(state["variants"][0], json!({"name": "mine", "origin": file.display().to_string()}));
+    assert_eq!(state["variants"][1]["name"], "default");
+    let sandbox = json!({"fixture": "trial_started.ios", "set": ["environment=sandbox"]});
+    let webhook = dev.call("POST", "/api/send", Some(sandbox), 200).await;
+    assert_eq!(webhook["expected"].as_array().unwrap().len(), 1, "send_sandbox is on: {webhook:#}");
+    let page = dev.wait_for("/api/records", |p| p["total"] == 1).await;
+    assert_eq!(page["items"][0]["matches"], true);
+    dev.stop().await;
+}
