@@ -384,8 +384,7 @@ async fn a_relay_that_died_is_shown_and_restarted_on_demand() {
 async fn a_settings_file_is_the_first_variant_and_the_relay_runs_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mine.json");
-    let mut settings = qc_harness::Settings::default();
-    settings.send_sandbox = true;
+    let settings = qc_harness::Settings { send_sandbox: true, ..Default::default() };
     std::fs::write(&file, settings.to_json_pretty()).unwrap();
     let mut spec = test_relay("");
     spec.settings = Some(file.clone());
