@@ -400,3 +400,17 @@ async fn a_settings_file_is_the_first_variant_and_the_relay_runs_with_it() {
     assert_eq!(page["items"][0]["matches"], true);
     dev.stop().await;
 }
+
+#[tokio::test]
+async fn with_retry_a_refused_webhook_is_delivered_again_on_qonversions_schedule() {
+    let dev = Dev::start(test_relay("")).await;
+    // The test relay tries an upload 7 times, then answers 503: the first delivery fails.
+    dev.call("POST", "/api/faults", Some(json!({"fault": "500", "count": 7})), 201).await;
+    let send = json!({"fixture": "trial_started.ios", "retry": true});
+    let webhook = dev.call("POST", "/api/send", Some(send), 200).await;
+    let statuses: Vec<Value> =
+        webhook["attempts"].as_array().unwrap().iter().map(|a| a["status"].clone()).collect();
+    assert_eq!(statuses, [json!(503), json!(200)], "{webhook:#}");
+    assert_eq!(webhook["delivered"], true);
+    dev.stop().await;
+}
