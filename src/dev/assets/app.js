@@ -106,7 +106,8 @@ function showRelay(relay) {
   pill.className = "pill " + (relay.state === "running" || relay.state === "attached" ? "ok" : "bad");
   pill.title = (relay.webhook_url || "") + (relay.problem ? " — " + relay.problem : "");
   $("variant-select").disabled = !relay.can_switch;
-  $("relay-output").textContent = relay.output || "(no output yet)";
+  const none = relay.mode === "url" ? "(a relay at --relay-url: its output is where you started it)" : "(no output yet)";
+  $("relay-output").textContent = relay.output || none;
 }
 
 async function refreshState() {
