@@ -16,6 +16,7 @@
 pub mod clevertap;
 pub mod cli;
 pub mod conformance;
+pub mod dev;
 pub mod error;
 pub mod json_input;
 pub mod mapping;

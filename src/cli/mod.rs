@@ -9,6 +9,7 @@ use crate::error::{Result, exit_code};
 
 mod clevertap;
 mod completions;
+mod dev;
 mod fixtures;
 mod map;
 mod output;
@@ -48,6 +49,7 @@ enum Command {
     Run(run::RunArgs),
     Clevertap(clevertap::ClevertapArgs),
     Send(send::SendArgs),
+    Dev(dev::DevArgs),
     Map(map::MapArgs),
     Prop(prop::PropArgs),
     Parity(parity::ParityArgs),
@@ -81,6 +83,7 @@ fn execute(command: Command, out: &Output) -> Result<i32> {
         Command::Run(args) => run::execute(args, out),
         Command::Clevertap(args) => clevertap::execute(args, out),
         Command::Send(args) => send::execute(args, out),
+        Command::Dev(args) => dev::execute(args, out),
         Command::Map(args) => map::execute(args, out),
         Command::Prop(args) => prop::execute(args, out),
         Command::Parity(args) => parity::execute(args, out),
