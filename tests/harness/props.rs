@@ -98,6 +98,22 @@ fn revenue_tags(event: &WebhookEvent) -> Vec<String> {
         tags.extend(r.is_proceed.get().map(|p| format!("is_proceed:{p}")));
         tags.extend(r.proceeds_rate.get().map(|p| format!("rate:{p}")));
     }
+    if let (Some(p), Some(r)) = (event.price.get(), event.revenue.get()) {
+        let amount = |v: &Field<serde_json::Number>| v.get().and_then(|n| n.as_f64());
+        let (price, revenue) = (amount(&p.value).map(f64::abs), amount(&r.value).map(f64::abs));
+        let rate = r.proceeds_rate.get().and_then(|n| n.as_f64()).unwrap_or(70.0);
+        let net = r.is_proceed.get() == Some(&1);
+        let follows = price.zip(revenue).is_some_and(|(p, v)| {
+            let want = if net { p * rate / 100.0 } else { p };
+            (want - v).abs() <= 1e-9 * want.max(1.0)
+        });
+        if !follows {
+            tags.push("money:revenue-amount-differs".into());
+        }
+        if r.currency.get().is_some_and(|c| Some(c) != p.currency.get()) {
+            tags.push("money:revenue-currency-differs".into());
+        }
+    }
     let value = event.price.get().and_then(|p| p.value.get()).and_then(|v| v.as_f64());
     if let Some(v) = value {
         let fraction = format!("{}", v.abs()).split('.').nth(1).map_or(0, str::len);
@@ -167,6 +183,8 @@ fn strategies_cover_every_documented_variation() {
             "amount:plain",
             "refund:negative",
             "refund:positive",
+            "money:revenue-amount-differs",
+            "money:revenue-currency-differs",
             "send_revenue:false",
             "send_proceeds:false",
             "send_sandbox:true",

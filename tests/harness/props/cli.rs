@@ -106,6 +106,18 @@ fn catches_revenue_in_usd() {
 }
 
 #[test]
+fn catches_the_price_currency_where_the_revenue_currency_rules() {
+    let event = assert_caught(&lines_bug("price_currency"), "revenue_rule");
+    assert_ne!(event.pointer("/price/currency"), event.pointer("/revenue/currency"), "{event}");
+}
+
+#[test]
+fn catches_the_revenue_value_taken_for_the_gross_price() {
+    let event = assert_caught(&lines_bug("revenue_as_gross"), "revenue_rule");
+    assert_ne!(event.pointer("/price/value"), event.pointer("/revenue/value"), "{event}");
+}
+
+#[test]
 fn catches_timestamps_in_milliseconds() {
     assert_caught(&lines_bug("ts_millis"), "clevertap_accepts_the_record");
 }
