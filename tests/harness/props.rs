@@ -212,11 +212,19 @@ fn strategies_mostly_generate_forwarded_events_with_revenue() {
 #[test]
 fn currencies_without_a_minor_unit_get_whole_amounts() {
     let cases = sample(4_000);
-    let jpy: Vec<f64> = cases
-        .iter()
-        .filter(|(e, _)| currency(e).as_deref() == Some("JPY"))
-        .filter_map(|(e, _)| e.price.get().and_then(|p| p.value.get()).and_then(|v| v.as_f64()))
-        .collect();
+    let amount = |v: &Field<serde_json::Number>| v.get().and_then(|n| n.as_f64());
+    let mut jpy: Vec<f64> = Vec::new();
+    for (event, _) in &cases {
+        if let Some(p) = event.price.get().filter(|p| p.currency.get().map(String::as_str) == Some("JPY")) {
+            jpy.extend(amount(&p.value));
+        }
+        // A gross revenue in its own currency; a net one is gross x rate and may have decimals.
+        let gross = |r: &&qc_harness::qonversion::Revenue| r.is_proceed.get() != Some(&1);
+        let revenue = event.revenue.get().filter(gross);
+        if let Some(r) = revenue.filter(|r| r.currency.get().map(String::as_str) == Some("JPY")) {
+            jpy.extend(amount(&r.value));
+        }
+    }
     assert!(jpy.len() > 20);
     assert!(jpy.iter().all(|v| v.fract() == 0.0), "{jpy:?}");
 }

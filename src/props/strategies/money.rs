@@ -87,7 +87,6 @@ pub(super) fn money() -> impl Strategy<Value = Money> {
                 let gross = in_minor_units(gross, currency);
                 let (revenue_gross, revenue_currency) = apart;
                 let revenue_currency = revenue_currency.filter(|c| c.0 != currency.0);
-                let revenue_gross = revenue_gross.map(|g| in_minor_units(g, revenue_currency.unwrap_or(currency)));
                 // A currency of its own is only seen when revenue names one.
                 let currency_in_revenue = in_rev || revenue_currency.is_some();
                 Money {
@@ -131,9 +130,9 @@ impl Money {
         }
         let rate = self.rate.get().copied().unwrap_or(70) as f64;
         let net = self.is_proceed.get() == Some(&1);
-        let gross = self.revenue_gross.unwrap_or(self.gross);
-        let value = sign * if net { gross * rate / 100.0 } else { gross };
         let in_currency = self.revenue_currency.unwrap_or(self.currency);
+        let gross = in_minor_units(self.revenue_gross.unwrap_or(self.gross), in_currency);
+        let value = sign * if net { gross * rate / 100.0 } else { gross };
         let currency = if self.currency_in_revenue || !self.has_price {
             Field::Value(in_currency.0.to_string())
         } else {
