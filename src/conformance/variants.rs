@@ -174,10 +174,15 @@ mod tests {
         let v = Variant::built_in("revenue-off-event-on").unwrap();
         assert!(!v.settings.send_revenue);
         let forwardable = EVENT_KINDS.iter().filter(|k| k.forwardable);
-        assert!(forwardable.clone().all(|k| v.settings.events.get(k.name).and_then(|e| e.send_revenue) == Some(true)));
+        assert!(
+            forwardable
+                .clone()
+                .all(|k| v.settings.events.get(k.name).and_then(|e| e.send_revenue) == Some(true))
+        );
         let event: crate::WebhookEvent = serde_json::from_value(serde_json::json!({
             "event_name": "subscription_renewed", "custom_user_id": "u1", "environment": "production",
-            "price": {"value": 9.99, "currency": "EUR"}})).unwrap();
+            "price": {"value": 9.99, "currency": "EUR"}}))
+        .unwrap();
         let record = crate::mapping::map_event(&event, &v.settings).unwrap();
         assert!(!record.evt_data.contains_key("revenue") && !record.evt_data.contains_key("currency"));
     }

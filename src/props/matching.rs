@@ -73,8 +73,10 @@ impl Gathered {
         for request in requests {
             out.last_seq = out.last_seq.max(request.seq);
             if request.status != 200 && out.refused.is_none() {
-                out.refused =
-                    Some(format!("CleverTap refused an upload with {}: {}", request.status, request.response));
+                out.refused = Some(format!(
+                    "CleverTap refused an upload with {}: {}",
+                    request.status, request.response
+                ));
             }
             for record in &request.records {
                 if is_marker_record(record) {
@@ -167,7 +169,10 @@ mod tests {
         let k = key(Some("u1"));
         assert!(k.owns(&json!({"identity": "u1"})));
         assert!(!k.owns(&json!({"identity": "u2"})));
-        assert!(k.owns(&json!({"identity": "qc-prop-1-1"})), "a wrong identity from user_id is still the case's");
+        assert!(
+            k.owns(&json!({"identity": "qc-prop-1-1"})),
+            "a wrong identity from user_id is still the case's"
+        );
         assert!(!k.owns(&json!({"identity": "qc-prop-1-12"})), "another delivery's user id");
         assert!(!key(None).owns(&json!({"identity": "u1"})));
         let numeric = CaseKey { identity: Some("42".into()), ..key(None) };

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use qc_harness::mapping::revenue::within_tolerance;
 use qc_harness::conformance::{BUILT_IN_VARIANTS, Variant};
+use qc_harness::mapping::revenue::within_tolerance;
 use qc_harness::mapping::{expected_records, upload_body};
 use qc_harness::qonversion::fixtures::built_in_source;
 use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
@@ -268,7 +268,7 @@ fn map_cli_prints_the_expected_body_for_every_fixture() {
 
 /// What the catalogue covers: kinds, platforms, users, journeys and the documented variations.
 mod catalogue;
-/// The field rules of qonversion-webhook.md, checked on every body.
-mod rules;
 /// The `price_differs_from_revenue` fixtures tell every revenue reading apart.
 mod contrasts;
+/// The field rules of qonversion-webhook.md, checked on every body.
+mod rules;

@@ -228,10 +228,12 @@ fn omits_revenue_when_switched_off_globally_or_per_event() {
 #[test]
 fn a_per_event_send_revenue_true_does_not_override_a_global_false() {
     // mapping.md: revenue only when all hold, so both switches must be on.
-    let off_on = settings(json!({"send_revenue": false, "events": {"subscription_renewed": {"send_revenue": true}}}));
+    let off_on =
+        settings(json!({"send_revenue": false, "events": {"subscription_renewed": {"send_revenue": true}}}));
     let d = data(base(), &off_on);
     assert!(!d.contains_key("revenue") && !d.contains_key("currency"), "{d:?}");
-    let on_on = settings(json!({"send_revenue": true, "events": {"subscription_renewed": {"send_revenue": true}}}));
+    let on_on =
+        settings(json!({"send_revenue": true, "events": {"subscription_renewed": {"send_revenue": true}}}));
     assert_eq!(revenue_of(base(), &on_on), Some(6.993));
 }
 
