@@ -153,7 +153,7 @@ fn junit_and_json_reports_are_written() {
     assert!(xml.contains("name=\"subscription_renewed.ios@default\""));
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["schema"], "qc-harness/run/1");
-    assert_eq!(report["totals"]["passed"], 67);
+    assert_eq!(report["totals"]["passed"], 70);
     assert_eq!(report["interrupted"], false);
 }
 
