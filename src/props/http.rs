@@ -93,6 +93,8 @@ pub fn contrast_settings() -> [Settings; 2] {
         parse(serde_json::json!({
             "send_revenue": false, "send_proceeds": true, "send_sandbox": false,
             "events": {
+                // Global off, per event on: no revenue (both must hold).
+                "subscription_renewed": {"send_revenue": true},
                 "trial_converted": {"enabled": false, "name": "Converted"},
                 "subscription_started": {"name": ""},
                 "in_app_refunded": {"name": "Refund", "enabled": true}

@@ -388,3 +388,6 @@ fn a_blank_custom_name_falls_back_to_the_machine_name() {
     let blank = settings(json!({"events": {"subscription_renewed": {"name": "  "}}}));
     assert_eq!(map_event(&event(base()), &blank).unwrap().evt_name, "subscription_renewed");
 }
+
+/// Relays breaking one revenue or naming choice fail exactly the cases made for it.
+mod broken;

@@ -138,6 +138,9 @@ fn settings_tags(settings: &Settings) -> Vec<String> {
         format!("send_proceeds:{}", settings.send_proceeds),
         format!("send_sandbox:{}", settings.send_sandbox),
     ];
+    if !settings.send_revenue && settings.events.values().any(|e| e.send_revenue == Some(true)) {
+        tags.push("revenue-off-event-on".into());
+    }
     for e in settings.events.values() {
         tags.extend(e.enabled.map(|v| format!("event.enabled:{v}")));
         tags.extend(e.send_revenue.map(|v| format!("event.send_revenue:{v}")));
@@ -193,6 +196,7 @@ fn strategies_cover_every_documented_variation() {
             "event.send_revenue:false",
             "event.name:custom",
             "event.name:empty",
+            "revenue-off-event-on",
         ]
         .map(String::from),
     );

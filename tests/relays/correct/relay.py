@@ -27,6 +27,14 @@ records overtake one another often (default 0).
 
 Without `workers`, the relay is synchronous: it uploads one request per event and answers
 the webhook after CleverTap took it, or 503 (so that Qonversion redelivers) when it could not.
+
+MAPPING_BUG=<name> plants one mapping bug, for the harness's own tests of the fixtures and
+variants that catch it (tests/harness/mapping_rules/broken.rs); the relay is then not correct:
+
+  price-currency         currency = price.currency first (mapping.md: revenue.currency first)
+  revenue-as-gross       gross = revenue.value first (mapping.md: price.value first)
+  per-event-revenue-wins a per-event send_revenue overrides the global one (both must hold)
+  empty-name-kept        a custom name "" is sent as evtName (it falls back to the machine name)
 """
 
 import http.client
@@ -48,6 +56,9 @@ if UNKNOWN:
     sys.exit(f"correct/relay.py: unknown MODES {sorted(UNKNOWN)}")
 WORKERS = int(os.environ.get("WORKERS", "8"))
 UPLOAD_JITTER = float(os.environ.get("UPLOAD_JITTER_MS", "0")) / 1000
+BUG = os.environ.get("MAPPING_BUG", "")
+if BUG not in ("", "price-currency", "revenue-as-gross", "per-event-revenue-wins", "empty-name-kept"):
+    sys.exit(f"correct/relay.py: unknown MAPPING_BUG {BUG!r}")
 BASE = urllib.parse.urlsplit(os.environ["CLEVERTAP_API_URL"])
 UPLOAD_PATH = BASE.path.rstrip("/") + "/1/upload"
 ACCOUNT = os.environ["CLEVERTAP_ACCOUNT_ID"]
@@ -110,6 +121,8 @@ def revenue(event, name):
         return None
     net = rev.get("is_proceed") in (1, True)
     gross = price.get("value")
+    if BUG == "revenue-as-gross" and not net and rev.get("value") is not None:
+        gross = rev.get("value")
     if gross is None and not net:
         gross = rev.get("value")
     if SETTINGS.get("send_proceeds", True):
@@ -124,7 +137,8 @@ def revenue(event, name):
         return None
     if name in REFUNDS:
         amount = -abs(amount)
-    currency = rev.get("currency") if not empty(rev.get("currency")) else price.get("currency")
+    first, second = (price, rev) if BUG == "price-currency" else (rev, price)
+    currency = first.get("currency") if not empty(first.get("currency")) else second.get("currency")
     return round6(amount), currency
 
 
@@ -158,7 +172,11 @@ def map_event(event):
         if not empty(event.get(key)):
             data[key] = event[key]
     wanted = own(name).get("send_revenue", CARRIES_REVENUE[name])
-    if SETTINGS.get("send_revenue", True) and wanted:
+    if BUG == "per-event-revenue-wins" and "send_revenue" in own(name):
+        globally = True  # the per-event switch alone decides
+    else:
+        globally = SETTINGS.get("send_revenue", True)
+    if globally and wanted:
         money = revenue(event, name)
         if money is not None:
             data["revenue"] = money[0]
@@ -169,7 +187,8 @@ def map_event(event):
     if ts is not None:
         record["ts"] = ts
     record["type"] = "event"
-    record["evtName"] = own(name).get("name") or name
+    custom = own(name).get("name")
+    record["evtName"] = custom if BUG == "empty-name-kept" and custom is not None else (custom or name)
     record["evtData"] = data
     return record
 
