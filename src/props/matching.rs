@@ -196,4 +196,55 @@ mod tests {
         s.observe(Duration::from_secs(5));
         assert_eq!(s.settle(), MAX_STRAGGLER_WAIT);
     }
+
+    fn request(seq: u64, at_ms: u64, records: Vec<serde_json::Value>, status: u16) -> JournalEntry {
+        JournalEntry {
+            seq,
+            received_at: std::time::SystemTime::UNIX_EPOCH,
+            offset: Duration::from_millis(at_ms),
+            answered_after: Duration::ZERO,
+            method: "POST".into(),
+            host: None,
+            path: "/1/upload".into(),
+            query: None,
+            headers: Default::default(),
+            body: String::new(),
+            records,
+            outcomes: Vec::new(),
+            status,
+            response: "{}".into(),
+            fault: None,
+            in_flight: 1,
+            dry_run: false,
+        }
+    }
+
+    #[test]
+    fn a_case_record_that_overtook_nothing_or_came_after_its_marker_is_the_cases() {
+        let k = key(Some("u1"));
+        let (marker, own) = (json!({"identity": "qc-marker-1-2"}), json!({"identity": "u1"}));
+        // The marker's record first, the case's own 4 ms later (parallel workers).
+        let late = [request(7, 10, vec![marker.clone()], 200), request(8, 14, vec![own.clone()], 200)];
+        let gathered = Gathered::from_requests(&late, &k);
+        assert_eq!(gathered.records, vec![own.clone()], "the marker's record is not the case's");
+        assert!(gathered.marker_done(&k) && gathered.own_done(&k));
+        assert_eq!((gathered.lag(), gathered.last_seq), (Duration::from_millis(4), 8));
+        // Only the marker's so far: the case waits for its own record.
+        let early = Gathered::from_requests(&late[..1], &k);
+        assert!(early.marker_done(&k) && !early.own_done(&k) && early.records.is_empty());
+        // In order: no lag.
+        let in_order = [request(1, 3, vec![own], 200), request(2, 5, vec![marker], 200)];
+        assert_eq!(Gathered::from_requests(&in_order, &k).lag(), Duration::ZERO);
+    }
+
+    #[test]
+    fn another_markers_record_does_not_end_the_case_and_a_refusal_is_reported() {
+        let k = key(None);
+        let other_marker = [request(1, 1, vec![json!({"identity": "qc-marker-1-1"})], 200)];
+        let gathered = Gathered::from_requests(&other_marker, &k);
+        assert!(!gathered.marker_done(&k) && gathered.records.is_empty());
+        assert!(gathered.own_done(&k), "nothing is forwarded: no own record to wait for");
+        let refused = [request(1, 1, vec![json!({"identity": "u1"})], 401)];
+        assert!(Gathered::from_requests(&refused, &k).refused.unwrap().contains("401"));
+    }
 }
