@@ -190,7 +190,7 @@ impl HttpRelayMapping {
         let key = CaseKey { marker: marker.as_ref().map(|_| marker_token), identity, delivery };
         let (cursor, stragglers) = (self.cursor, self.stragglers);
         let (_, relay, sender) = &self.relays[index];
-        let (gathered, at_answer) = self.runtime.block_on(async {
+        let outcome = self.runtime.block_on(async {
             deliver(relay, sender, &event, "the event").await?;
             let at_answer = Gathered::from_requests(&self.fake.journal().requests_after(cursor), &key);
             match &marker {
@@ -200,6 +200,10 @@ impl HttpRelayMapping {
             }
             let gathered = gather_case(&self.fake, relay, &key, cursor, stragglers).await?;
             Ok::<_, Error>((gathered, at_answer.records.len()))
+        });
+        let (gathered, at_answer) = outcome.inspect_err(|_| {
+            // What a failed case left behind is not the next case's.
+            self.cursor = self.fake.journal().last_seq();
         })?;
         self.stragglers.observe(gathered.lag());
         self.cursor = self.cursor.max(gathered.last_seq);
