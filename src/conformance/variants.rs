@@ -7,8 +7,22 @@ use crate::mapping::Settings;
 use crate::qonversion::catalogue::EVENT_KINDS;
 
 /// The built-in variants, in run order.
-pub const BUILT_IN_VARIANTS: [&str; 7] =
-    ["default", "gross", "no-revenue", "sandbox-on", "event-disabled", "event-no-revenue", "renamed"];
+///
+/// Each separates a pair of settings rules of `mapping.md`: `revenue-off-event-on` (global
+/// `send_revenue: false`, every event `send_revenue: true`: both must hold, so no revenue) and
+/// `empty-name` (every custom name `""`: falls back to the machine name) catch relays that
+/// let the per-event switch win or send an empty `evtName`.
+pub const BUILT_IN_VARIANTS: [&str; 9] = [
+    "default",
+    "gross",
+    "no-revenue",
+    "sandbox-on",
+    "event-disabled",
+    "event-no-revenue",
+    "renamed",
+    "revenue-off-event-on",
+    "empty-name",
+];
 
 /// One settings variant: every fixture is sent to a relay started with these settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +54,11 @@ impl Variant {
             "event-disabled" => each_event(&mut settings, |e, _| e.enabled = Some(false)),
             "event-no-revenue" => each_event(&mut settings, |e, _| e.send_revenue = Some(false)),
             "renamed" => each_event(&mut settings, |e, display| e.name = Some(format!("QC {display}"))),
+            "revenue-off-event-on" => {
+                settings.send_revenue = false;
+                each_event(&mut settings, |e, _| e.send_revenue = Some(true));
+            }
+            "empty-name" => each_event(&mut settings, |e, _| e.name = Some(String::new())),
             _ => return None,
         }
         Some(Variant { name: name.to_string(), settings, origin: "built-in".to_string() })
@@ -148,6 +167,32 @@ mod tests {
         let v = Variant::built_in("renamed").unwrap();
         let kind = event_kind("subscription_renewed").unwrap();
         assert_eq!(v.settings.event_name_for(kind), "QC Subscription Renewed");
+    }
+
+    #[test]
+    fn revenue_off_event_on_sends_no_revenue_although_every_event_asks_for_it() {
+        let v = Variant::built_in("revenue-off-event-on").unwrap();
+        assert!(!v.settings.send_revenue);
+        let forwardable = EVENT_KINDS.iter().filter(|k| k.forwardable);
+        assert!(
+            forwardable
+                .clone()
+                .all(|k| v.settings.events.get(k.name).and_then(|e| e.send_revenue) == Some(true))
+        );
+        let event: crate::WebhookEvent = serde_json::from_value(serde_json::json!({
+            "event_name": "subscription_renewed", "custom_user_id": "u1", "environment": "production",
+            "price": {"value": 9.99, "currency": "EUR"}}))
+        .unwrap();
+        let record = crate::mapping::map_event(&event, &v.settings).unwrap();
+        assert!(!record.evt_data.contains_key("revenue") && !record.evt_data.contains_key("currency"));
+    }
+
+    #[test]
+    fn empty_name_gives_every_event_an_empty_custom_name_that_falls_back() {
+        let v = Variant::built_in("empty-name").unwrap();
+        let kind = event_kind("trial_converted").unwrap();
+        assert_eq!(v.settings.events.get(kind.name).and_then(|e| e.name.as_deref()), Some(""));
+        assert_eq!(v.settings.event_name_for(kind), "trial_converted");
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! Property cases over HTTP: webhooks to a running relay, uploads read from the fake CleverTap.
 //!
 //! Each case is one webhook, followed by a *marker* webhook (a plain forwarded event with
-//! a unique user). Everything the fake CleverTap receives before the marker's record
-//! belongs to the case, so a relay that uploads late, twice, or not at all is seen as it
-//! is, without waiting on a timer. Every delivery gets a unique `user_id`, so a relay that
-//! deduplicates redeliveries (on `event_name`, `user_id`, `transaction_id`, `time`) does
-//! not swallow the near-identical events that shrinking sends; `user_id` plays no part in
-//! the mapping. A relay that has shown, over [`SYNC_PROOF`] cases, that it uploads before it
-//! answers the webhook is trusted to do so and its cases skip the marker; a record that then
-//! arrives between cases turns the markers back on for the rest of the run.
+//! a unique user). Records are matched to the case by content ([`super::matching`]): the
+//! case is complete when the marker's record has arrived and, when the rules forward the
+//! event, a record with the case's identity (or its delivery's `user_id`) has too, so a
+//! relay that uploads from parallel background workers, in any order, is judged on what
+//! it uploaded; one that uploads late, twice, or not at all is seen as it is. Every
+//! delivery gets a unique `user_id`, so a relay that deduplicates redeliveries (on
+//! `event_name`, `user_id`, `transaction_id`, `time`) does not swallow the near-identical
+//! events that shrinking sends; `user_id` plays no part in the mapping. A relay that has
+//! shown, over [`SYNC_PROOF`] cases, that it uploads before it answers the webhook is
+//! trusted to do so and its cases skip the marker; a record that then arrives between
+//! cases turns the markers back on for the rest of the run.
 
 use std::time::Duration;
 
@@ -17,11 +20,12 @@ use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
 use serde_json::Value;
 
 use super::RelayMapping;
+use super::matching::{CaseKey, Gathered, MARKER_PREFIX, Stragglers};
 use super::runner::{PropConfig, PropOutcome, run_properties};
 use super::strategies;
 use crate::clevertap::FakeCleverTap;
 use crate::error::{Error, Result};
-use crate::mapping::Settings;
+use crate::mapping::{Settings, map_event};
 use crate::qonversion::catalogue::EVENT_KINDS;
 use crate::qonversion::event::WebhookEvent;
 use crate::qonversion::field::Field;
@@ -89,6 +93,8 @@ pub fn contrast_settings() -> [Settings; 2] {
         parse(serde_json::json!({
             "send_revenue": false, "send_proceeds": true, "send_sandbox": false,
             "events": {
+                // Global off, per event on: no revenue (both must hold).
+                "subscription_renewed": {"send_revenue": true},
                 "trial_converted": {"enabled": false, "name": "Converted"},
                 "subscription_started": {"name": ""},
                 "in_app_refunded": {"name": "Refund", "enabled": true}
@@ -104,6 +110,9 @@ pub struct HttpRelayMapping {
     relays: Vec<(Settings, RunningRelay, FakeQonversion)>,
     deliveries: u64,
     sync: Synchronous,
+    stragglers: Stragglers,
+    /// The journal's last request number already attributed to a case.
+    cursor: u64,
 }
 
 impl HttpRelayMapping {
@@ -128,7 +137,15 @@ impl HttpRelayMapping {
             let sender = FakeQonversion::new(relay.webhook_url(), token).timeout(CASE_DEADLINE);
             relays.push((settings.clone(), relay, sender));
         }
-        Ok(HttpRelayMapping { runtime, fake, relays, deliveries: 0, sync: Synchronous::default() })
+        Ok(HttpRelayMapping {
+            runtime,
+            fake,
+            relays,
+            deliveries: 0,
+            sync: Synchronous::default(),
+            stragglers: Stragglers::default(),
+            cursor: 0,
+        })
     }
 
     /// Stops every spawned relay.
@@ -141,9 +158,9 @@ impl HttpRelayMapping {
         });
     }
 
-    fn unique(&mut self) -> String {
+    fn unique(&mut self, prefix: &str) -> String {
         self.deliveries += 1;
-        format!("qc-prop-{}-{}", std::process::id(), self.deliveries)
+        format!("{prefix}{}-{}", std::process::id(), self.deliveries)
     }
 
     fn case(&mut self, event: &WebhookEvent, settings: &Settings) -> Result<Vec<Value>> {
@@ -151,7 +168,8 @@ impl HttpRelayMapping {
             Error::Usage("this relay runs with fixed settings; the case asks for others".to_string())
         })?;
         let mut event = event.clone();
-        event.user_id = Field::Value(self.unique());
+        let delivery = self.unique("qc-prop-");
+        event.user_id = Field::Value(delivery.clone());
         if self.sync.trusted && !self.fake.journal().is_empty() {
             // A record came after its webhook was answered: the relay is not synchronous.
             tracing::info!("late upload seen; closing every case with a marker event from now on");
@@ -163,29 +181,43 @@ impl HttpRelayMapping {
                 deliver(relay, sender, &event, "the event").await?;
                 uploaded(&self.fake, relay)
             });
-            self.fake.reset_journal();
+            self.reset();
             return records;
         }
-        let marker_token = self.unique();
+        let marker_token = self.unique(MARKER_PREFIX);
         let marker = marker_event(settings, &marker_token);
-        self.fake.reset_journal();
+        let identity = map_event(&event, settings).ok().map(|record| record.identity);
+        let key = CaseKey { marker: marker.as_ref().map(|_| marker_token), identity, delivery };
+        let (cursor, stragglers) = (self.cursor, self.stragglers);
         let (_, relay, sender) = &self.relays[index];
-        let (records, at_answer) = self.runtime.block_on(async {
+        let outcome = self.runtime.block_on(async {
             deliver(relay, sender, &event, "the event").await?;
-            let at_answer = self.fake.journal().records().len();
-            let Some(marker) = marker else {
+            let at_answer = Gathered::from_requests(&self.fake.journal().requests_after(cursor), &key);
+            match &marker {
+                Some(marker) => deliver(relay, sender, marker, "the marker event").await?,
                 // No event kind is enabled: nothing can mark the end; give uploads a moment.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                return Ok((uploaded(&self.fake, relay)?, None));
-            };
-            deliver(relay, sender, &marker, "the marker event").await?;
-            Ok::<_, Error>((records_before_marker(&self.fake, relay, &marker_token).await?, Some(at_answer)))
+                None => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+            let gathered = gather_case(&self.fake, relay, &key, cursor, stragglers).await?;
+            Ok::<_, Error>((gathered, at_answer.records.len()))
+        });
+        let (gathered, at_answer) = outcome.inspect_err(|_| {
+            // What a failed case left behind is not the next case's.
+            self.cursor = self.fake.journal().last_seq();
         })?;
-        self.sync.observe(records.len(), at_answer);
+        self.stragglers.observe(gathered.lag());
+        self.cursor = self.cursor.max(gathered.last_seq);
+        self.sync.observe(gathered.records.len(), marker.map(|_| at_answer));
         if self.sync.trusted {
-            self.fake.reset_journal();
+            self.reset();
         }
-        Ok(records)
+        Ok(gathered.records)
+    }
+
+    /// Empties the fake's journal (its request numbers start again at 1).
+    fn reset(&mut self) {
+        self.fake.reset_journal();
+        self.cursor = 0;
     }
 }
 
@@ -285,35 +317,48 @@ fn uploaded(fake: &FakeCleverTap, relay: &RunningRelay) -> Result<Vec<Value>> {
     Ok(requests.into_iter().flat_map(|r| r.records).collect())
 }
 
-/// Waits for the marker's record; returns every record uploaded before it.
-async fn records_before_marker(
+/// Waits until the case is complete (see [`super::matching`]): the marker's record, then the
+/// case's own record when the rules forward the event, then any late records a relay seen
+/// uploading out of order may still send. Returns every record since `cursor` that is not a marker's.
+async fn gather_case(
     fake: &FakeCleverTap,
     relay: &RunningRelay,
-    token: &str,
-) -> Result<Vec<Value>> {
+    key: &CaseKey,
+    cursor: u64,
+    stragglers: Stragglers,
+) -> Result<Gathered> {
     let journal = fake.journal();
-    let found = journal
+    let now = |j: &crate::clevertap::Journal| Gathered::from_requests(&j.requests_after(cursor), key);
+    let marker = journal
         .wait_until(CASE_DEADLINE, |j| {
-            let requests = j.requests();
-            if let Some(refused) = requests.iter().find(|r| r.status != 200) {
-                return Ok(Err(format!(
-                    "CleverTap refused an upload with {}: {}",
-                    refused.status, refused.response
-                )));
-            }
-            let records: Vec<Value> = requests.into_iter().flat_map(|r| r.records).collect();
-            match records.iter().position(|r| r.to_string().contains(token)) {
-                Some(at) => Ok(Ok(records[..at].to_vec())),
-                None => Err(records.len()),
-            }
+            let gathered = now(j);
+            if gathered.refused.is_some() || gathered.marker_done(key) { Ok(gathered) } else { Err(0) }
         })
         .await;
-    match found {
-        Ok(Ok(records)) => Ok(records),
-        Ok(Err(refused)) => Err(relay.error(refused)),
-        Err(_) => Err(relay.error(format!(
+    let Ok(mut gathered) = marker else {
+        return Err(relay.error(format!(
             "the marker event sent after the case was not uploaded within {} s",
             CASE_DEADLINE.as_secs()
-        ))),
+        )));
+    };
+    if gathered.refused.is_none() && !gathered.own_done(key) {
+        let own = journal
+            .wait_until(stragglers.own_record_wait(), |j| {
+                let gathered = now(j);
+                if gathered.refused.is_some() || gathered.own_done(key) { Ok(gathered) } else { Err(0) }
+            })
+            .await;
+        if let Ok(found) = own {
+            gathered = found;
+        }
+    }
+    let settle = stragglers.settle();
+    if gathered.refused.is_none() && !settle.is_zero() {
+        tokio::time::sleep(settle).await;
+        gathered = now(&journal);
+    }
+    match gathered.refused.take() {
+        Some(refused) => Err(relay.error(refused)),
+        None => Ok(gathered),
     }
 }

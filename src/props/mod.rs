@@ -4,6 +4,8 @@
 //! - [`properties`]: the mapping rules as pure functions over (event, settings, records).
 //! - [`runner`]: runs the properties against any [`RelayMapping`] with a seed, shrinks a
 //!   failure to a small event, and reports it as a ready-to-save fixture ([`fixture`]).
+//! - [`http`] and [`matching`]: cases sent to a relay over HTTP, its uploads matched to
+//!   the cases by content (identity, delivery and marker), whatever their arrival order.
 //!
 //! ```
 //! use qc_harness::props::{ReferenceMapping, runner::{PropConfig, run_properties}, strategies};
@@ -22,6 +24,7 @@ use crate::relay::LinesRelay;
 
 pub mod fixture;
 pub mod http;
+pub mod matching;
 pub mod properties;
 pub mod relay_check;
 pub mod runner;

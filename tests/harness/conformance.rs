@@ -62,7 +62,7 @@ fn reference_relay_passes_every_variant_and_check_and_matches_the_committed_snap
         "--strict",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
-    let cases = 65 * 7;
+    let cases = 68 * 9;
     assert_eq!(last_line(&output), format!("{} passed, 0 failed", cases + 18));
     assert!(pending_files(&snapshots).is_empty(), "the reference relay changed snapshots");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json.path()).unwrap()).unwrap();
@@ -95,7 +95,7 @@ fn a_changed_snapshot_fails_with_snap_new_and_accept_writes_it() {
     let dir = snapshots.path().to_str().unwrap();
     let output = run(&["--snapshots", dir, "--variants", "default", "--checks", "none"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
-    assert_eq!(last_line(&output), "64 passed, 1 failed");
+    assert_eq!(last_line(&output), "67 passed, 1 failed");
     assert!(
         stdout(&output).contains("✗ subscription_renewed.ios @ default — snapshot changed"),
         "{}",
@@ -117,7 +117,7 @@ fn a_missing_snapshot_is_new_and_fails_the_run() {
     let output =
         run(&["--snapshots", snapshots.path().to_str().unwrap(), "--variants", "gross", "--checks", "none"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(pending_files(snapshots.path()).len(), 65);
+    assert_eq!(pending_files(snapshots.path()).len(), 68);
     assert!(stdout(&output).contains("new snapshot written to"));
 }
 
@@ -153,7 +153,7 @@ fn junit_and_json_reports_are_written() {
     assert!(xml.contains("name=\"subscription_renewed.ios@default\""));
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["schema"], "qc-harness/run/1");
-    assert_eq!(report["totals"]["passed"], 67);
+    assert_eq!(report["totals"]["passed"], 70);
     assert_eq!(report["interrupted"], false);
 }
 
@@ -189,7 +189,7 @@ fn a_user_settings_file_runs_as_an_extra_variant() {
         run(&["--no-snapshots", "--variants", "default", "--variant-file", &arg, "--checks", "none"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stdout(&output).contains("✓ trial_started.ios @ eu"));
-    assert_eq!(last_line(&output), "130 passed, 0 failed");
+    assert_eq!(last_line(&output), "136 passed, 0 failed");
 }
 
 #[test]
@@ -275,6 +275,6 @@ fn a_running_relay_is_driven_by_url_and_can_be_run_against_twice() {
         assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
         assert!(stdout(&output).contains("✓ subscription_renewed.ios @ declared"));
         // event.disabled needs settings the declared relay does not have.
-        assert_eq!(last_line(&output), "71 passed, 0 failed, 1 skipped");
+        assert_eq!(last_line(&output), "74 passed, 0 failed, 1 skipped");
     }
 }

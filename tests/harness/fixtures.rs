@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use qc_harness::conformance::{BUILT_IN_VARIANTS, Variant};
 use qc_harness::mapping::revenue::within_tolerance;
 use qc_harness::mapping::{expected_records, upload_body};
 use qc_harness::qonversion::fixtures::built_in_source;
@@ -184,11 +185,39 @@ fn every_expected_file_belongs_to_a_fixture() {
     let mut wanted: BTreeSet<String> = events().into_iter().map(|f| f.name).collect();
     wanted.extend(journeys().into_iter().map(|f| format!("journey.{}", f.name)));
     let dir = root().join("tests/expected");
-    let present: BTreeSet<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_string())
-        .collect();
-    assert_eq!(present, wanted, "tests/expected/ out of step with fixtures/ (rerun the oracle)");
+    assert_eq!(json_stems(&dir), wanted, "tests/expected/ out of step with fixtures/ (rerun the oracle)");
+}
+
+/// The names (without `.json`) of the JSON files directly in `dir`.
+fn json_stems(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().trim_end_matches(".json").to_string())
+        .collect()
+}
+
+/// `tests/expected/variants/<variant>.json` holds the oracle's body for every event fixture
+/// under that built-in variant's settings; the Rust mapping must agree under the same variant.
+#[test]
+fn reference_mapping_agrees_with_the_python_oracle_under_every_built_in_variant() {
+    let dir = root().join("tests/expected/variants");
+    let wanted: BTreeSet<String> = BUILT_IN_VARIANTS.iter().map(|v| v.to_string()).collect();
+    assert_eq!(json_stems(&dir), wanted, "one oracle file per built-in variant (rerun the oracle)");
+    let mut failures = Vec::new();
+    for name in BUILT_IN_VARIANTS {
+        let settings = Variant::built_in(name).expect("a built-in variant").settings;
+        let bodies = expected(&format!("variants/{name}"));
+        let fixtures: BTreeSet<String> = events().into_iter().map(|f| f.name).collect();
+        let in_file: BTreeSet<String> = bodies.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(in_file, fixtures, "variants/{name}.json: stale (rerun the oracle)");
+        for file in events() {
+            let actual = upload_body(&expected_records(&parse_event(&file), &settings));
+            failures.extend(differences(&format!("{}@{name}", file.name), &bodies[&file.name], &actual));
+        }
+    }
+    assert_no_failures("Rust mapping vs tests/expected/variants", failures);
 }
 
 #[test]
@@ -239,5 +268,7 @@ fn map_cli_prints_the_expected_body_for_every_fixture() {
 
 /// What the catalogue covers: kinds, platforms, users, journeys and the documented variations.
 mod catalogue;
+/// The `price_differs_from_revenue` fixtures tell every revenue reading apart.
+mod contrasts;
 /// The field rules of qonversion-webhook.md, checked on every body.
 mod rules;

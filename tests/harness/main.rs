@@ -3,6 +3,7 @@
 mod broken_relays;
 mod clevertap;
 mod conformance;
+mod correct_relays;
 mod dev;
 mod driver;
 mod examples;

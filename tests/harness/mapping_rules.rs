@@ -226,6 +226,18 @@ fn omits_revenue_when_switched_off_globally_or_per_event() {
 }
 
 #[test]
+fn a_per_event_send_revenue_true_does_not_override_a_global_false() {
+    // mapping.md: revenue only when all hold, so both switches must be on.
+    let off_on =
+        settings(json!({"send_revenue": false, "events": {"subscription_renewed": {"send_revenue": true}}}));
+    let d = data(base(), &off_on);
+    assert!(!d.contains_key("revenue") && !d.contains_key("currency"), "{d:?}");
+    let on_on =
+        settings(json!({"send_revenue": true, "events": {"subscription_renewed": {"send_revenue": true}}}));
+    assert_eq!(revenue_of(base(), &on_on), Some(6.993));
+}
+
+#[test]
 fn events_that_carry_no_revenue_by_default_send_none_unless_switched_on() {
     let v = with(base(), "event_name", json!("subscription_canceled"));
     assert!(!data(v.clone(), &Settings::default()).contains_key("revenue"));
@@ -376,3 +388,6 @@ fn a_blank_custom_name_falls_back_to_the_machine_name() {
     let blank = settings(json!({"events": {"subscription_renewed": {"name": "  "}}}));
     assert_eq!(map_event(&event(base()), &blank).unwrap().evt_name, "subscription_renewed");
 }
+
+/// Relays breaking one revenue or naming choice fail exactly the cases made for it.
+mod broken;

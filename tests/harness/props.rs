@@ -98,6 +98,22 @@ fn revenue_tags(event: &WebhookEvent) -> Vec<String> {
         tags.extend(r.is_proceed.get().map(|p| format!("is_proceed:{p}")));
         tags.extend(r.proceeds_rate.get().map(|p| format!("rate:{p}")));
     }
+    if let (Some(p), Some(r)) = (event.price.get(), event.revenue.get()) {
+        let amount = |v: &Field<serde_json::Number>| v.get().and_then(|n| n.as_f64());
+        let (price, revenue) = (amount(&p.value).map(f64::abs), amount(&r.value).map(f64::abs));
+        let rate = r.proceeds_rate.get().and_then(|n| n.as_f64()).unwrap_or(70.0);
+        let net = r.is_proceed.get() == Some(&1);
+        let follows = price.zip(revenue).is_some_and(|(p, v)| {
+            let want = if net { p * rate / 100.0 } else { p };
+            (want - v).abs() <= 1e-9 * want.max(1.0)
+        });
+        if !follows {
+            tags.push("money:revenue-amount-differs".into());
+        }
+        if r.currency.get().is_some_and(|c| Some(c) != p.currency.get()) {
+            tags.push("money:revenue-currency-differs".into());
+        }
+    }
     let value = event.price.get().and_then(|p| p.value.get()).and_then(|v| v.as_f64());
     if let Some(v) = value {
         let fraction = format!("{}", v.abs()).split('.').nth(1).map_or(0, str::len);
@@ -122,6 +138,9 @@ fn settings_tags(settings: &Settings) -> Vec<String> {
         format!("send_proceeds:{}", settings.send_proceeds),
         format!("send_sandbox:{}", settings.send_sandbox),
     ];
+    if !settings.send_revenue && settings.events.values().any(|e| e.send_revenue == Some(true)) {
+        tags.push("revenue-off-event-on".into());
+    }
     for e in settings.events.values() {
         tags.extend(e.enabled.map(|v| format!("event.enabled:{v}")));
         tags.extend(e.send_revenue.map(|v| format!("event.send_revenue:{v}")));
@@ -167,6 +186,8 @@ fn strategies_cover_every_documented_variation() {
             "amount:plain",
             "refund:negative",
             "refund:positive",
+            "money:revenue-amount-differs",
+            "money:revenue-currency-differs",
             "send_revenue:false",
             "send_proceeds:false",
             "send_sandbox:true",
@@ -175,6 +196,7 @@ fn strategies_cover_every_documented_variation() {
             "event.send_revenue:false",
             "event.name:custom",
             "event.name:empty",
+            "revenue-off-event-on",
         ]
         .map(String::from),
     );
@@ -194,11 +216,19 @@ fn strategies_mostly_generate_forwarded_events_with_revenue() {
 #[test]
 fn currencies_without_a_minor_unit_get_whole_amounts() {
     let cases = sample(4_000);
-    let jpy: Vec<f64> = cases
-        .iter()
-        .filter(|(e, _)| currency(e).as_deref() == Some("JPY"))
-        .filter_map(|(e, _)| e.price.get().and_then(|p| p.value.get()).and_then(|v| v.as_f64()))
-        .collect();
+    let amount = |v: &Field<serde_json::Number>| v.get().and_then(|n| n.as_f64());
+    let mut jpy: Vec<f64> = Vec::new();
+    for (event, _) in &cases {
+        if let Some(p) = event.price.get().filter(|p| p.currency.get().map(String::as_str) == Some("JPY")) {
+            jpy.extend(amount(&p.value));
+        }
+        // A gross revenue in its own currency; a net one is gross x rate and may have decimals.
+        let gross = |r: &&qc_harness::qonversion::Revenue| r.is_proceed.get() != Some(&1);
+        let revenue = event.revenue.get().filter(gross);
+        if let Some(r) = revenue.filter(|r| r.currency.get().map(String::as_str) == Some("JPY")) {
+            jpy.extend(amount(&r.value));
+        }
+    }
     assert!(jpy.len() > 20);
     assert!(jpy.iter().all(|v| v.fract() == 0.0), "{jpy:?}");
 }

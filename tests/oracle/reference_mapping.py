@@ -7,6 +7,8 @@ tests/harness/fixtures.rs compares the Rust mapping with the files this script w
 For every fixtures/events/NAME.json it writes tests/expected/NAME.json, the CleverTap upload
 body {"d": [...]} under default settings; for every fixtures/journeys/NAME.json it writes
 tests/expected/journey.NAME.json with the records of every event of the journey, in order.
+For every built-in settings variant of `qc-harness run` (README, "Settings variants") it
+writes tests/expected/variants/VARIANT.json: {"<fixture name>": {"d": [...]}, ...}.
 
 Usage (from anywhere):
     python3 tests/oracle/reference_mapping.py           # (re)write tests/expected/
@@ -48,6 +50,48 @@ REFUNDS = {"subscription_refunded", "in_app_refunded"}
 
 # relay-contract.md section 3: top-level defaults.
 DEFAULT_SETTINGS = {"send_revenue": True, "send_proceeds": True, "send_sandbox": False, "events": {}}
+
+# qonversion-webhook.md, "Events": the display names (the `renamed` variant uses them).
+DISPLAY_NAMES = {
+    "trial_started": "Trial Started",
+    "trial_converted": "Trial Converted",
+    "trial_canceled": "Trial Canceled",
+    "trial_billing_retry_entered": "Trial Billing Retry",
+    "trial_still_active": "Trial still active (2 days after start)",
+    "trial_expired": "Trial Expired",
+    "subscription_started": "Subscription Started",
+    "subscription_renewed": "Subscription Renewed",
+    "subscription_upgraded": "Subscription Upgraded",
+    "subscription_refunded": "Subscription Refunded",
+    "subscription_canceled": "Subscription Canceled",
+    "subscription_billing_retry_entered": "Subscription Billing Retry",
+    "subscription_expired": "Subscription Expired",
+    "subscription_product_changed": "Subscription Product Changed",
+    "in_app_purchase": "In-App Purchase",
+    "in_app_refunded": "In-App Refunded",
+}
+
+
+def every_event(settings_of_one):
+    """{"events": {...}} with the same per-event settings for every forwardable event."""
+    names = [n for n in CARRIES_REVENUE if n not in NEVER_FORWARDED]
+    return {name: settings_of_one(name) for name in names}
+
+
+# The built-in variants of `qc-harness run` (README, "Settings variants"), as settings files.
+VARIANTS = {
+    "default": {},
+    "gross": {"send_proceeds": False},
+    "no-revenue": {"send_revenue": False},
+    "sandbox-on": {"send_sandbox": True},
+    "event-disabled": {"events": every_event(lambda n: {"enabled": False})},
+    "event-no-revenue": {"events": every_event(lambda n: {"send_revenue": False})},
+    "renamed": {"events": every_event(lambda n: {"name": "QC " + DISPLAY_NAMES[n]})},
+    # both switches must hold: the per-event `true` does not override the global `false`
+    "revenue-off-event-on": {"send_revenue": False, "events": every_event(lambda n: {"send_revenue": True})},
+    # an empty custom name falls back to the machine name
+    "empty-name": {"events": every_event(lambda n: {"name": ""})},
+}
 
 DEFAULT_PROCEEDS_RATE = 70
 REVENUE_DECIMALS = 6
@@ -212,22 +256,27 @@ def render(value):
 
 
 def expected_files():
-    """tests/expected file name -> its content, for every fixture on disk."""
+    """tests/expected file path (relative) -> its content, for every fixture on disk."""
     out = {}
-    for path in sorted(EVENTS_DIR.glob("*.json")):
-        event = json.loads(path.read_text())
-        out[path.name] = render(upload_body(map_event(event)))
+    events = {path.stem: json.loads(path.read_text()) for path in sorted(EVENTS_DIR.glob("*.json"))}
+    for name, event in events.items():
+        out[name + ".json"] = render(upload_body(map_event(event)))
     for path in sorted(JOURNEYS_DIR.glob("*.json")):
-        events = json.loads(path.read_text())
-        records = [record for event in events for record in map_event(event)]
+        journey = json.loads(path.read_text())
+        records = [record for event in journey for record in map_event(event)]
         out["journey." + path.name] = render(upload_body(records))
+    for variant, settings in VARIANTS.items():
+        bodies = {name: upload_body(map_event(event, settings)) for name, event in events.items()}
+        out["variants/" + variant + ".json"] = render(bodies)
     return out
 
 
 def main(argv):
     check = "--check" in argv
     wanted = expected_files()
-    existing = {p.name for p in EXPECTED_DIR.glob("*.json")} if EXPECTED_DIR.is_dir() else set()
+    existing = {
+        str(p.relative_to(EXPECTED_DIR)) for p in EXPECTED_DIR.glob("**/*.json")
+    } if EXPECTED_DIR.is_dir() else set()
     stale = sorted(
         name for name, text in wanted.items()
         if name not in existing or (EXPECTED_DIR / name).read_text() != text
@@ -239,7 +288,7 @@ def main(argv):
         for name in orphans:
             print(f"no fixture for: tests/expected/{name}", file=sys.stderr)
         return 1 if stale or orphans else 0
-    EXPECTED_DIR.mkdir(parents=True, exist_ok=True)
+    (EXPECTED_DIR / "variants").mkdir(parents=True, exist_ok=True)
     for name in stale:
         (EXPECTED_DIR / name).write_text(wanted[name])
     for name in orphans:

@@ -72,12 +72,13 @@ fn optional<T: std::fmt::Debug + Clone + 'static>(
     choice![1 => Just(Field::Absent), 4 => value.prop_map(Field::Value)].boxed()
 }
 
-/// A user id: plain, empty, unicode or long.
+/// A user id: plain, empty, unicode or long (up to CleverTap's 120-character identity limit:
+/// a longer one is rejected with 523 whatever the relay does, so it tests no mapping rule).
 pub fn user_id() -> impl Strategy<Value = String> {
     choice![
         8 => re("u[0-9]{1,3}"),
         2 => re("[\\p{Greek}\\p{Cyrillic}\\p{Han}é ü😀-]{1,12}"),
-        1 => re("[a-z0-9]{100,300}"),
+        1 => re("[a-z0-9]{100,120}"),
         1 => Just(String::new()),
     ]
 }

@@ -106,6 +106,18 @@ fn catches_revenue_in_usd() {
 }
 
 #[test]
+fn catches_the_price_currency_where_the_revenue_currency_rules() {
+    let event = assert_caught(&lines_bug("price_currency"), "revenue_rule");
+    assert_ne!(event.pointer("/price/currency"), event.pointer("/revenue/currency"), "{event}");
+}
+
+#[test]
+fn catches_the_revenue_value_taken_for_the_gross_price() {
+    let event = assert_caught(&lines_bug("revenue_as_gross"), "revenue_rule");
+    assert_ne!(event.pointer("/price/value"), event.pointer("/revenue/value"), "{event}");
+}
+
+#[test]
 fn catches_timestamps_in_milliseconds() {
     assert_caught(&lines_bug("ts_millis"), "clevertap_accepts_the_record");
 }
@@ -156,6 +168,25 @@ fn catches_gross_revenue_over_http() {
 #[test]
 fn catches_a_disabled_event_forwarded_over_http() {
     assert_caught(&http_bug("forward-disabled"), "nothing_uploaded_when_not_forwarded");
+}
+
+/// `tests/relays/correct/relay.py` with one planted mapping bug, over HTTP.
+fn http_mapping_bug(bug: &str) -> Output {
+    let relay = concat!("python3 ", env!("CARGO_MANIFEST_DIR"), "/tests/relays/correct/relay.py");
+    prop(&["--relay-cmd", relay, "--cases", "300", "--seed", "11"], &[("MAPPING_BUG", bug)])
+}
+
+#[test]
+fn catches_the_price_currency_over_http() {
+    let event = assert_caught(&http_mapping_bug("price-currency"), "revenue_rule");
+    assert_ne!(event.pointer("/price/currency"), event.pointer("/revenue/currency"), "{event}");
+}
+
+#[test]
+fn catches_a_per_event_revenue_switch_overriding_the_global_one_over_http() {
+    let out = http_mapping_bug("per-event-revenue-wins");
+    assert_caught(&out, "revenue_rule");
+    assert!(stdout(&out).contains("\"send_revenue\": false"), "the settings are printed:\n{}", stdout(&out));
 }
 
 #[test]

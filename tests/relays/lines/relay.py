@@ -14,6 +14,8 @@ line on stdout. `--bug NAME` plants one known mapping bug, for the harness's own
   downgraded        subscription_downgraded is forwarded
   twice             purchases are uploaded as two records
   crash_numeric_id  the relay dies on a numeric transaction id
+  price_currency    the currency is price.currency first (mapping.md: revenue.currency first)
+  revenue_as_gross  the gross amount is revenue.value first (mapping.md: price.value first)
 """
 import json
 import sys
@@ -62,6 +64,8 @@ def amounts(event):
     revenue = event.get("revenue") or {}
     is_proceed = revenue.get("is_proceed") or 0
     gross = price.get("value")
+    if BUG == "revenue_as_gross" and is_proceed != 1 and revenue.get("value") is not None:
+        gross = revenue.get("value")
     if gross is None and is_proceed != 1:
         gross = revenue.get("value")
     if is_proceed == 1 and revenue.get("value") is not None:
@@ -91,7 +95,7 @@ def revenue_fields(event, settings, name):
         amount = abs(amount)
     amount = round(amount, 6) + 0.0
     currency = None
-    for source in ("revenue", "price"):
+    for source in ("price", "revenue") if BUG == "price_currency" else ("revenue", "price"):
         value = (event.get(source) or {}).get("currency")
         if value:
             currency = value
