@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Result, exit_code};
 
+mod addr;
 mod clevertap;
 mod completions;
 mod fixtures;

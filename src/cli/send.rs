@@ -39,7 +39,7 @@ pub struct SendArgs {
     /// A catalogue event name, a built-in fixture name, or a webhook JSON file (`-`: stdin).
     #[arg(value_name = "EVENT|FILE")]
     input: String,
-    /// The relay's full webhook URL.
+    /// The relay's full webhook URL (`http://` may be left out: localhost:3000/webhook).
     #[arg(long, value_name = "URL")]
     to: String,
     /// The webhook token, sent as `Authorization: Basic <token>`.
@@ -102,7 +102,8 @@ pub fn execute(args: SendArgs, out: &Output) -> Result<i32> {
 
 /// Checks the flags and builds the sender.
 fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
-    check_url("--to", &args.to)?;
+    let to = super::addr::with_scheme(&args.to);
+    check_url("--to", &to)?;
     if let Some(url) = &args.sandbox_url {
         check_url("--sandbox-url", url)?;
     }
@@ -116,7 +117,7 @@ fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
     if timeout.is_zero() {
         return Err(Error::Usage("--timeout: must be more than 0 seconds".into()));
     }
-    let mut sender = FakeQonversion::new(&args.to, &args.token).time_scale(args.time_scale).timeout(timeout);
+    let mut sender = FakeQonversion::new(&to, &args.token).time_scale(args.time_scale).timeout(timeout);
     if let Some(url) = &args.sandbox_url {
         sender = sender.sandbox_url(url);
     }

@@ -1,0 +1,303 @@
+//! The root-cause summary: failures grouped by signature (the field and the kind of
+//! difference, the check, the CleverTap code), each group with a count, the events and variants
+//! it touches, a hint where the pattern is recognised, and the first few examples.
+
+use std::collections::BTreeSet;
+
+use crate::conformance::hints::DiffHint;
+use crate::conformance::reasons::{RecordReason, Rule};
+use crate::conformance::{CaseResult, CheckResult, Difference, Level, RunOutcome, Status};
+use crate::snapshot::SnapshotStatus;
+
+/// One root cause: a signature shared by failing cases, or by failing checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootCause {
+    /// The signature, e.g. `ts: observed = expected × 1000`.
+    pub headline: String,
+    /// The likely cause and fix, when the pattern is recognised.
+    pub hint: Option<String>,
+    /// One line per affected case (`fixture @ variant — detail`), or the checks' details.
+    pub examples: Vec<String>,
+    /// Affected cases (0 for a check group).
+    pub cases: usize,
+    /// Affected events (the fixture names' first part).
+    pub events: BTreeSet<String>,
+    /// Affected variants.
+    pub variants: BTreeSet<String>,
+    /// The checks of a check group (empty for a case group).
+    pub checks: Vec<String>,
+    /// A check group's verdict and level.
+    pub check_status: Option<(Status, Level)>,
+    /// The last lines of the relay's output, for a check group.
+    pub relay_tail: Option<String>,
+}
+
+impl RootCause {
+    fn new(headline: String, hint: Option<String>) -> Self {
+        RootCause {
+            headline,
+            hint,
+            examples: Vec::new(),
+            cases: 0,
+            events: BTreeSet::new(),
+            variants: BTreeSet::new(),
+            checks: Vec::new(),
+            check_status: None,
+            relay_tail: None,
+        }
+    }
+}
+
+/// A case's contribution to one group: (headline, hint, detail).
+type Signature = (String, Option<String>, String);
+
+/// The failing cases grouped by signature (most cases first), then the failing and warning
+/// checks grouped by what they observed.
+pub fn root_causes(outcome: &RunOutcome) -> Vec<RootCause> {
+    let mut groups: Vec<RootCause> = Vec::new();
+    for case in outcome.cases.iter().filter(|c| c.status == Status::Failed) {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for (headline, hint, detail) in case_signatures(case) {
+            if !seen.insert(headline.clone()) {
+                continue;
+            }
+            let group = match groups.iter().position(|g| g.headline == headline) {
+                Some(i) => &mut groups[i],
+                None => {
+                    groups.push(RootCause::new(headline, hint));
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            group.cases += 1;
+            group.events.insert(event_of(case));
+            group.variants.insert(case.variant.clone());
+            group.examples.push(format!("{} @ {} — {detail}", case.fixture, case.variant));
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.cases));
+    groups.extend(check_groups(&outcome.checks));
+    groups
+}
+
+/// The event a case belongs to: the fixture name's first part.
+fn event_of(case: &CaseResult) -> String {
+    match case.reasons.as_slice() {
+        [only] => only.event.clone(),
+        _ => case.fixture.clone(),
+    }
+}
+
+fn case_signatures(case: &CaseResult) -> Vec<Signature> {
+    let mut out: Vec<Signature> = Vec::new();
+    for problem in case.problems.iter().filter(|p| p.starts_with("webhook ")) {
+        out.push((webhook_signature(problem), None, problem.clone()));
+    }
+    if case.fixture == crate::conformance::mapping_run::UNATTRIBUTED {
+        let hint = "every record's identity is the webhook's custom_user_id, else properties._q_custom_user_id";
+        for problem in &case.problems {
+            out.push(("records with an identity no fixture has".into(), Some(hint.into()), problem.clone()));
+        }
+    }
+    let ms = case.hints.iter().any(|h| h.path == "ts" && h.pattern.contains("1000"));
+    for difference in &case.differences {
+        out.push(difference_signature(difference, &case.hints, &case.reasons, ms));
+    }
+    match &case.snapshot {
+        SnapshotStatus::Changed { pending, .. } => out.push((
+            "snapshot changed".into(),
+            Some("review with `qc-harness snapshots`, or accept with `qc-harness run --accept`".into()),
+            format!("new version in {}", pending.display()),
+        )),
+        SnapshotStatus::Missing { path } => out.push((
+            "no snapshot (CI mode: a missing snapshot fails)".into(),
+            Some("run `qc-harness run --accept` outside CI and commit the .snap files".into()),
+            format!("{} does not exist", path.display()),
+        )),
+        _ => {}
+    }
+    out
+}
+
+/// `webhook 3 was answered HTTP 500, ...` → `webhook answered HTTP 500, ...`.
+fn webhook_signature(problem: &str) -> String {
+    let rest = problem.trim_start_matches("webhook ").trim_start_matches(|c: char| c.is_ascii_digit());
+    format!("webhook{}", rest.replacen(" was answered", " answered", 1))
+}
+
+fn difference_signature(d: &Difference, hints: &[DiffHint], reasons: &[RecordReason], ms: bool) -> Signature {
+    match d {
+        Difference::Field { path, expected, observed } => {
+            if let Some(h) = hints.iter().find(|h| &h.path == path) {
+                return (format!("{path}: {}", h.pattern), Some(h.hint.clone()), d.to_string());
+            }
+            let kind = match (expected, observed) {
+                (Some(_), None) => "missing key",
+                (None, Some(_)) => "unexpected key",
+                _ => "differs",
+            };
+            (format!("{path}: {kind}"), None, d.to_string())
+        }
+        Difference::Missing { .. } => {
+            let why = reasons.iter().find(|r| r.expected).map_or(String::new(), |r| format!(": {}", r.why));
+            let detail = format!("no record arrived; one is expected{why}");
+            match hints.iter().find(|h| h.path == "(record)") {
+                Some(h) => (format!("missing record ({})", h.pattern), Some(h.hint.clone()), detail),
+                None => ("missing record".into(), None, detail),
+            }
+        }
+        Difference::Extra { at, .. } => extra_signature(at, reasons),
+        Difference::Rejected { at, problem } => {
+            let hint = ms.then(|| "follows from ts in milliseconds (CleverTap's 525: bad timestamp)".to_string());
+            (format!("CleverTap rejected the record: {}", rejection_kind(problem)), hint, format!("{at}: {problem}"))
+        }
+    }
+}
+
+/// `unprocessed, code 525: Timestamp should be ... . More` → `code 525: Timestamp should be ...`.
+fn rejection_kind(problem: &str) -> String {
+    let text = problem.trim_start_matches("unprocessed, ");
+    let first = text.split(". ").next().unwrap_or(text);
+    first.trim_end_matches('.').to_string()
+}
+
+fn extra_signature(at: &str, reasons: &[RecordReason]) -> Signature {
+    let skipped = reasons.iter().find(|r| !r.expected);
+    let detail = match skipped {
+        Some(r) => format!("extra record ({at}); {r}"),
+        None => format!("extra record ({at}): a second record for one webhook"),
+    };
+    let (headline, hint) = match skipped.map(|r| r.rule) {
+        Some(Rule::Sandbox) => (
+            "extra record for a sandbox event",
+            "only sandbox fixtures have an extra record: the relay does not filter sandbox events \
+             (forward an event whose environment is not \"production\" only when send_sandbox is true)",
+        ),
+        Some(Rule::EventSwitch) => (
+            "extra record for a disabled event",
+            "the relay ignores events.<name>.enabled = false in the settings",
+        ),
+        Some(Rule::Downgrade) => {
+            ("extra record for subscription_downgraded", "subscription_downgraded is never forwarded")
+        }
+        Some(Rule::UnknownEvent) => ("extra record for an unknown event", "forward only the catalogue's events"),
+        Some(Rule::NoIdentity) => (
+            "extra record for an event without identity",
+            "skip events with neither custom_user_id nor properties._q_custom_user_id",
+        ),
+        Some(Rule::Forwarded) | None => (
+            "extra record (duplicate)",
+            "one webhook gave two records: deduplicate redeliveries, and do not re-send processed records",
+        ),
+    };
+    (headline.to_string(), Some(hint.to_string()), detail)
+}
+
+fn check_groups(checks: &[CheckResult]) -> Vec<RootCause> {
+    let mut groups: Vec<RootCause> = Vec::new();
+    for check in checks.iter().filter(|c| matches!(c.status, Status::Failed | Status::Warning)) {
+        let found = groups
+            .iter()
+            .position(|g| g.headline == check.observed && g.check_status == Some((check.status, check.level)));
+        let group = match found {
+            Some(i) => &mut groups[i],
+            None => {
+                let mut group = RootCause::new(check.observed.clone(), None);
+                group.check_status = Some((check.status, check.level));
+                group.relay_tail = check.relay_tail.as_deref().and_then(last_lines);
+                groups.push(group);
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        let expected = format!("expected: {}", check.expected);
+        if !group.examples.contains(&expected) {
+            group.examples.push(expected);
+        }
+        group.examples.extend(check.details.iter().map(|d| format!("{}: {d}", check.name)));
+        group.checks.push(check.name.clone());
+        group.variants.insert(check.variant.clone());
+    }
+    groups
+}
+
+/// The last non-blank lines of a relay's output, as one indented block.
+fn last_lines(tail: &str) -> Option<String> {
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = &lines[lines.len().saturating_sub(TAIL_LINES)..];
+    (!last.is_empty()).then(|| last.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
+}
+
+/// Relay output lines shown per check group.
+const TAIL_LINES: usize = 4;
+
+/// How many examples (and names) each group shows: `Some(n)`, or `None` for all of them.
+pub type Limit = Option<usize>;
+
+/// The summary as lines: a title, then per group a headline, the hint, the events and
+/// variants, and up to `limit` examples with a count of the rest; `with_checks` false leaves
+/// out the check groups (when their lines were printed already).
+pub fn render_root_causes(outcome: &RunOutcome, color: bool, limit: Limit, with_checks: bool) -> Vec<String> {
+    let mut groups = root_causes(outcome);
+    if !with_checks {
+        groups.retain(|g| g.check_status.is_none());
+    }
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    let case_groups = groups.iter().filter(|g| g.check_status.is_none()).count();
+    let check_groups = groups.len() - case_groups;
+    let mut lines = vec![format!(
+        "Root causes: {case_groups} in the mapping cases, {check_groups} in the behaviour checks"
+    )];
+    for group in &groups {
+        lines.extend(render_group(group, color, limit));
+    }
+    lines
+}
+
+fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
+    let mut lines = Vec::new();
+    match group.check_status {
+        None => {
+            let mark = super::human::mark(Status::Failed, color);
+            lines.push(format!("{mark} {} — {} case(s)", group.headline, group.cases));
+            lines.push(format!("    events: {}", names(&group.events, limit)));
+            lines.push(format!("    variants: {}", names(&group.variants, limit)));
+        }
+        Some((status, level)) => {
+            let level = if level == Level::Must { "MUST" } else { "SHOULD" };
+            let plural = if group.checks.len() > 1 { "checks" } else { "check" };
+            let warning = if status == Status::Warning { "warning: " } else { "" };
+            lines.push(format!(
+                "{} {plural} {} [{level}] — {warning}{}",
+                super::human::mark(status, color),
+                group.checks.join(", "),
+                group.headline
+            ));
+        }
+    }
+    if let Some(hint) = &group.hint {
+        lines.push(format!("    hint: {hint}"));
+    }
+    let shown = limit.unwrap_or(usize::MAX);
+    lines.extend(group.examples.iter().take(shown).map(|e| format!("    {e}")));
+    if group.examples.len() > shown {
+        lines.push(format!("    … and {} more (--details all shows every one)", group.examples.len() - shown));
+    }
+    if let Some(tail) = &group.relay_tail {
+        lines.push("    relay output (last lines):".into());
+        lines.extend(tail.lines().map(|l| format!("    {l}")));
+    }
+    lines
+}
+
+/// `a, b, c (+4 more)`.
+fn names(set: &BTreeSet<String>, limit: Limit) -> String {
+    let shown = limit.map_or(usize::MAX, |n| n.max(6));
+    let mut text: Vec<&str> = set.iter().take(shown).map(String::as_str).collect();
+    let rest = set.len().saturating_sub(shown);
+    let more = format!("(+{rest} more)");
+    if rest > 0 {
+        text.push(&more);
+    }
+    text.join(", ")
+}
