@@ -138,6 +138,13 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         bar.finish_and_clear();
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
+    if let Some(error) = &outcome.relay_error {
+        out.error(&report::relay_error::relay_error_text(error));
+        if report::relay_error::nothing_ran(&outcome) {
+            println!("no case ran: the relay did not start");
+            return Ok(exit_code::RELAY);
+        }
+    }
     let to_stdout = !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref());
     let text = if out.quiet {
         report::last_line(&outcome.totals())

@@ -60,7 +60,7 @@ fn tail_lines(outcome: &RunOutcome, color: bool, limit: Limit, with_checks: bool
         out.extend(causes);
     }
     out.push(String::new());
-    out.extend(summary_lines(outcome, color));
+    out.extend(summary_lines(outcome, color, !with_checks));
     out.push(last_line(&outcome.totals()));
     out
 }
@@ -113,7 +113,7 @@ pub fn last_line(totals: &Totals) -> String {
     line
 }
 
-fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
+fn summary_lines(outcome: &RunOutcome, color: bool, full: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let totals = outcome.totals();
     if totals.warnings > 0 {
@@ -128,7 +128,11 @@ fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
     }
     lines.extend(snapshot_notes(outcome));
     if let Some(error) = &outcome.relay_error {
-        lines.push(format!("relay error: {error}"));
+        // The compact (CLI) report leaves the error to stderr, printed first.
+        lines.push(match full {
+            true => format!("relay error: {error}"),
+            false => "the relay failed: see the error above (on stderr)".to_string(),
+        });
     }
     if outcome.interrupted {
         lines.push("interrupted: the run stopped before every case and check finished".to_string());

@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod relay_error;
 pub mod summary;
 
 use std::path::Path;
