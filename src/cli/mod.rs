@@ -18,6 +18,7 @@ mod reference_relay;
 mod relay_args;
 mod run;
 mod send;
+mod suggest;
 
 pub use output::Output;
 

@@ -208,7 +208,7 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
         None => FixtureCatalogue::built_in()?,
     };
     let mut config = RunConfig::new(spec.clone(), catalogue);
-    config.checks = select_checks(args.checks.as_deref())?;
+    config.checks = suggest_on_error(select_checks(args.checks.as_deref()), args.checks.as_deref(), &check_names())?;
     (config.variants, config.check_settings) = variants(args, &spec)?;
     config.snapshots = (!args.no_snapshots).then(|| args.snapshots.clone());
     config.accept = args.accept;
@@ -249,13 +249,35 @@ fn variants(args: &RunArgs, spec: &RelaySpec) -> Result<(Vec<Variant>, Settings)
         let settings = variant.settings.clone();
         return Ok((vec![variant], settings));
     }
-    let mut variants = select_built_in(args.variants.as_deref())?;
+    let mut variants = suggest_on_error(
+        select_built_in(args.variants.as_deref()),
+        args.variants.as_deref(),
+        &crate::conformance::BUILT_IN_VARIANTS,
+    )?;
     let mut extra: Vec<Variant> = declared.into_iter().collect();
     for arg in &args.variant_files {
         extra.push(Variant::from_arg(arg)?);
     }
     add_user_variants(&mut variants, extra)?;
     Ok((variants, Settings::default()))
+}
+
+/// Check names and their groups (`auth`, `upstream`, ...).
+fn check_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = crate::conformance::CHECKS.iter().map(|c| c.name).collect();
+    let groups: Vec<&'static str> = names.iter().filter_map(|n| n.split_once('.').map(|(g, _)| g)).collect();
+    names.extend(groups);
+    names
+}
+
+/// Adds "did you mean" to a usage error about an unknown name of `list`.
+fn suggest_on_error<T>(result: Result<T>, list: Option<&str>, known: &[&str]) -> Result<T> {
+    let Err(Error::Usage(message)) = result else { return result };
+    let unknown = list.unwrap_or_default().split(',').map(str::trim).find(|item| {
+        !item.is_empty() && !known.contains(&item.trim_end_matches(".*")) && !["all", "none"].contains(item)
+    });
+    let hint = unknown.map_or(String::new(), |item| super::suggest::did_you_mean(item, known.iter().copied()));
+    Err(Error::Usage(format!("{message}{hint}")))
 }
 
 fn progress_bar() -> indicatif::ProgressBar {

@@ -178,8 +178,10 @@ fn built_in_fixture(name: &str, platform: Platform) -> Result<crate::qonversion:
     }
     if event_kind(name).is_none() {
         let known: Vec<&str> = EVENT_KINDS.iter().map(|k| k.name).collect();
+        let fixtures = catalogue.events.iter().map(|f| f.name.as_str());
+        let hint = super::suggest::did_you_mean(name, known.iter().copied().chain(fixtures));
         return Err(Error::Usage(format!(
-            "unknown event `{name}`: not a file, a catalogue event or a built-in fixture; events: {}",
+            "unknown event `{name}`: not a file, a catalogue event or a built-in fixture{hint}; events: {}",
             known.join(", ")
         )));
     }
