@@ -151,7 +151,11 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     } else {
         human_report(&outcome, &args, out, store_note)
     };
-    if to_stdout { println!("{text}") } else { eprintln!("{text}") }
+    if to_stdout {
+        println!("{text}")
+    } else {
+        eprintln!("{text}")
+    }
     Ok(match (&outcome.relay_error, outcome.passed()) {
         (Some(_), _) => exit_code::RELAY,
         (None, true) => exit_code::SUCCESS,
@@ -208,7 +212,8 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
         None => FixtureCatalogue::built_in()?,
     };
     let mut config = RunConfig::new(spec.clone(), catalogue);
-    config.checks = suggest_on_error(select_checks(args.checks.as_deref()), args.checks.as_deref(), &check_names())?;
+    config.checks =
+        suggest_on_error(select_checks(args.checks.as_deref()), args.checks.as_deref(), &check_names())?;
     (config.variants, config.check_settings) = variants(args, &spec)?;
     config.snapshots = (!args.no_snapshots).then(|| args.snapshots.clone());
     config.accept = args.accept;
@@ -276,7 +281,8 @@ fn suggest_on_error<T>(result: Result<T>, list: Option<&str>, known: &[&str]) ->
     let unknown = list.unwrap_or_default().split(',').map(str::trim).find(|item| {
         !item.is_empty() && !known.contains(&item.trim_end_matches(".*")) && !["all", "none"].contains(item)
     });
-    let hint = unknown.map_or(String::new(), |item| super::suggest::did_you_mean(item, known.iter().copied()));
+    let hint =
+        unknown.map_or(String::new(), |item| super::suggest::did_you_mean(item, known.iter().copied()));
     Err(Error::Usage(format!("{message}{hint}")))
 }
 

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::Difference;
-use crate::mapping::revenue::{revenue_value, within_tolerance};
 use crate::mapping::Settings;
+use crate::mapping::revenue::{revenue_value, within_tolerance};
 use crate::qonversion::WebhookEvent;
 use crate::qonversion::catalogue::event_kind;
 
@@ -53,7 +53,13 @@ fn hint(path: &str, pattern: &str, text: String) -> Option<DiffHint> {
     Some(DiffHint { path: path.to_string(), pattern: pattern.to_string(), hint: text })
 }
 
-fn field_hint(path: &str, e: &Value, o: &Value, events: &[WebhookEvent], settings: &Settings) -> Option<DiffHint> {
+fn field_hint(
+    path: &str,
+    e: &Value,
+    o: &Value,
+    events: &[WebhookEvent],
+    settings: &Settings,
+) -> Option<DiffHint> {
     if let (Some(e), Some(o)) = (e.as_f64(), o.as_f64()) {
         return number_hint(path, e, o, events, settings);
     }

@@ -118,8 +118,10 @@ mod tests {
     use serde_json::json;
 
     fn event(name: &str, env: &str) -> WebhookEvent {
-        serde_json::from_value(json!({"event_name": name, "custom_user_id": "u", "time": 1, "environment": env}))
-            .unwrap()
+        serde_json::from_value(
+            json!({"event_name": name, "custom_user_id": "u", "time": 1, "environment": env}),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -43,7 +43,10 @@ enum UnitResult {
     Cases(Vec<CaseResult>),
     Check(CheckResult),
     /// The relay failed; `startup`: it did not start (no other unit is launched after that).
-    RelayError { error: String, startup: bool },
+    RelayError {
+        error: String,
+        startup: bool,
+    },
 }
 
 /// Runs the conformance suite described by `config`.

@@ -4,8 +4,8 @@ use console::style;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use crate::conformance::{CaseResult, CheckResult, Difference, Level, RunOutcome, Status, Totals};
 use super::summary::{Limit, render_root_causes};
+use crate::conformance::{CaseResult, CheckResult, Difference, Level, RunOutcome, Status, Totals};
 use crate::snapshot::SnapshotStatus;
 
 /// The whole human report with every detail: case lines, check lines, failure details,

@@ -16,8 +16,8 @@ use crate::conformance::RunOutcome;
 use crate::error::{Error, Result};
 
 pub use human::{case_line, check_line, last_line, render_compact, render_human};
-pub use summary::{RootCause, render_root_causes, root_causes};
 pub use matrix::render_matrix;
+pub use summary::{RootCause, render_root_causes, root_causes};
 
 /// Writes the `--junit` and `--json` files that were asked for.
 pub fn write_files(outcome: &RunOutcome, junit: Option<&Path>, json: Option<&Path>) -> Result<()> {

@@ -70,7 +70,9 @@ mod tests {
 
     #[test]
     fn each_common_cause_has_its_hint() {
-        let not_found = startup_hint("relay: the relay exited with code 127 before it was ready\n  | sh: 1: relya: not found");
+        let not_found = startup_hint(
+            "relay: the relay exited with code 127 before it was ready\n  | sh: 1: relya: not found",
+        );
         assert!(not_found.unwrap().contains("not found"));
         let daemon = startup_hint("relay: the relay exited with code 0 before it was ready");
         assert!(daemon.unwrap().contains("daemonizes"));

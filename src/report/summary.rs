@@ -93,7 +93,8 @@ fn case_signatures(case: &CaseResult) -> Vec<Signature> {
         out.push((webhook_signature(problem), None, problem.clone()));
     }
     if case.fixture == crate::conformance::mapping_run::UNATTRIBUTED {
-        let hint = "every record's identity is the webhook's custom_user_id, else properties._q_custom_user_id";
+        let hint =
+            "every record's identity is the webhook's custom_user_id, else properties._q_custom_user_id";
         for problem in &case.problems {
             out.push(("records with an identity no fixture has".into(), Some(hint.into()), problem.clone()));
         }
@@ -147,8 +148,13 @@ fn difference_signature(d: &Difference, hints: &[DiffHint], reasons: &[RecordRea
         }
         Difference::Extra { at, .. } => extra_signature(at, reasons),
         Difference::Rejected { at, problem } => {
-            let hint = ms.then(|| "follows from ts in milliseconds (CleverTap's 525: bad timestamp)".to_string());
-            (format!("CleverTap rejected the record: {}", rejection_kind(problem)), hint, format!("{at}: {problem}"))
+            let hint =
+                ms.then(|| "follows from ts in milliseconds (CleverTap's 525: bad timestamp)".to_string());
+            (
+                format!("CleverTap rejected the record: {}", rejection_kind(problem)),
+                hint,
+                format!("{at}: {problem}"),
+            )
         }
     }
 }
@@ -179,7 +185,9 @@ fn extra_signature(at: &str, reasons: &[RecordReason]) -> Signature {
         Some(Rule::Downgrade) => {
             ("extra record for subscription_downgraded", "subscription_downgraded is never forwarded")
         }
-        Some(Rule::UnknownEvent) => ("extra record for an unknown event", "forward only the catalogue's events"),
+        Some(Rule::UnknownEvent) => {
+            ("extra record for an unknown event", "forward only the catalogue's events")
+        }
         Some(Rule::NoIdentity) => (
             "extra record for an event without identity",
             "skip events with neither custom_user_id nor properties._q_custom_user_id",
@@ -195,9 +203,9 @@ fn extra_signature(at: &str, reasons: &[RecordReason]) -> Signature {
 fn check_groups(checks: &[CheckResult]) -> Vec<RootCause> {
     let mut groups: Vec<RootCause> = Vec::new();
     for check in checks.iter().filter(|c| matches!(c.status, Status::Failed | Status::Warning)) {
-        let found = groups
-            .iter()
-            .position(|g| g.headline == check.observed && g.check_status == Some((check.status, check.level)));
+        let found = groups.iter().position(|g| {
+            g.headline == check.observed && g.check_status == Some((check.status, check.level))
+        });
         let group = match found {
             Some(i) => &mut groups[i],
             None => {
@@ -281,7 +289,8 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
     let shown = limit.unwrap_or(usize::MAX);
     lines.extend(group.examples.iter().take(shown).map(|e| format!("    {e}")));
     if group.examples.len() > shown {
-        lines.push(format!("    … and {} more (--details all shows every one)", group.examples.len() - shown));
+        lines
+            .push(format!("    … and {} more (--details all shows every one)", group.examples.len() - shown));
     }
     if let Some(tail) = &group.relay_tail {
         lines.push("    relay output (last lines):".into());

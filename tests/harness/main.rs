@@ -5,6 +5,7 @@ mod clevertap;
 mod conformance;
 mod driver;
 mod examples;
+mod first_hour;
 mod fixtures;
 mod map_cli;
 mod mapping_rules;
