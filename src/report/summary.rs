@@ -100,8 +100,17 @@ fn case_signatures(case: &CaseResult) -> Vec<Signature> {
         }
     }
     let ms = case.hints.iter().any(|h| h.path == "ts" && h.pattern.contains("1000"));
+    let rejected = case.differences.iter().any(|d| matches!(d, Difference::Rejected { .. }));
     for difference in &case.differences {
-        out.push(difference_signature(difference, &case.hints, &case.reasons, ms));
+        let signature = match difference {
+            Difference::Extra { at, .. } if rejected && case.reasons.iter().all(|r| r.expected) => (
+                "extra record (a rejected record sent again)".to_string(),
+                Some("the relay re-sent a record CleverTap rejected; fix the rejection first".to_string()),
+                format!("extra record ({at}): the same record again after CleverTap rejected it"),
+            ),
+            _ => difference_signature(difference, &case.hints, &case.reasons, ms),
+        };
+        out.push(signature);
     }
     match &case.snapshot {
         SnapshotStatus::Changed { pending, .. } => out.push((
@@ -224,7 +233,45 @@ fn check_groups(checks: &[CheckResult]) -> Vec<RootCause> {
         group.checks.push(check.name.clone());
         group.variants.insert(check.variant.clone());
     }
+    for group in &mut groups {
+        group.hint = contract_hint(&group.checks);
+    }
     groups
+}
+
+/// What the contract asks of the checks of a group (a reminder, not a diagnosis).
+fn contract_hint(checks: &[String]) -> Option<String> {
+    let first = checks.first()?.as_str();
+    let text = match first.split('.').next()? {
+        "auth" => "answer 401 or 403 unless Authorization is `Basic <QONVERSION_WEBHOOK_TOKEN>`",
+        "body" => "answer 400 to a body that is not a JSON object, upload nothing, keep serving",
+        "delivery" => "a redelivered webhook (same body) is uploaded once: deduplicate",
+        _ => match first {
+            "event.sandbox" => {
+                "forward an event whose environment is not \"production\" only when send_sandbox is true"
+            }
+            "event.disabled" => "skip an event whose events.<name>.enabled is false; upload the others",
+            "event.downgraded" => "never forward subscription_downgraded",
+            "event.unknown" => "answer 2xx to an unknown event_name and upload nothing",
+            "upstream.429" | "upstream.5xx" | "upstream.connection-drop" => {
+                "retry a 429, a 5xx or a dropped connection with backoff until CleverTap processes the \
+                 record; if you give up, answer the webhook non-2xx so that Qonversion redelivers it"
+            }
+            "upstream.retry-after" => "after a 429 with Retry-After, wait that long before retrying",
+            "upstream.backoff" => "wait longer between successive retries",
+            "upstream.concurrency" => "at most 15 upload requests in flight per account",
+            "upstream.batch-limit" => {
+                "at most 1000 records per upload request, every event uploaded once; webhooks not answered \
+                 2xx under load often mean a small listen backlog (see README, Troubleshooting)"
+            }
+            "upstream.partial" => {
+                "retry only the records CleverTap lists as unprocessed with a retryable code"
+            }
+            "upstream.headers" => "upload with Content-Type: application/json and the account headers",
+            _ => return None,
+        },
+    };
+    Some(format!("the contract: {text}"))
 }
 
 /// The last non-blank lines of a relay's output, as one indented block.
@@ -268,6 +315,9 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
         None => {
             let mark = super::human::mark(Status::Failed, color);
             lines.push(format!("{mark} {} — {} case(s)", group.headline, group.cases));
+            if let Some(hint) = &group.hint {
+                lines.push(format!("    hint: {hint}"));
+            }
             lines.push(format!("    events: {}", names(&group.events, limit)));
             lines.push(format!("    variants: {}", names(&group.variants, limit)));
         }
@@ -281,10 +331,10 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
                 group.checks.join(", "),
                 group.headline
             ));
+            if let Some(hint) = &group.hint {
+                lines.push(format!("    hint: {hint}"));
+            }
         }
-    }
-    if let Some(hint) = &group.hint {
-        lines.push(format!("    hint: {hint}"));
     }
     let shown = limit.unwrap_or(usize::MAX);
     lines.extend(group.examples.iter().take(shown).map(|e| format!("    {e}")));
@@ -309,4 +359,96 @@ fn names(set: &BTreeSet<String>, limit: Limit) -> String {
         text.push(&more);
     }
     text.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::hints::DiffHint;
+    use crate::conformance::reasons::{RecordReason, Rule};
+    use crate::snapshot::SnapshotStatus;
+    use serde_json::json;
+
+    fn case(fixture: &str, variant: &str, differences: Vec<Difference>, hints: Vec<DiffHint>) -> CaseResult {
+        CaseResult {
+            fixture: fixture.into(),
+            variant: variant.into(),
+            status: Status::Failed,
+            expected: Vec::new(),
+            reasons: vec![RecordReason {
+                event: fixture.split('.').next().unwrap().into(),
+                expected: !fixture.contains("sandbox"),
+                rule: if fixture.contains("sandbox") { Rule::Sandbox } else { Rule::Forwarded },
+                why: "because".into(),
+            }],
+            observed: Vec::new(),
+            differences,
+            hints,
+            webhook_statuses: vec![Some(200)],
+            problems: Vec::new(),
+            snapshot: SnapshotStatus::NotChecked,
+            relay_tail: None,
+        }
+    }
+
+    fn ms(fixture: &str, variant: &str) -> CaseResult {
+        let diff =
+            Difference::Field { path: "ts".into(), expected: Some(json!(1)), observed: Some(json!(1000)) };
+        let hint =
+            DiffHint { path: "ts".into(), pattern: "observed = expected × 1000".into(), hint: "ms".into() };
+        case(fixture, variant, vec![diff], vec![hint])
+    }
+
+    fn outcome() -> RunOutcome {
+        let extra = Difference::Extra { observed: json!({}), at: "request #1 record #1".into() };
+        let mut cases: Vec<CaseResult> = (0..5)
+            .map(|i| ms(&format!("trial_started.f{i}"), if i % 2 == 0 { "default" } else { "gross" }))
+            .collect();
+        cases.push(case("in_app_purchase.ios.sandbox", "default", vec![extra], Vec::new()));
+        RunOutcome { cases, ..RunOutcome::default() }
+    }
+
+    #[test]
+    fn failures_group_by_signature_with_counts_events_variants_and_hints() {
+        let groups = root_causes(&outcome());
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        assert_eq!(groups[0].headline, "ts: observed = expected × 1000");
+        assert_eq!((groups[0].cases, groups[0].variants.len(), groups[0].events.len()), (5, 2, 1));
+        assert_eq!(groups[1].headline, "extra record for a sandbox event");
+        assert!(groups[1].hint.as_deref().unwrap().contains("only sandbox fixtures"));
+    }
+
+    #[test]
+    fn examples_are_capped_and_every_headline_is_printed_once() {
+        let lines = render_root_causes(&outcome(), false, Some(2), true);
+        let text = lines.join("\n");
+        assert_eq!(text.matches("ts: observed = expected × 1000 — 5 case(s)").count(), 1, "{text}");
+        assert!(text.contains("… and 3 more (--details all shows every one)"), "{text}");
+        let all = render_root_causes(&outcome(), false, None, true).join("\n");
+        assert!(!all.contains("… and"), "{all}");
+        assert_eq!(all.matches("trial_started.f").count(), 5);
+    }
+
+    #[test]
+    fn checks_with_the_same_observation_share_one_headline() {
+        let check = |name: &str| CheckResult {
+            name: name.into(),
+            level: Level::Must,
+            variant: "checks".into(),
+            status: Status::Failed,
+            expected: "retried".into(),
+            observed: "the event was lost".into(),
+            details: Vec::new(),
+            relay_tail: Some("started\n".into()),
+            duration: std::time::Duration::ZERO,
+        };
+        let outcome = RunOutcome {
+            checks: vec![check("upstream.429"), check("upstream.5xx")],
+            ..RunOutcome::default()
+        };
+        let text = render_root_causes(&outcome, false, Some(3), true).join("\n");
+        assert_eq!(text.matches("the event was lost").count(), 1, "{text}");
+        assert!(text.contains("✗ checks upstream.429, upstream.5xx [MUST]"), "{text}");
+        assert!(text.contains("hint: the contract: retry a 429"), "{text}");
+    }
 }
