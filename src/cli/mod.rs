@@ -18,6 +18,7 @@ mod reference_relay;
 mod relay_args;
 mod run;
 mod send;
+mod snapshots;
 mod suggest;
 
 pub use output::Output;
@@ -53,6 +54,7 @@ enum Command {
     Prop(prop::PropArgs),
     ReferenceRelay(reference_relay::ReferenceRelayArgs),
     Fixtures(fixtures::FixturesArgs),
+    Snapshots(snapshots::SnapshotsArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -85,6 +87,7 @@ fn execute(command: Command, out: &Output) -> Result<i32> {
         Command::Prop(args) => prop::execute(args, out),
         Command::ReferenceRelay(args) => reference_relay::execute(args, out),
         Command::Fixtures(args) => fixtures::execute(args, out),
+        Command::Snapshots(args) => snapshots::execute(args, out),
         Command::Completions(args) => completions::execute(args),
     }
 }
