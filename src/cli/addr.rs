@@ -6,10 +6,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 /// Parses a listen address; `localhost:PORT` is `127.0.0.1:PORT`.
 pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     if let Some(port) = text.strip_prefix("localhost:") {
-        let port: u16 = port.parse().map_err(|_| format!("{text:?}: the port must be a number 0-65535"))?;
+        let port: u16 = port.parse().map_err(|_| format!("`{text}`: the port must be a number 0-65535"))?;
         return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     }
-    text.parse().map_err(|_| format!("{text:?}: expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"))
+    text.parse().map_err(|_| format!("`{text}`: expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"))
 }
 
 /// `localhost:3000/webhook` → `http://localhost:3000/webhook`; a URL with a scheme is kept.

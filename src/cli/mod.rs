@@ -43,6 +43,9 @@ pub struct Cli {
     /// More output; repeat for more (-vv). Logs go to stderr, filtered by RUST_LOG.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// When to colour the output: auto (a terminal, NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    color: output::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,7 +70,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { exit_code::USAGE } else { exit_code::SUCCESS };
         }
     };
-    let out = Output::new(cli.quiet, cli.verbose);
+    let out = Output::new(cli.quiet, cli.verbose, cli.color);
     out.init_logging();
     match execute(cli.command, &out) {
         Ok(code) => code,

@@ -105,6 +105,9 @@ pub struct RunArgs {
     token: String,
 }
 
+/// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it.
+const INTERRUPTED: i32 = 130;
+
 /// How much of each failure the report shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Details {
@@ -117,7 +120,7 @@ pub enum Details {
 fn parse_details(text: &str) -> std::result::Result<Details, String> {
     match text {
         "all" => Ok(Details::All),
-        n => n.parse().map(Details::First).map_err(|_| format!("expected a number or `all`, got {n:?}")),
+        n => n.parse().map(Details::First).map_err(|_| format!("expected a number or `all`, got `{n}`")),
     }
 }
 
@@ -128,6 +131,7 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
     config.handle_interrupt = true;
+    crate::relay::defer_exit_on_interrupt();
     let (junit, json) = (args.junit.clone(), args.json.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
         let _ = report::write_files(partial, files_only(junit.as_deref()), files_only(json.as_deref()));
@@ -157,6 +161,7 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         eprintln!("{text}")
     }
     Ok(match (&outcome.relay_error, outcome.passed()) {
+        _ if outcome.interrupted => INTERRUPTED,
         (Some(_), _) => exit_code::RELAY,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,

@@ -77,7 +77,8 @@ pub fn execute(args: SnapshotsArgs, out: &Output) -> Result<i32> {
         )));
     }
     let pending = pending(dir)?;
-    let action = args.action.unwrap_or(if std::io::stdin().is_terminal() { Action::Review } else { Action::List });
+    let action =
+        args.action.unwrap_or(if std::io::stdin().is_terminal() { Action::Review } else { Action::List });
     match action {
         Action::List => list(&pending, out)?,
         Action::Show { names } => {
@@ -108,7 +109,11 @@ fn pending(dir: &Path) -> Result<Vec<Pending>> {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
         if let Some(name) = file.strip_suffix(".snap.new") {
-            found.push(Pending { name: name.to_string(), accepted: dir.join(format!("{name}.snap")), new: path });
+            found.push(Pending {
+                name: name.to_string(),
+                accepted: dir.join(format!("{name}.snap")),
+                new: path,
+            });
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -122,7 +127,8 @@ fn select<'a>(pending: &'a [Pending], names: &[String], all: bool) -> Result<Vec
     names
         .iter()
         .map(|typed| {
-            let file = Path::new(typed).file_name().map_or(typed.clone(), |f| f.to_string_lossy().to_string());
+            let file =
+                Path::new(typed).file_name().map_or(typed.clone(), |f| f.to_string_lossy().to_string());
             let name = file.trim_end_matches(".new").trim_end_matches(".snap");
             pending.iter().find(|p| p.name == name).ok_or_else(|| {
                 let hint = super::suggest::did_you_mean(name, pending.iter().map(|p| p.name.as_str()));
@@ -167,7 +173,8 @@ fn show(p: &Pending, color: bool) -> Result<Vec<String>> {
 
 fn read_new(p: &Pending) -> Result<String> {
     let text = std::fs::read_to_string(&p.new).map_err(|e| Error::io(&p.new, e))?;
-    parse(&text).ok_or_else(|| Error::invalid(&p.new, ".", "not a snapshot file (expected insta's `---` header)"))
+    parse(&text)
+        .ok_or_else(|| Error::invalid(&p.new, ".", "not a snapshot file (expected insta's `---` header)"))
 }
 
 fn read_accepted(p: &Pending) -> Result<Option<String>> {

@@ -95,10 +95,12 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
     let mut stream =
         futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
+    // One interrupt listener for the whole run, so that no Ctrl-C falls between two units.
+    let mut ctrl_c = Box::pin(interrupt(config.handle_interrupt));
     let interrupted = loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = interrupt(config.handle_interrupt) => break true,
+            _ = &mut ctrl_c => break true,
         };
         let Some(result) = next else { break false };
         let startup_failed = matches!(result, UnitResult::RelayError { startup: true, .. });
@@ -238,7 +240,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
         Ok(verdict) => verdict,
         Err(_) => checks::Verdict {
             passed: false,
-            observed: format!("did not finish within {limit:?}"),
+            observed: format!("did not finish within {:.1} s", limit.as_secs_f64()),
             details: Vec::new(),
         },
     };

@@ -30,6 +30,11 @@ pub struct RootCause {
     pub check_status: Option<(Status, Level)>,
     /// The last lines of the relay's output, for a check group.
     pub relay_tail: Option<String>,
+    /// The affected cases, as `(fixture, variant)`.
+    pub case_keys: BTreeSet<(String, String)>,
+    /// Groups that follow from this one (e.g. CleverTap's 525 after `ts` in milliseconds),
+    /// shown as one line each under it.
+    pub consequences: Vec<RootCause>,
 }
 
 impl RootCause {
@@ -44,6 +49,8 @@ impl RootCause {
             checks: Vec::new(),
             check_status: None,
             relay_tail: None,
+            case_keys: BTreeSet::new(),
+            consequences: Vec::new(),
         }
     }
 }
@@ -69,14 +76,35 @@ pub fn root_causes(outcome: &RunOutcome) -> Vec<RootCause> {
                 }
             };
             group.cases += 1;
+            group.case_keys.insert((case.fixture.clone(), case.variant.clone()));
             group.events.insert(event_of(case));
             group.variants.insert(case.variant.clone());
             group.examples.push(format!("{} @ {} — {detail}", case.fixture, case.variant));
         }
     }
     groups.sort_by_key(|g| std::cmp::Reverse(g.cases));
+    let mut groups = nest_consequences(groups);
     groups.extend(check_groups(&outcome.checks));
     groups
+}
+
+/// A group that follows from another (its hint says so, or it re-sends rejected records).
+fn is_consequence(group: &RootCause) -> bool {
+    group.hint.as_deref().is_some_and(|h| h.starts_with("follows from"))
+        || group.headline.starts_with("extra record (a rejected record")
+}
+
+/// Moves each consequence under the first group holding all of its cases.
+fn nest_consequences(groups: Vec<RootCause>) -> Vec<RootCause> {
+    let (consequences, mut roots): (Vec<RootCause>, Vec<RootCause>) =
+        groups.into_iter().partition(is_consequence);
+    for consequence in consequences {
+        match roots.iter_mut().find(|r| consequence.case_keys.is_subset(&r.case_keys)) {
+            Some(root) => root.consequences.push(consequence),
+            None => roots.push(consequence),
+        }
+    }
+    roots
 }
 
 /// The event a case belongs to: the fixture name's first part.
@@ -282,7 +310,7 @@ fn last_lines(tail: &str) -> Option<String> {
 }
 
 /// Relay output lines shown per check group.
-const TAIL_LINES: usize = 4;
+const TAIL_LINES: usize = 3;
 
 /// How many examples (and names) each group shows: `Some(n)`, or `None` for all of them.
 pub type Limit = Option<usize>;
@@ -303,8 +331,23 @@ pub fn render_root_causes(outcome: &RunOutcome, color: bool, limit: Limit, with_
     let mut lines = vec![format!(
         "Root causes: {case_groups} in the mapping cases, {check_groups} in the behaviour checks"
     )];
-    for group in &groups {
-        lines.extend(render_group(group, color, limit));
+    let rejected =
+        outcome.cases.iter().any(|c| c.differences.iter().any(|d| matches!(d, Difference::Rejected { .. })));
+    for (i, group) in groups.iter().enumerate() {
+        let first_check =
+            group.check_status.is_some() && groups[..i].iter().all(|g| g.check_status.is_none());
+        if rejected && first_check {
+            lines.push(
+                "note: CleverTap rejected records in the mapping cases; a check that needs a record \
+                 processed fails for that reason too: fix the mapping first (--details all shows the checks' details)"
+                    .to_string(),
+            );
+        }
+        let mut rendered = render_group(group, color, limit);
+        if rejected && limit.is_some() && group.check_status.is_some() {
+            rendered.truncate(1);
+        }
+        lines.extend(rendered);
     }
     lines
 }
@@ -320,6 +363,9 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
             }
             lines.push(format!("    events: {}", names(&group.events, limit)));
             lines.push(format!("    variants: {}", names(&group.variants, limit)));
+            for c in &group.consequences {
+                lines.push(format!("    then: {} — {} case(s)", c.headline, c.cases));
+            }
         }
         Some((status, level)) => {
             let level = if level == Level::Must { "MUST" } else { "SHOULD" };
@@ -336,7 +382,12 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
             }
         }
     }
-    let shown = limit.unwrap_or(usize::MAX);
+    // A check group's first line is `expected: ...`; its details are long request logs.
+    let shown = match (limit, group.check_status) {
+        (Some(n), Some(_)) => n.min(2),
+        (Some(n), None) => n,
+        (None, _) => usize::MAX,
+    };
     lines.extend(group.examples.iter().take(shown).map(|e| format!("    {e}")));
     if group.examples.len() > shown {
         lines
@@ -388,6 +439,8 @@ mod tests {
             problems: Vec::new(),
             snapshot: SnapshotStatus::NotChecked,
             relay_tail: None,
+            case_keys: BTreeSet::new(),
+            consequences: Vec::new(),
         }
     }
 
