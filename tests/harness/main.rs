@@ -2,6 +2,7 @@
 
 mod broken_relays;
 mod clevertap;
+mod cli_polish;
 mod conformance;
 mod driver;
 mod examples;
@@ -13,3 +14,4 @@ mod props;
 mod reference_relay;
 mod send;
 mod sender;
+mod snapshots_cli;
