@@ -70,6 +70,8 @@ fn reference_relay_passes_every_variant_and_check_and_matches_the_committed_snap
         "--json",
         json.path().to_str().unwrap(),
         "--strict",
+        "--details",
+        "all",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
     let cases = 65 * 7;
@@ -207,8 +209,17 @@ fn a_user_settings_file_runs_as_an_extra_variant() {
     std::fs::write(&file, r#"{"send_proceeds": false, "events": {"trial_started": {"name": "Trial"}}}"#)
         .unwrap();
     let arg = format!("eu={}", file.display());
-    let output =
-        run(&["--no-snapshots", "--variants", "default", "--variant-file", &arg, "--checks", "none"]);
+    let output = run(&[
+        "--no-snapshots",
+        "--variants",
+        "default",
+        "--variant-file",
+        &arg,
+        "--checks",
+        "none",
+        "--details",
+        "all",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stdout(&output).contains("✓ trial_started.ios @ eu"));
     assert_eq!(last_line(&output), "130 passed, 0 failed");
@@ -288,6 +299,8 @@ fn a_running_relay_is_driven_by_url_and_can_be_run_against_twice() {
         "--no-snapshots",
         "--checks",
         "auth,event,delivery.redelivery",
+        "--details",
+        "all",
     ];
     let first = run(&args);
     let second = run(&args);
