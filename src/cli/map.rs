@@ -52,10 +52,9 @@ fn read_event(path: &PathBuf) -> Result<WebhookEvent> {
     if !path.exists() {
         let catalogue = crate::qonversion::FixtureCatalogue::built_in()?;
         let typed = path.to_string_lossy();
-        if let Ok(name) = super::fixtures::resolve_name(&catalogue, &typed) {
-            if let Some(fixture) = catalogue.get(&name) {
-                return Ok(fixture.event.clone());
-            }
+        let name = super::fixtures::resolve_name(&catalogue, &typed).ok();
+        if let Some(fixture) = name.and_then(|name| catalogue.get(&name).cloned()) {
+            return Ok(fixture.event);
         }
         if !typed.contains('/') && !typed.ends_with(".json") {
             return Err(super::fixtures::unknown_fixture(&catalogue, &typed));

@@ -439,8 +439,6 @@ mod tests {
             problems: Vec::new(),
             snapshot: SnapshotStatus::NotChecked,
             relay_tail: None,
-            case_keys: BTreeSet::new(),
-            consequences: Vec::new(),
         }
     }
 

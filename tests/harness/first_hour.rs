@@ -102,7 +102,7 @@ fn accept_stores_no_record_of_a_failing_case_and_says_so() {
     // After the fixes, one --accept stores every case.
     let fixed = Command::new(EXE)
         .arg("run")
-        .args(&args)
+        .args(args)
         .current_dir(dir.path())
         .env("FIXED", "1")
         .env("NO_COLOR", "1")
