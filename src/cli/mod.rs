@@ -31,7 +31,8 @@ pub use output::Output;
 /// Examples:
 ///   qc-harness run                                   # the full suite, built-in reference relay
 ///   qc-harness run --relay-cmd "python3 relay.py"   # your relay, any language
-///   qc-harness map fixtures/events/subscription_renewed.ios.json
+///   qc-harness map subscription_renewed.ios                # what the reference mapping uploads
+///   qc-harness snapshots                             # review pending snapshots
 #[derive(Debug, Parser)]
 #[command(name = "qc-harness", version, verbatim_doc_comment, propagate_version = true)]
 pub struct Cli {

@@ -18,8 +18,9 @@ use crate::report;
 
 /// The conformance suite: every fixture × every settings variant, plus the behaviour checks
 /// (auth, bad bodies, filtering, redelivery, 429/5xx/connection drop, backoff, concurrency,
-/// batch limit) against a relay; compares with the snapshots; prints a line per case and
-/// check, the matrix, and `N passed, N failed`.
+/// batch limit) against a relay; compares with the snapshots; prints the matrix, the root
+/// causes of the failures (grouped, with hints; `--details all` for every line), and
+/// `N passed, N failed`.
 ///
 /// Exit codes: 0 all passed, 1 a check/case/snapshot failed, 2 usage or bad input file,
 /// 3 the relay could not be started or died.
@@ -29,8 +30,8 @@ use crate::report;
 ///   qc-harness run --relay-cmd "python3 relay.py"  # your relay (gets PORT, CLEVERTAP_API_URL...)
 ///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth
 ///   qc-harness run --relay-cmd "node relay.js" --variant-file eu=eu.json --junit junit.xml
-///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 \
-///                  --settings mine.json --token "$QONVERSION_TOKEN"
+///   qc-harness run --relay-url localhost:3000 --clevertap-listen localhost:8080 \
+///                  --settings mine.json     # token: --token or QONVERSION_WEBHOOK_TOKEN
 ///   qc-harness run --accept                        # once green: store the records as snapshots
 ///
 /// Snapshots: compared only where a snapshot store exists (./snapshots, or --snapshots DIR);
