@@ -273,11 +273,12 @@ mod tests {
     fn writing_through_a_symlink_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("elsewhere.txt");
-        std::fs::write(&target, "keep me").unwrap();
+        let kept = render("f@v", "[]");
+        std::fs::write(&target, &kept).unwrap();
         std::os::unix::fs::symlink(&target, dir.path().join("f@v.snap")).unwrap();
         let err = store(dir.path(), true).check("f", "v", &[json!({"a": 1})]).unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), kept);
     }
 
     #[test]
