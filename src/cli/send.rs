@@ -103,7 +103,11 @@ pub fn execute(args: SendArgs, out: &Output) -> Result<i32> {
 /// Checks the flags and builds the sender.
 fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
     let to = super::addr::with_scheme(&args.to);
-    check_url("--to", &to)?;
+    check_url("--to", &to).map_err(|e| match &e {
+        // Name the URL as typed, not with the `http://` added to it.
+        Error::Usage(message) => Error::Usage(message.replacen(&to, &args.to, 1)),
+        _ => e,
+    })?;
     if let Some(url) = &args.sandbox_url {
         check_url("--sandbox-url", url)?;
     }

@@ -236,8 +236,10 @@ fn a_relay_that_cannot_start_exits_3_with_its_output() {
         "none",
         "--no-snapshots",
     ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{}", stdout(&output));
-    assert!(stdout(&output).contains("cannot bind"), "{}", stdout(&output));
+    assert!(stderr.contains("cannot bind") && stderr.contains("exited with code 7"), "{stderr}");
+    assert_eq!(stdout(&output).trim_end(), "no case ran: the relay did not start");
 }
 
 #[test]
