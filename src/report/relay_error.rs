@@ -29,6 +29,10 @@ pub fn startup_hint(error: &str) -> Option<String> {
             .to_string()
     } else if lower.contains("before it was ready") {
         "the relay exited at start: its output is above".to_string()
+    } else if lower.contains("is not reachable") {
+        "with --relay-url the harness does not start the relay: start it first, and check the URL and \
+         port it listens on (or let the harness start it with --relay-cmd)"
+            .to_string()
     } else if lower.contains("not ready within") {
         let addr = polled(error).unwrap_or_else(|| "its port".to_string());
         format!(
@@ -81,6 +85,8 @@ mod tests {
              connection on 127.0.0.1:4242 (last probe: connect 127.0.0.1:4242: refused)",
         );
         assert!(silent.unwrap().contains("never answered on 127.0.0.1:4242"));
+        let url = startup_hint("relay: the relay at http://localhost:1 is not reachable after 1.0 s");
+        assert!(url.unwrap().contains("start it first"));
         assert_eq!(startup_hint("relay: something else"), None);
     }
 }
