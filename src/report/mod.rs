@@ -8,6 +8,7 @@ pub mod json;
 pub mod junit;
 pub mod matrix;
 pub mod relay_error;
+mod signature;
 pub mod summary;
 
 use std::path::Path;
