@@ -38,7 +38,7 @@ pub use output::Output;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Print only errors and the final line.
+    /// Print only errors and the final line (`run`: and one line per root cause).
     #[arg(short, long, global = true)]
     quiet: bool,
     /// More output; repeat for more (-vv). Logs go to stderr, filtered by RUST_LOG.

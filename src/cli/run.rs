@@ -152,7 +152,9 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     }
     let to_stdout = !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref());
     let text = if out.quiet {
-        report::last_line(&outcome.totals())
+        let mut lines = report::summary::headlines(&outcome, out.color);
+        lines.push(report::last_line(&outcome.totals()));
+        lines.join("\n")
     } else {
         human_report(&outcome, &args, out, store_note)
     };

@@ -238,6 +238,16 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
     lines
 }
 
+/// One line per root cause (its headline), for `run -q`.
+///
+/// ```
+/// use qc_harness::conformance::RunOutcome;
+/// assert!(qc_harness::report::summary::headlines(&RunOutcome::default(), false).is_empty());
+/// ```
+pub fn headlines(outcome: &RunOutcome, color: bool) -> Vec<String> {
+    root_causes(outcome).iter().map(|g| render_group(g, color, Some(0))[0].clone()).collect()
+}
+
 /// `a, b, c (+4 more)`.
 fn names(set: &BTreeSet<String>, limit: Limit) -> String {
     let shown = limit.map_or(usize::MAX, |n| n.max(6));

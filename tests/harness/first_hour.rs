@@ -66,6 +66,12 @@ fn three_mistakes_give_one_group_each_with_hints_on_one_screen() {
     let retry = stdout.lines().find(|l| l.contains("upstream.429") && l.starts_with('✗')).unwrap_or_default();
     assert!(retry.contains("upstream.5xx"), "429 and 5xx share their signature: {stdout}");
     assert!(stdout.contains("… and "), "examples are capped: {stdout}");
+    let quiet = text(
+        &run_in(dir.path(), &["-q", "--relay-cmd", &relay, "--variants", "default", "--checks", "none"])
+            .stdout,
+    );
+    assert_eq!(quiet.lines().filter(|l| l.starts_with('✗')).count(), 2, "one line per root cause:\n{quiet}");
+    assert!(quiet.lines().last().unwrap().ends_with("failed"), "{quiet}");
     let everything = run_in(
         dir.path(),
         &["--relay-cmd", &relay, "--variants", "default", "--checks", "none", "--details", "all"],
