@@ -37,3 +37,10 @@ pub use qonversion::{FakeQonversion, FixtureCatalogue, WebhookEvent};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
+
+/// The Rust examples of the documents moved out of the README, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/internals.md")]
+#[doc = include_str!("../docs/rust-api.md")]
+#[doc = include_str!("../docs/prop.md")]
+struct DocsExamples;

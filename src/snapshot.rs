@@ -34,14 +34,20 @@ pub const REDACTED: &str = "[redacted]";
 pub enum SnapshotStatus {
     /// The snapshot file holds exactly these records.
     Matched,
-    /// No snapshot file yet: `.snap.new` was written (fails the run).
+    /// No snapshot file yet: `.snap.new` was written for review; does not fail the run.
     New {
         /// The `.snap.new` path.
         pending: PathBuf,
     },
-    /// The records differ from the snapshot file: `.snap.new` was written (fails the run).
+    /// No snapshot file, in CI mode ([`ci_mode`]): fails the run, nothing is written.
+    Missing {
+        /// The `.snap` path that does not exist.
+        path: PathBuf,
+    },
+    /// The records differ from the snapshot file: `.snap.new` was written (not in CI mode);
+    /// fails the run.
     Changed {
-        /// The `.snap.new` path.
+        /// The `.snap.new` path (not written in CI mode).
         pending: PathBuf,
         /// The accepted contents.
         old: String,
@@ -53,15 +59,24 @@ pub enum SnapshotStatus {
         /// The `.snap` path.
         path: PathBuf,
     },
-    /// Snapshots are off for this run, or the case was not compared.
+    /// `--accept` on a failing case: nothing was written, its records are wrong.
+    NotAccepted,
+    /// Snapshots are off for this run, or the case failed (its records are not worth keeping).
     NotChecked,
 }
 
 impl SnapshotStatus {
     /// Whether this status fails the case.
     pub fn is_failure(&self) -> bool {
-        matches!(self, SnapshotStatus::New { .. } | SnapshotStatus::Changed { .. })
+        matches!(self, SnapshotStatus::Missing { .. } | SnapshotStatus::Changed { .. })
     }
+}
+
+/// CI mode, as insta decides it: `CI` is set (and not `false`/`0`), or `INSTA_UPDATE=no`.
+/// In CI mode a missing snapshot fails the run and no `.snap.new` file is written.
+pub fn ci_mode() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    ci || std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "no")
 }
 
 /// A directory of snapshots and the secrets to redact from them.
@@ -70,13 +85,25 @@ pub struct SnapshotStore {
     dir: PathBuf,
     secrets: Vec<String>,
     accept: bool,
+    ci: bool,
 }
 
 impl SnapshotStore {
     /// A store in `dir`; `accept` writes `.snap` files instead of `.snap.new`.
     pub fn new(dir: impl Into<PathBuf>, secrets: Vec<String>, accept: bool) -> Self {
         let secrets = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-        SnapshotStore { dir: dir.into(), secrets, accept }
+        SnapshotStore { dir: dir.into(), secrets, accept, ci: false }
+    }
+
+    /// In CI mode ([`ci_mode`]) a missing snapshot fails and no `.snap.new` is written.
+    pub fn ci(mut self, ci: bool) -> Self {
+        self.ci = ci;
+        self
+    }
+
+    /// Whether this store writes `.snap` files (`--accept`).
+    pub fn accepts(&self) -> bool {
+        self.accept
     }
 
     /// `<dir>/<case>@<variant>.snap`.
@@ -99,6 +126,12 @@ impl SnapshotStore {
             write(&path, &file)?;
             remove_if_exists(&pending)?;
             return Ok(SnapshotStatus::Written { path });
+        }
+        if self.ci {
+            return Ok(match old {
+                None => SnapshotStatus::Missing { path },
+                Some(old) => SnapshotStatus::Changed { pending, old, new },
+            });
         }
         write(&pending, &file)?;
         Ok(match old {
@@ -192,14 +225,18 @@ fn read_contents(path: &Path) -> Result<Option<String>> {
     }
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
+/// Writes a snapshot file, refusing to write through a symlink (a snapshot store is plain files).
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::invalid(path, ".", "is a symlink; refusing to write a snapshot through it"));
     }
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
-fn remove_if_exists(path: &Path) -> Result<()> {
+pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
         _ => Ok(()),
@@ -213,6 +250,35 @@ mod tests {
 
     fn store(dir: &Path, accept: bool) -> SnapshotStore {
         SnapshotStore::new(dir, vec!["tok-123".into()], accept)
+    }
+
+    #[test]
+    fn in_ci_mode_a_missing_snapshot_fails_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = store(dir.path(), false).ci(true).check("f", "v", &[json!({"a": 1})]).unwrap();
+        assert_eq!(status, SnapshotStatus::Missing { path: dir.path().join("f@v.snap") });
+        assert!(status.is_failure());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_new_snapshot_outside_ci_does_not_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = store(dir.path(), false).check("f", "v", &[json!({"a": 1})]).unwrap();
+        assert!(matches!(status, SnapshotStatus::New { .. }) && !status.is_failure());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writing_through_a_symlink_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        let kept = render("f@v", "[]");
+        std::fs::write(&target, &kept).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("f@v.snap")).unwrap();
+        let err = store(dir.path(), true).check("f", "v", &[json!({"a": 1})]).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), kept);
     }
 
     #[test]

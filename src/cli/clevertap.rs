@@ -31,7 +31,7 @@ use crate::error::{Error, Result, exit_code};
 #[command(verbatim_doc_comment)]
 pub struct ClevertapArgs {
     /// Address to listen on. A non-loopback address exposes the fake to the network (a warning is printed).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = super::addr::parse_addr)]
     listen: SocketAddr,
     /// The account id relays must send in X-CleverTap-Account-Id.
     #[arg(long, value_name = "ID", default_value = DEFAULT_ACCOUNT_ID)]

@@ -24,7 +24,7 @@ pub struct FixturesArgs {
 enum FixturesAction {
     /// Print one fixture (an event or a journey) exactly as stored.
     Show {
-        /// The fixture name, as listed by `qc-harness fixtures`.
+        /// The fixture name, as listed by `qc-harness fixtures` (or an event name: its iOS fixture).
         name: String,
     },
 }
@@ -34,14 +34,36 @@ pub fn execute(args: FixturesArgs, out: &Output) -> Result<i32> {
     match args.action {
         None => list(&catalogue, out),
         Some(FixturesAction::Show { name }) => {
-            let name = name.strip_suffix(".json").unwrap_or(&name);
-            let source = built_in_source(name).ok_or_else(|| {
-                Error::Usage(format!("no built-in fixture named {name:?}; `qc-harness fixtures` lists them"))
-            })?;
+            let name = resolve_name(&catalogue, &name)?;
+            let source = built_in_source(&name).ok_or_else(|| unknown_fixture(&catalogue, &name))?;
             print!("{}", String::from_utf8_lossy(source));
         }
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// A fixture name as typed: `subscription_renewed.ios`, with `.json` or a path
+/// (`fixtures/events/subscription_renewed.ios.json`), or an event name (its iOS fixture).
+pub(crate) fn resolve_name(catalogue: &FixtureCatalogue, typed: &str) -> Result<String> {
+    let file = std::path::Path::new(typed).file_name().map_or(typed.into(), |f| f.to_string_lossy());
+    let name = file.strip_suffix(".json").unwrap_or(&file).to_string();
+    if catalogue.get(&name).is_some() || catalogue.journeys.iter().any(|j| j.name == name) {
+        return Ok(name);
+    }
+    let ios = format!("{name}.ios");
+    if catalogue.get(&ios).is_some() {
+        return Ok(ios);
+    }
+    Err(unknown_fixture(catalogue, &name))
+}
+
+/// "no built-in fixture named x; did you mean ...".
+pub(crate) fn unknown_fixture(catalogue: &FixtureCatalogue, name: &str) -> Error {
+    let events = crate::qonversion::EVENT_KINDS.iter().map(|k| k.name);
+    let fixtures = catalogue.events.iter().map(|f| f.name.as_str());
+    let names = events.chain(fixtures).chain(catalogue.journeys.iter().map(|j| j.name.as_str()));
+    let hint = super::suggest::did_you_mean(name, names);
+    Error::Usage(format!("no built-in fixture named `{name}`{hint} (`qc-harness fixtures` lists them)"))
 }
 
 fn list(catalogue: &FixtureCatalogue, out: &Output) {

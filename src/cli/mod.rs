@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Result, exit_code};
 
+mod addr;
 mod clevertap;
 mod completions;
 mod dev;
@@ -19,6 +20,8 @@ mod reference_relay;
 mod relay_args;
 mod run;
 mod send;
+mod snapshots;
+mod suggest;
 
 pub use output::Output;
 
@@ -30,18 +33,22 @@ pub use output::Output;
 /// Examples:
 ///   qc-harness run                                   # the full suite, built-in reference relay
 ///   qc-harness run --relay-cmd "python3 relay.py"   # your relay, any language
-///   qc-harness map fixtures/events/subscription_renewed.ios.json
+///   qc-harness map subscription_renewed.ios                # what the reference mapping uploads
+///   qc-harness snapshots                             # review pending snapshots
 #[derive(Debug, Parser)]
 #[command(name = "qc-harness", version, verbatim_doc_comment, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Print only errors and the final line.
+    /// Print only errors and the final line (`run`: and one line per root cause).
     #[arg(short, long, global = true)]
     quiet: bool,
     /// More output; repeat for more (-vv). Logs go to stderr, filtered by RUST_LOG.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// When to colour the output: auto (a terminal, NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    color: output::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +62,7 @@ enum Command {
     Parity(parity::ParityArgs),
     ReferenceRelay(reference_relay::ReferenceRelayArgs),
     Fixtures(fixtures::FixturesArgs),
+    Snapshots(snapshots::SnapshotsArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -67,7 +75,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { exit_code::USAGE } else { exit_code::SUCCESS };
         }
     };
-    let out = Output::new(cli.quiet, cli.verbose);
+    let out = Output::new(cli.quiet, cli.verbose, cli.color);
     out.init_logging();
     match execute(cli.command, &out) {
         Ok(code) => code,
@@ -89,6 +97,7 @@ fn execute(command: Command, out: &Output) -> Result<i32> {
         Command::Parity(args) => parity::execute(args, out),
         Command::ReferenceRelay(args) => reference_relay::execute(args, out),
         Command::Fixtures(args) => fixtures::execute(args, out),
+        Command::Snapshots(args) => snapshots::execute(args, out),
         Command::Completions(args) => completions::execute(args),
     }
 }

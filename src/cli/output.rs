@@ -2,6 +2,18 @@
 
 use std::io::IsTerminal;
 
+/// `--color`: when to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// How much to print, and whether to colour it.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -13,17 +25,23 @@ pub struct Output {
     pub color: bool,
     /// stdout is a terminal (progress bars).
     pub is_terminal: bool,
+    /// Colour stderr.
+    pub color_stderr: bool,
 }
 
 impl Output {
-    /// Reads the terminal and `NO_COLOR`.
-    pub fn new(quiet: bool, verbose: u8) -> Self {
+    /// Reads the terminal and `NO_COLOR` (for `--color auto`).
+    pub fn new(quiet: bool, verbose: u8, choice: ColorChoice) -> Self {
         let is_terminal = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = is_terminal && !no_color;
+        let (color, color_stderr) = match choice {
+            ColorChoice::Auto => (is_terminal && !no_color, std::io::stderr().is_terminal() && !no_color),
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+        };
         console::set_colors_enabled(color);
-        console::set_colors_enabled_stderr(std::io::stderr().is_terminal() && !no_color);
-        Output { quiet, verbose, color, is_terminal }
+        console::set_colors_enabled_stderr(color_stderr);
+        Output { quiet, verbose, color, is_terminal, color_stderr }
     }
 
     /// Logs to stderr through `RUST_LOG` (default `warn`, `-v` info, `-vv` debug).
@@ -38,14 +56,9 @@ impl Output {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
-            .with_ansi(self.color_stderr())
+            .with_ansi(self.color_stderr)
             .with_target(false)
             .try_init();
-    }
-
-    /// Colour on stderr: a terminal and `NO_COLOR` unset.
-    pub fn color_stderr(&self) -> bool {
-        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
     }
 
     /// Prints a line to stdout unless quiet.

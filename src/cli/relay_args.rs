@@ -11,6 +11,7 @@ use crate::relay::{RelaySpec, RelayTarget};
 
 /// How to reach the relay under test (`relay-contract.md`).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Relay")]
 pub struct RelayArgs {
     /// Run this command as the relay (through `sh -c`, once per settings variant).
     /// Placeholders: {port} {clevertap_url} {account_id} {passcode} {region} {token} {settings}.
@@ -32,7 +33,7 @@ pub struct RelayArgs {
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// Address of the fake CleverTap that a --relay-url relay uploads to, e.g. 127.0.0.1:8080.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = super::addr::parse_addr)]
     pub clevertap_listen: Option<SocketAddr>,
 }
 
@@ -41,7 +42,7 @@ impl RelayArgs {
     pub fn to_spec(&self) -> Result<RelaySpec> {
         let target = match (&self.relay_cmd, &self.relay_url) {
             (Some(cmd), _) => RelayTarget::Command(cmd.clone()),
-            (_, Some(url)) => RelayTarget::Url(url.trim_end_matches('/').to_string()),
+            (_, Some(url)) => RelayTarget::Url(super::addr::with_scheme(url.trim_end_matches('/'))),
             _ => RelayTarget::BuiltIn { exe: current_exe()? },
         };
         if !(self.startup_timeout.is_finite() && self.startup_timeout > 0.0) {
@@ -52,7 +53,7 @@ impl RelayArgs {
         }
         if !self.webhook_path.starts_with('/') {
             return Err(Error::Usage(format!(
-                "--webhook-path must start with '/', got {:?}",
+                "--webhook-path must start with '/', got \"{}\"",
                 self.webhook_path
             )));
         }

@@ -1,6 +1,6 @@
 //! `qc-harness run`: the conformance suite.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +18,9 @@ use crate::report;
 
 /// The conformance suite: every fixture × every settings variant, plus the behaviour checks
 /// (auth, bad bodies, filtering, redelivery, 429/5xx/connection drop, backoff, concurrency,
-/// batch limit) against a relay; compares with the snapshots; prints a line per case and
-/// check, the matrix, and `N passed, N failed`.
+/// batch limit) against a relay; compares with the snapshots; prints the matrix, the root
+/// causes of the failures (grouped, with hints; `--details all` for every line), and
+/// `N passed, N failed`.
 ///
 /// Exit codes: 0 all passed, 1 a check/case/snapshot failed, 2 usage or bad input file,
 /// 3 the relay could not be started or died.
@@ -29,9 +30,14 @@ use crate::report;
 ///   qc-harness run --relay-cmd "python3 relay.py"  # your relay (gets PORT, CLEVERTAP_API_URL...)
 ///   qc-harness run --relay-cmd "./relay --port {port}" --variants default,gross --checks auth
 ///   qc-harness run --relay-cmd "node relay.js" --variant-file eu=eu.json --junit junit.xml
-///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 \
-///                  --settings mine.json --token "$QONVERSION_TOKEN"
-///   qc-harness run --accept                        # write new/changed snapshots
+///   qc-harness run --relay-url localhost:3000 --clevertap-listen localhost:8080 \
+///                  --settings mine.json     # token: --token or QONVERSION_WEBHOOK_TOKEN
+///   qc-harness run --accept                        # once green: store the records as snapshots
+///
+/// Snapshots: compared only where a snapshot store exists (./snapshots, or --snapshots DIR);
+/// elsewhere they are skipped. A case with no snapshot yet is new (`.snap.new`, not a failure)
+/// unless in CI mode (CI set, or INSTA_UPDATE=no, as insta decides): then it fails and
+/// nothing is written. --accept never stores the records of a failing case.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {
@@ -39,27 +45,29 @@ pub struct RunArgs {
     relay: Box<RelayArgs>,
     /// Fixture directory (events/ and journeys/, or a flat directory of webhook files);
     /// default: the built-in catalogue.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Selection")]
     fixtures: Option<PathBuf>,
-    /// Snapshot directory: one `<fixture>@<variant>.snap` per case (insta format).
-    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    /// Snapshot store: one `<fixture>@<variant>.snap` per case (insta format); skipped when
+    /// the directory does not exist (unless --accept, which creates it).
+    #[arg(long, value_name = "DIR", default_value = "snapshots", help_heading = "Snapshots")]
     snapshots: PathBuf,
     /// Do not compare with snapshots (nor write any).
-    #[arg(long, conflicts_with = "accept")]
+    #[arg(long, conflicts_with = "accept", help_heading = "Snapshots")]
     no_snapshots: bool,
     /// Built-in variants to run, comma-separated: default, gross, no-revenue, sandbox-on,
     /// event-disabled, event-no-revenue, renamed; `all` (default) or `none`.
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", help_heading = "Selection")]
     variants: Option<String>,
     /// An extra variant from a settings file: FILE (named after it) or NAME=FILE. Repeatable.
-    #[arg(long = "variant-file", value_name = "[NAME=]FILE")]
+    #[arg(long = "variant-file", value_name = "[NAME=]FILE", help_heading = "Selection")]
     variant_files: Vec<String>,
     /// Behaviour checks to run, comma-separated names or groups (auth, body, event, delivery,
     /// upstream, or e.g. upstream.429); `all` (default) or `none`.
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", help_heading = "Selection")]
     checks: Option<String>,
-    /// Write new and changed snapshots (`.snap`) instead of failing with `.snap.new`.
-    #[arg(long)]
+    /// Store the records of every passing case as its snapshot (`.snap`); a failing case's
+    /// records are never stored.
+    #[arg(long, help_heading = "Snapshots")]
     accept: bool,
     /// SHOULD checks fail the run (without it they are warnings).
     #[arg(long)]
@@ -67,12 +75,15 @@ pub struct RunArgs {
     /// Tolerate keys in records that the reference mapping does not send.
     #[arg(long)]
     allow_extra_keys: bool,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "FILE")]
+    /// Write a JUnit XML report here (`-`: stdout, the human report then goes to stderr).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
     junit: Option<PathBuf>,
-    /// Write a JSON report here (schema: see the README).
-    #[arg(long, value_name = "FILE")]
+    /// Write a JSON report here (`-`: stdout, the human report then goes to stderr).
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
     json: Option<PathBuf>,
+    /// Examples shown per root cause: a number, or `all` for every failure in full.
+    #[arg(long, value_name = "N|all", default_value = "3", value_parser = parse_details, help_heading = "Reports")]
+    details: Details,
     /// Variants and checks run at the same time (each with its own relay process).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -84,18 +95,47 @@ pub struct RunArgs {
     settle: u64,
     /// Webhook token given to the relay (QONVERSION_WEBHOOK_TOKEN); set it to your
     /// relay's token with --relay-url.
-    #[arg(long, value_name = "TOKEN", env = "QC_HARNESS_TOKEN", default_value = DEFAULT_TOKEN)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "QONVERSION_WEBHOOK_TOKEN",
+        hide_env_values = true,
+        default_value = DEFAULT_TOKEN,
+        help_heading = "Relay"
+    )]
     token: String,
+}
+
+/// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it.
+const INTERRUPTED: i32 = 130;
+
+/// How much of each failure the report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Details {
+    /// The first N examples per root cause.
+    First(usize),
+    /// Every case and check line, every diff.
+    All,
+}
+
+fn parse_details(text: &str) -> std::result::Result<Details, String> {
+    match text {
+        "all" => Ok(Details::All),
+        n => n.parse().map(Details::First).map_err(|_| format!("expected a number or `all`, got `{n}`")),
+    }
 }
 
 pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let mut config = config(&args)?;
+    let store_note = snapshot_store_note(&args, &mut config);
+    warn_if_empty(&config, out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
     config.handle_interrupt = true;
+    crate::relay::defer_exit_on_interrupt();
     let (junit, json) = (args.junit.clone(), args.json.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
-        let _ = report::write_files(partial, junit.as_deref(), json.as_deref());
+        let _ = report::write_files(partial, files_only(junit.as_deref()), files_only(json.as_deref()));
     }));
     let outcome =
         super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
@@ -103,19 +143,74 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         bar.finish_and_clear();
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
-    if out.quiet {
-        if let Some(error) = &outcome.relay_error {
-            out.error(error);
+    if let Some(error) = &outcome.relay_error {
+        out.error(&report::relay_error::relay_error_text(error));
+        if report::relay_error::nothing_ran(&outcome) {
+            println!("no case ran: the relay did not start");
+            return Ok(exit_code::RELAY);
         }
-        println!("{}", report::last_line(&outcome.totals()));
+    }
+    let to_stdout = !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref());
+    let text = if out.quiet {
+        let mut lines = report::summary::headlines(&outcome, out.color);
+        lines.push(report::last_line(&outcome.totals()));
+        lines.join("\n")
     } else {
-        println!("{}", report::render_human(&outcome, out.color));
+        human_report(&outcome, &args, out, store_note)
+    };
+    if to_stdout {
+        println!("{text}")
+    } else {
+        eprintln!("{text}")
     }
     Ok(match (&outcome.relay_error, outcome.passed()) {
+        _ if outcome.interrupted => INTERRUPTED,
         (Some(_), _) => exit_code::RELAY,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,
     })
+}
+
+fn human_report(outcome: &RunOutcome, args: &RunArgs, out: &Output, note: Option<String>) -> String {
+    let text = match args.details {
+        Details::All => report::render_human(outcome, out.color),
+        Details::First(n) => report::render_compact(outcome, out.color, Some(n)),
+    };
+    match note {
+        Some(note) => format!("{note}\n{text}"),
+        None => text,
+    }
+}
+
+fn is_stdout(path: Option<&Path>) -> bool {
+    path.is_some_and(|p| p.as_os_str() == "-")
+}
+
+/// A report path the checkpoint may write (not stdout: that is written once, at the end).
+fn files_only(path: Option<&Path>) -> Option<&Path> {
+    path.filter(|p| p.as_os_str() != "-")
+}
+
+/// Turns snapshots off where there is no store (and says how to start one); sets CI mode.
+fn snapshot_store_note(args: &RunArgs, config: &mut RunConfig) -> Option<String> {
+    config.ci = crate::snapshot::ci_mode();
+    if args.no_snapshots || args.accept || args.snapshots.is_dir() {
+        return None;
+    }
+    config.snapshots = None;
+    Some(format!(
+        "snapshots: skipped (no snapshot store at {}); once the run is green, `qc-harness run --accept` starts one",
+        args.snapshots.display()
+    ))
+}
+
+fn warn_if_empty(config: &RunConfig, out: &Output) {
+    let cases = config.variants.len() * (config.catalogue.events.len() + config.catalogue.journeys.len());
+    if cases == 0 && config.checks.is_empty() {
+        out.warn("this run selects no case and no check (see --variants, --checks and --fixtures)");
+    } else if cases == 0 && !config.variants.is_empty() {
+        out.warn("the fixture catalogue is empty: no mapping case runs");
+    }
 }
 
 fn config(args: &RunArgs) -> Result<RunConfig> {
@@ -125,7 +220,8 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
         None => FixtureCatalogue::built_in()?,
     };
     let mut config = RunConfig::new(spec.clone(), catalogue);
-    config.checks = select_checks(args.checks.as_deref())?;
+    config.checks =
+        suggest_on_error(select_checks(args.checks.as_deref()), args.checks.as_deref(), &check_names())?;
     (config.variants, config.check_settings) = variants(args, &spec)?;
     config.snapshots = (!args.no_snapshots).then(|| args.snapshots.clone());
     config.accept = args.accept;
@@ -166,13 +262,36 @@ fn variants(args: &RunArgs, spec: &RelaySpec) -> Result<(Vec<Variant>, Settings)
         let settings = variant.settings.clone();
         return Ok((vec![variant], settings));
     }
-    let mut variants = select_built_in(args.variants.as_deref())?;
+    let mut variants = suggest_on_error(
+        select_built_in(args.variants.as_deref()),
+        args.variants.as_deref(),
+        &crate::conformance::BUILT_IN_VARIANTS,
+    )?;
     let mut extra: Vec<Variant> = declared.into_iter().collect();
     for arg in &args.variant_files {
         extra.push(Variant::from_arg(arg)?);
     }
     add_user_variants(&mut variants, extra)?;
     Ok((variants, Settings::default()))
+}
+
+/// Check names and their groups (`auth`, `upstream`, ...).
+fn check_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = crate::conformance::CHECKS.iter().map(|c| c.name).collect();
+    let groups: Vec<&'static str> = names.iter().filter_map(|n| n.split_once('.').map(|(g, _)| g)).collect();
+    names.extend(groups);
+    names
+}
+
+/// Adds "did you mean" to a usage error about an unknown name of `list`.
+fn suggest_on_error<T>(result: Result<T>, list: Option<&str>, known: &[&str]) -> Result<T> {
+    let Err(Error::Usage(message)) = result else { return result };
+    let unknown = list.unwrap_or_default().split(',').map(str::trim).find(|item| {
+        !item.is_empty() && !known.contains(&item.trim_end_matches(".*")) && !["all", "none"].contains(item)
+    });
+    let hint =
+        unknown.map_or(String::new(), |item| super::suggest::did_you_mean(item, known.iter().copied()));
+    Err(Error::Usage(format!("{message}{hint}")))
 }
 
 fn progress_bar() -> indicatif::ProgressBar {

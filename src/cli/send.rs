@@ -39,7 +39,7 @@ pub struct SendArgs {
     /// A catalogue event name, a built-in fixture name, or a webhook JSON file (`-`: stdin).
     #[arg(value_name = "EVENT|FILE")]
     input: String,
-    /// The relay's full webhook URL.
+    /// The relay's full webhook URL (`http://` may be left out: localhost:3000/webhook).
     #[arg(long, value_name = "URL")]
     to: String,
     /// The webhook token, sent as `Authorization: Basic <token>`.
@@ -102,7 +102,12 @@ pub fn execute(args: SendArgs, out: &Output) -> Result<i32> {
 
 /// Checks the flags and builds the sender.
 fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
-    check_url("--to", &args.to)?;
+    let to = super::addr::with_scheme(&args.to);
+    check_url("--to", &to).map_err(|e| match &e {
+        // Name the URL as typed, not with the `http://` added to it.
+        Error::Usage(message) => Error::Usage(message.replacen(&to, &args.to, 1)),
+        _ => e,
+    })?;
     if let Some(url) = &args.sandbox_url {
         check_url("--sandbox-url", url)?;
     }
@@ -116,7 +121,7 @@ fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
     if timeout.is_zero() {
         return Err(Error::Usage("--timeout: must be more than 0 seconds".into()));
     }
-    let mut sender = FakeQonversion::new(&args.to, &args.token).time_scale(args.time_scale).timeout(timeout);
+    let mut sender = FakeQonversion::new(&to, &args.token).time_scale(args.time_scale).timeout(timeout);
     if let Some(url) = &args.sandbox_url {
         sender = sender.sandbox_url(url);
     }
@@ -177,8 +182,10 @@ fn built_in_fixture(name: &str, platform: Platform) -> Result<crate::qonversion:
     }
     if event_kind(name).is_none() {
         let known: Vec<&str> = EVENT_KINDS.iter().map(|k| k.name).collect();
+        let fixtures = catalogue.events.iter().map(|f| f.name.as_str());
+        let hint = super::suggest::did_you_mean(name, known.iter().copied().chain(fixtures));
         return Err(Error::Usage(format!(
-            "unknown event `{name}`: not a file, a catalogue event or a built-in fixture; events: {}",
+            "unknown event `{name}`: not a file, a catalogue event or a built-in fixture{hint}; events: {}",
             known.join(", ")
         )));
     }

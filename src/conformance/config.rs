@@ -26,8 +26,10 @@ pub struct RunConfig {
     pub checks: Vec<String>,
     /// Where snapshots live; `None` = no snapshot comparison.
     pub snapshots: Option<PathBuf>,
-    /// Write changed snapshots instead of failing (`--accept`).
+    /// Write changed snapshots instead of failing (`--accept`); never for a failing case.
     pub accept: bool,
+    /// CI mode ([`crate::snapshot::ci_mode`]): a missing snapshot fails, no `.snap.new` is written.
+    pub ci: bool,
     /// SHOULD checks fail the run (`--strict`).
     pub strict: bool,
     /// Extra keys in records are tolerated (`--allow-extra-keys`).
@@ -58,6 +60,7 @@ impl RunConfig {
             checks: super::checks::CHECKS.iter().map(|c| c.name.to_string()).collect(),
             snapshots: None,
             accept: false,
+            ci: false,
             strict: false,
             allow_extra_keys: false,
             jobs: default_jobs(),

@@ -8,8 +8,10 @@ use super::attribution::{Expectation, attribute, record_identity};
 use super::bench::{Bench, BenchPool, FakeSetup};
 use super::compare::{CompareOptions, ObservedRecord, compare_records};
 use super::config::RunConfig;
+use super::hints::case_hints;
 use super::observe::{collect, describe_request, refused_requests};
 use super::outcome::{CaseResult, Status};
+use super::reasons::reasons;
 use super::variants::Variant;
 use crate::error::Result;
 use crate::mapping::reference::identity;
@@ -111,11 +113,14 @@ async fn send_and_compare(
     let observed = collect(bench.fake(), total, deadline, config.settle).await;
     let refused: Vec<String> = refused_requests(bench.fake()).iter().map(describe_request).collect();
     let split = attribute(&expectations, observed);
-    let store = config.snapshots.as_ref().map(|dir| SnapshotStore::new(dir, secrets(bench), config.accept));
+    let store = config
+        .snapshots
+        .as_ref()
+        .map(|dir| SnapshotStore::new(dir, secrets(bench), config.accept).ci(config.ci));
     let options = CompareOptions { allow_extra_keys: config.allow_extra_keys };
     let mut results = Vec::new();
-    for ((exp, got), sent) in expectations.iter().zip(split.by_case).zip(statuses) {
-        let judged = Judged { expectation: exp, observed: got, statuses: sent, refused: &refused };
+    for (((exp, got), sent), case) in expectations.iter().zip(split.by_case).zip(statuses).zip(&cases) {
+        let judged = Judged { expectation: exp, observed: got, statuses: sent, refused: &refused, case };
         results.push(judged.into_result(variant, options, store.as_ref(), bench)?);
     }
     if !split.unattributed.is_empty() {
@@ -137,6 +142,7 @@ struct Judged<'a> {
     observed: Vec<ObservedRecord>,
     statuses: Vec<Option<u16>>,
     refused: &'a [String],
+    case: &'a CaseInput,
 }
 
 impl Judged<'_> {
@@ -148,6 +154,7 @@ impl Judged<'_> {
         bench: &Bench,
     ) -> Result<CaseResult> {
         let differences = compare_records(&self.expectation.expected, &self.observed, options);
+        let hints = case_hints(&self.case.events, &bench.settings, &differences);
         let mut problems = webhook_problems(&self.statuses);
         if !differences.is_empty() && !self.refused.is_empty() {
             problems
@@ -155,18 +162,24 @@ impl Judged<'_> {
             problems.extend(self.refused.iter().take(5).map(|r| format!("  {r}")));
         }
         let records: Vec<Value> = self.observed.iter().map(|o| o.record.clone()).collect();
+        let mapping_failed = !differences.is_empty() || !problems.is_empty();
+        // A failing case's records are wrong: never store them, not even as `.snap.new`.
         let snapshot = match store {
+            Some(store) if mapping_failed && store.accepts() => SnapshotStatus::NotAccepted,
+            Some(_) if mapping_failed => SnapshotStatus::NotChecked,
             Some(store) => store.check(&self.expectation.case, &variant.name, &records)?,
             None => SnapshotStatus::NotChecked,
         };
-        let failed = !differences.is_empty() || !problems.is_empty() || snapshot.is_failure();
+        let failed = mapping_failed || snapshot.is_failure();
         Ok(CaseResult {
             fixture: self.expectation.case.clone(),
             variant: variant.name.clone(),
             status: if failed { Status::Failed } else { Status::Passed },
             expected: self.expectation.expected.clone(),
+            reasons: reasons(&self.case.events, &bench.settings),
             observed: self.observed,
             differences,
+            hints,
             webhook_statuses: self.statuses,
             problems,
             snapshot,
@@ -204,8 +217,10 @@ fn unattributed(variant: &Variant, records: Vec<ObservedRecord>, bench: &Bench) 
         variant: variant.name.clone(),
         status: Status::Failed,
         expected: Vec::new(),
+        reasons: Vec::new(),
         observed: records,
         differences: Vec::new(),
+        hints: Vec::new(),
         webhook_statuses: Vec::new(),
         problems,
         snapshot: SnapshotStatus::NotChecked,

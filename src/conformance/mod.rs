@@ -10,9 +10,11 @@ pub mod bench;
 pub mod checks;
 pub mod compare;
 pub mod config;
+pub mod hints;
 pub mod mapping_run;
 pub mod observe;
 pub mod outcome;
+pub mod reasons;
 pub mod runner;
 pub mod variants;
 

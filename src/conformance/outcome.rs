@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::compare::{Difference, ObservedRecord};
+use super::hints::DiffHint;
+use super::reasons::RecordReason;
 use crate::snapshot::SnapshotStatus;
 
 /// How binding a contract clause is (`relay-contract.md` §4).
@@ -49,10 +51,16 @@ pub struct CaseResult {
     pub status: Status,
     /// Reference records.
     pub expected: Vec<serde_json::Value>,
+    /// Why each event of the case is, or is not, expected to give a record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<RecordReason>,
     /// Records attributed to this case.
     pub observed: Vec<ObservedRecord>,
     /// How they differ from the reference.
     pub differences: Vec<Difference>,
+    /// Recognised patterns behind the differences (milliseconds, gross for proceeds, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<DiffHint>,
     /// The relay's answer to each webhook (`None`: no answer), in send order.
     pub webhook_statuses: Vec<Option<u16>>,
     /// Other problems (webhook not answered 2xx, ...).

@@ -42,14 +42,19 @@ enum Unit {
 enum UnitResult {
     Cases(Vec<CaseResult>),
     Check(CheckResult),
-    RelayError(String),
+    /// The relay failed; `startup`: it did not start (no other unit is launched after that).
+    RelayError {
+        error: String,
+        startup: bool,
+    },
 }
 
 /// Runs the conformance suite described by `config`.
 ///
 /// Errors only when the harness itself cannot start (e.g. `--clevertap-listen` is taken); a
 /// relay that cannot be reached or started is reported in [`RunOutcome::relay_error`]
-/// (exit code 3), and the other units still run.
+/// (exit code 3). The relay is started once alone first: when it does not start, no unit
+/// runs; when a later start fails, no further unit is launched.
 pub async fn run(config: RunConfig) -> Result<RunOutcome> {
     run_with_checkpoint(config, None).await
 }
@@ -71,30 +76,57 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         }
         Err(e) => return Err(e),
     };
-    save(checkpoint.as_ref(), &outcome, &config, started);
     let units = units(&config);
+    if !units.is_empty() {
+        match probe_start(&pool, &config).await {
+            Ok(()) => {}
+            Err(e @ Error::Relay { .. }) => {
+                outcome.relay_error = Some(e.to_string());
+                finish(&mut outcome, &config, started);
+                return Ok(outcome);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    save(checkpoint.as_ref(), &outcome, &config, started);
     if let Some(bar) = &config.progress {
         bar.set_length(units.len() as u64);
     }
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
     let mut stream =
         futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
+    // One interrupt listener for the whole run, so that no Ctrl-C falls between two units.
+    let mut ctrl_c = Box::pin(interrupt(config.handle_interrupt));
     let interrupted = loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = interrupt(config.handle_interrupt) => break true,
+            _ = &mut ctrl_c => break true,
         };
         let Some(result) = next else { break false };
+        let startup_failed = matches!(result, UnitResult::RelayError { startup: true, .. });
         absorb(&mut outcome, result);
         if let Some(bar) = &config.progress {
             bar.inc(1);
         }
         save(checkpoint.as_ref(), &outcome, &config, started);
+        if startup_failed {
+            break false;
+        }
     };
     drop(stream);
     outcome.interrupted = interrupted;
     finish(&mut outcome, &config, started);
     Ok(outcome)
+}
+
+/// Starts the relay once, alone, and stops it: a relay that cannot start fails here, once,
+/// before any unit is launched. (An attached `--relay-url` relay was reached already.)
+async fn probe_start(pool: &BenchPool, config: &RunConfig) -> Result<()> {
+    if pool.fixed_settings().is_some() {
+        return Ok(());
+    }
+    let bench = pool.acquire(&config.check_settings, &super::bench::FakeSetup::default()).await?;
+    bench.finish().await
 }
 
 /// Hands the outcome so far, marked unfinished, to the checkpoint.
@@ -129,7 +161,7 @@ fn absorb(outcome: &mut RunOutcome, result: UnitResult) {
     match result {
         UnitResult::Cases(cases) => outcome.cases.extend(cases),
         UnitResult::Check(check) => outcome.checks.push(check),
-        UnitResult::RelayError(error) => {
+        UnitResult::RelayError { error, .. } => {
             // Every unit starts its own relay; a relay that cannot start fails them all the
             // same way: report each distinct error once.
             let cause = error.split_once(": ").map_or(error.as_str(), |(_unit, cause)| cause);
@@ -162,7 +194,10 @@ async fn run_unit(config: &RunConfig, pool: &BenchPool, unit: Unit) -> UnitResul
     match unit {
         Unit::Variant(variant) => match run_variant(config, pool, &variant).await {
             Ok(cases) => UnitResult::Cases(cases),
-            Err(e) => UnitResult::RelayError(format!("variant {}: {e}", variant.name)),
+            Err(e) => UnitResult::RelayError {
+                startup: !e.to_string().contains("during the mapping run"),
+                error: format!("variant {}: {e}", variant.name),
+            },
         },
         Unit::Check(name) => run_check_unit(config, pool, &name).await,
     }
@@ -170,7 +205,7 @@ async fn run_unit(config: &RunConfig, pool: &BenchPool, unit: Unit) -> UnitResul
 
 async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> UnitResult {
     let Some(def) = check_def(name) else {
-        return UnitResult::RelayError(format!("unknown check {name:?}"));
+        return UnitResult::RelayError { error: format!("unknown check `{name}`"), startup: false };
     };
     let plan = checks::plan(name, &config.check_settings);
     let started = Instant::now();
@@ -195,7 +230,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     }
     let bench = match pool.acquire(&plan.settings, &plan.setup).await {
         Ok(bench) => bench,
-        Err(e) => return UnitResult::RelayError(format!("check {name}: {e}")),
+        Err(e) => return UnitResult::RelayError { error: format!("check {name}: {e}"), startup: true },
     };
     let sender =
         FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
@@ -205,7 +240,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
         Ok(verdict) => verdict,
         Err(_) => checks::Verdict {
             passed: false,
-            observed: format!("did not finish within {limit:?}"),
+            observed: format!("did not finish within {:.1} s", limit.as_secs_f64()),
             details: Vec::new(),
         },
     };

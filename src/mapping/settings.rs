@@ -16,6 +16,8 @@ use crate::qonversion::catalogue::{EventKind, event_kind};
 /// assert!(s.send_revenue && s.send_proceeds && s.send_sandbox);
 /// let err = Settings::from_json(br#"{"events": {"nope": {}}}"#, "s.json").unwrap_err();
 /// assert!(err.to_string().starts_with("s.json: events.nope: "));
+/// let err = Settings::from_json(b"[]", "s.json").unwrap_err();
+/// assert!(err.to_string().contains("must be a JSON object"), "{err}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +64,18 @@ impl Default for Settings {
 impl Settings {
     /// Parses and validates a settings document; errors name `origin` and the JSON path.
     pub fn from_json(bytes: &[u8], origin: impl AsRef<Path>) -> Result<Self> {
+        // serde would take `[]` for a struct of defaults: only an object is a settings file.
+        let value: serde_json::Value = crate::json_input::parse(bytes, origin.as_ref())?;
+        if !value.is_object() {
+            return Err(Error::invalid(
+                origin.as_ref(),
+                ".",
+                format!(
+                    "settings must be a JSON object ({{\"send_sandbox\": true, ...}}), got {}",
+                    kind_of(&value)
+                ),
+            ));
+        }
         let settings: Settings = crate::json_input::parse(bytes, origin.as_ref())?;
         settings.validate(origin.as_ref())?;
         Ok(settings)
@@ -115,6 +129,18 @@ impl Settings {
 
     fn event(&self, name: &str) -> Option<&EventSettings> {
         self.events.get(name)
+    }
+}
+
+/// `an array`, `a string`, ... for messages.
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -15,6 +15,19 @@ pub const TERM_GRACE: Duration = Duration::from_secs(5);
 /// Process groups of relays that are running now.
 static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
+/// Set by [`defer_exit_on_interrupt`].
+static DEFER_EXIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// How long the handler waits, after a first interrupt, for the caller to finish its report.
+const DEFERRED_EXIT: Duration = Duration::from_secs(10);
+
+/// The caller handles the first interrupt itself (stops its work, prints a partial report and
+/// exits): the handler then only stops the relays and exits on a second interrupt, or
+/// [`DEFERRED_EXIT`] later.
+pub fn defer_exit_on_interrupt() {
+    DEFER_EXIT.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 pub(crate) fn register(pgid: i32) {
     LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).insert(pgid);
 }
@@ -130,7 +143,16 @@ async fn wait_for_interrupt(ready: std::sync::mpsc::Sender<bool>) {
         _ = term.recv() => 143,
         _ = hup.recv() => 129,
     };
-    eprintln!("qc-harness: interrupted, stopping the relay processes");
+    if DEFER_EXIT.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("qc-harness: interrupted, finishing the report (interrupt again to stop at once)");
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            _ = tokio::time::sleep(DEFERRED_EXIT) => {}
+        }
+    } else {
+        eprintln!("qc-harness: interrupted, stopping the relay processes");
+    }
     kill_all_relays();
     std::process::exit(code);
 }

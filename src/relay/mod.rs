@@ -29,7 +29,7 @@ mod url;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-pub use group::{group_members, install_interrupt_handler, kill_all_relays};
+pub use group::{defer_exit_on_interrupt, group_members, install_interrupt_handler, kill_all_relays};
 pub use launch::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
 };

@@ -33,7 +33,7 @@ impl RelayProcess {
             cmd.env(name, value);
         }
         let mut child = cmd.spawn().map_err(|e| Error::Relay {
-            message: format!("cannot run `sh -c {command:?}`: {e}"),
+            message: format!("cannot run `sh -c {command}`: {e}"),
             tail: String::new(),
         })?;
         let pgid = child.id() as i32;

@@ -4,10 +4,12 @@ use console::style;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use crate::conformance::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+use super::summary::{Limit, render_root_causes};
+use crate::conformance::{CaseResult, CheckResult, Difference, Level, RunOutcome, Status, Totals};
 use crate::snapshot::SnapshotStatus;
 
-/// The whole human report: case lines, check lines, failure details, matrix, last line.
+/// The whole human report with every detail: case lines, check lines, failure details,
+/// matrix, the root-cause summary, last line (`run --details all`).
 pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
     let mut out: Vec<String> = Vec::new();
     for case in &outcome.cases {
@@ -22,15 +24,45 @@ pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
             out.extend(check_details(check).into_iter().map(|l| format!("    {l}")));
         }
     }
+    out.extend(tail_lines(outcome, color, None, false));
+    out.join("\n")
+}
+
+/// The report `qc-harness run` prints: the matrix, then the root-cause summary with at most
+/// `limit` examples per group, then the last line; every failure once, grouped.
+///
+/// ```
+/// use qc_harness::conformance::RunOutcome;
+/// let text = qc_harness::report::render_compact(&RunOutcome::default(), false, Some(3));
+/// assert_eq!(text.lines().last(), Some("0 passed, 0 failed"));
+/// ```
+pub fn render_compact(outcome: &RunOutcome, color: bool, limit: Limit) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for check in outcome.checks.iter().filter(|c| c.status == Status::Skipped) {
+        out.push(check_line(check, color));
+    }
+    out.extend(tail_lines(outcome, color, limit, true));
+    out.join("\n")
+}
+
+/// Matrix, root causes (with the check groups unless their lines were printed already),
+/// notes and the last line.
+fn tail_lines(outcome: &RunOutcome, color: bool, limit: Limit, with_checks: bool) -> Vec<String> {
+    let mut out = Vec::new();
     let matrix = super::render_matrix(outcome, color);
     if !matrix.is_empty() {
         out.push(String::new());
         out.push(matrix);
     }
+    let causes = render_root_causes(outcome, color, limit, with_checks);
+    if !causes.is_empty() {
+        out.push(String::new());
+        out.extend(causes);
+    }
     out.push(String::new());
-    out.extend(summary_lines(outcome, color));
+    out.extend(summary_lines(outcome, color, !with_checks));
     out.push(last_line(&outcome.totals()));
-    out.join("\n")
+    out
 }
 
 /// `✓ subscription_renewed.ios @ gross` (with the first difference when it failed).
@@ -81,7 +113,7 @@ pub fn last_line(totals: &Totals) -> String {
     line
 }
 
-fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
+fn summary_lines(outcome: &RunOutcome, color: bool, full: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let totals = outcome.totals();
     if totals.warnings > 0 {
@@ -94,8 +126,13 @@ fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
         );
         lines.push(if color { style(text).yellow().to_string() } else { text });
     }
+    lines.extend(snapshot_notes(outcome));
     if let Some(error) = &outcome.relay_error {
-        lines.push(format!("relay error: {error}"));
+        // The compact (CLI) report leaves the error to stderr, printed first.
+        lines.push(match full {
+            true => format!("relay error: {error}"),
+            false => "the relay failed: see the error above (on stderr)".to_string(),
+        });
     }
     if outcome.interrupted {
         lines.push("interrupted: the run stopped before every case and check finished".to_string());
@@ -103,9 +140,38 @@ fn summary_lines(outcome: &RunOutcome, color: bool) -> Vec<String> {
     lines
 }
 
+/// What happened to snapshots: new ones pending review, failing cases `--accept` skipped.
+fn snapshot_notes(outcome: &RunOutcome) -> Vec<String> {
+    let count = |f: fn(&SnapshotStatus) -> bool| outcome.cases.iter().filter(|c| f(&c.snapshot)).count();
+    let mut lines = Vec::new();
+    let new = count(|s| matches!(s, SnapshotStatus::New { .. }));
+    if new > 0 {
+        lines.push(format!(
+            "{new} new snapshot(s) written as .snap.new (not a failure): review them with \
+             `qc-harness snapshots`, or keep them all with `qc-harness run --accept`"
+        ));
+    }
+    let written = count(|s| matches!(s, SnapshotStatus::Written { .. }));
+    if written > 0 {
+        lines.push(format!("--accept: wrote {written} snapshot(s)"));
+    }
+    let refused = count(|s| matches!(s, SnapshotStatus::NotAccepted));
+    if refused > 0 {
+        lines.push(format!(
+            "--accept: wrote nothing for {refused} failing case(s): their records are wrong; \
+             fix them, then accept again"
+        ));
+    }
+    lines
+}
+
 fn case_details(case: &CaseResult, color: bool) -> Vec<String> {
     let mut lines: Vec<String> = case.problems.clone();
     lines.extend(case.differences.iter().map(|d| format!("{} @ {}: {d}", case.fixture, case.variant)));
+    lines.extend(case.hints.iter().map(|h| format!("hint ({}): {}", h.path, h.hint)));
+    if case.differences.iter().any(|d| matches!(d, Difference::Missing { .. } | Difference::Extra { .. })) {
+        lines.extend(case.reasons.iter().map(|r| format!("why: {r}")));
+    }
     if !case.differences.is_empty() {
         lines.push("records: --- expected (reference mapping)  +++ observed (relay)".to_string());
         let observed: Vec<Value> = case.observed.iter().map(|o| o.record.clone()).collect();
@@ -136,14 +202,14 @@ fn check_details(check: &CheckResult) -> Vec<String> {
 
 fn snapshot_problem(status: &SnapshotStatus) -> Option<String> {
     match status {
-        SnapshotStatus::New { pending } => Some(format!(
-            "new snapshot written to {} (accept with --accept or `cargo insta review`)",
-            pending.display()
-        )),
+        SnapshotStatus::Missing { path } => {
+            Some(format!("no snapshot {} (CI mode: a missing snapshot fails)", path.display()))
+        }
         SnapshotStatus::Changed { pending, .. } => Some(format!(
-            "snapshot changed, new version in {} (accept with --accept or `cargo insta review`)",
+            "snapshot changed, new version in {} (review with `qc-harness snapshots`)",
             pending.display()
         )),
+        SnapshotStatus::NotAccepted => Some("--accept wrote nothing: the case failed".to_string()),
         _ => None,
     }
 }
@@ -176,7 +242,7 @@ fn pretty(records: &[Value]) -> String {
     serde_json::to_string_pretty(records).expect("JSON values always serialise") + "\n"
 }
 
-fn mark(status: Status, color: bool) -> String {
+pub(crate) fn mark(status: Status, color: bool) -> String {
     let (text, styled) = match status {
         Status::Passed => ("✓", style("✓").green()),
         Status::Failed => ("✗", style("✗").red().bold()),

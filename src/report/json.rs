@@ -13,7 +13,7 @@
 //!              "expected": [record], "observed": [{"record", "request_seq", "index", "problem"}],
 //!              "differences": [{"kind": "missing"|"extra"|"field"|"rejected", ...}],
 //!              "webhook_statuses": [u16|null], "problems": [string],
-//!              "snapshot": {"state": "matched"|"new"|"changed"|"written"|"not_checked", ...},
+//!              "snapshot": {"state": "matched"|"new"|"missing"|"changed"|"written"|"not_accepted"|"not_checked", ...},
 //!              "relay_tail"?: string}],
 //!   "checks": [{"name", "level": "MUST"|"SHOULD", "variant", "status", "expected", "observed",
 //!               "details": [string], "relay_tail"?: string, "duration": ms}]

@@ -38,6 +38,8 @@ fn case(result: &CaseResult) -> TestCase {
             status.set_message(crate::report::case_line(result, false));
             let mut details: Vec<String> = result.problems.clone();
             details.extend(result.differences.iter().map(ToString::to_string));
+            details.extend(result.hints.iter().map(|h| format!("hint ({}): {}", h.path, h.hint)));
+            details.extend(result.reasons.iter().map(|r| format!("why: {r}")));
             status.set_description(details.join("\n"));
             status
         }

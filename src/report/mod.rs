@@ -7,14 +7,18 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod relay_error;
+mod signature;
+pub mod summary;
 
 use std::path::Path;
 
 use crate::conformance::RunOutcome;
 use crate::error::{Error, Result};
 
-pub use human::{case_line, check_line, last_line, render_human};
+pub use human::{case_line, check_line, last_line, render_compact, render_human};
 pub use matrix::render_matrix;
+pub use summary::{RootCause, render_root_causes, root_causes};
 
 /// Writes the `--junit` and `--json` files that were asked for.
 pub fn write_files(outcome: &RunOutcome, junit: Option<&Path>, json: Option<&Path>) -> Result<()> {
@@ -27,7 +31,12 @@ pub fn write_files(outcome: &RunOutcome, junit: Option<&Path>, json: Option<&Pat
     Ok(())
 }
 
+/// Writes a report file; `-` is stdout.
 fn write(path: &Path, text: &str) -> Result<()> {
+    if path.as_os_str() == "-" {
+        println!("{text}");
+        return Ok(());
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -50,8 +59,10 @@ mod tests {
             variant: variant.into(),
             status,
             expected: vec![json!({"evtData": {"revenue": 6.993}})],
+            reasons: Vec::new(),
             observed: Vec::new(),
             differences,
+            hints: Vec::new(),
             webhook_statuses: vec![Some(200)],
             problems: Vec::new(),
             snapshot: SnapshotStatus::NotChecked,

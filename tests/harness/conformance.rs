@@ -10,7 +10,17 @@ fn repo() -> &'static Path {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(EXE).args(["run"]).args(args).env("NO_COLOR", "1").output().expect("qc-harness runs")
+    run_with_ci(args, false)
+}
+
+/// `qc-harness run`, in CI mode (`CI=1`) or outside it (`CI` and `INSTA_UPDATE` unset).
+fn run_with_ci(args: &[&str], ci: bool) -> Output {
+    let mut command = Command::new(EXE);
+    command.args(["run"]).args(args).env("NO_COLOR", "1").env_remove("INSTA_UPDATE").env_remove("CI");
+    if ci {
+        command.env("CI", "1");
+    }
+    command.output().expect("qc-harness runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -60,6 +70,8 @@ fn reference_relay_passes_every_variant_and_check_and_matches_the_committed_snap
         "--json",
         json.path().to_str().unwrap(),
         "--strict",
+        "--details",
+        "all",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
     let cases = 68 * 9;
@@ -96,8 +108,9 @@ fn a_changed_snapshot_fails_with_snap_new_and_accept_writes_it() {
     let output = run(&["--snapshots", dir, "--variants", "default", "--checks", "none"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     assert_eq!(last_line(&output), "67 passed, 1 failed");
+    assert!(stdout(&output).contains("✗ snapshot changed — 1 case(s)"), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("✗ subscription_renewed.ios @ default — snapshot changed"),
+        stdout(&output).contains("subscription_renewed.ios @ default — new version in"),
         "{}",
         stdout(&output)
     );
@@ -112,13 +125,24 @@ fn a_changed_snapshot_fails_with_snap_new_and_accept_writes_it() {
 }
 
 #[test]
-fn a_missing_snapshot_is_new_and_fails_the_run() {
+fn a_missing_snapshot_is_new_outside_ci_and_fails_in_ci_mode() {
     let snapshots = tempfile::tempdir().unwrap();
-    let output =
-        run(&["--snapshots", snapshots.path().to_str().unwrap(), "--variants", "gross", "--checks", "none"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(pending_files(snapshots.path()).len(), 68);
-    assert!(stdout(&output).contains("new snapshot written to"));
+    let dir = snapshots.path().to_str().unwrap();
+    let args = ["--snapshots", dir, "--variants", "gross", "--checks", "none"];
+    let output = run(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let cases = pending_files(snapshots.path()).len();
+    assert!(cases > 0);
+    assert!(
+        stdout(&output).contains(&format!("{cases} new snapshot(s) written as .snap.new (not a failure)"))
+    );
+    for file in pending_files(snapshots.path()) {
+        std::fs::remove_file(file).unwrap();
+    }
+    let in_ci = run_with_ci(&args, true);
+    assert_eq!(in_ci.status.code(), Some(1), "{}", stdout(&in_ci));
+    assert!(pending_files(snapshots.path()).is_empty(), "CI mode writes no .snap.new");
+    assert!(stdout(&in_ci).contains("no snapshot (CI mode: a missing snapshot fails)"), "{}", stdout(&in_ci));
 }
 
 #[test]
@@ -185,8 +209,17 @@ fn a_user_settings_file_runs_as_an_extra_variant() {
     std::fs::write(&file, r#"{"send_proceeds": false, "events": {"trial_started": {"name": "Trial"}}}"#)
         .unwrap();
     let arg = format!("eu={}", file.display());
-    let output =
-        run(&["--no-snapshots", "--variants", "default", "--variant-file", &arg, "--checks", "none"]);
+    let output = run(&[
+        "--no-snapshots",
+        "--variants",
+        "default",
+        "--variant-file",
+        &arg,
+        "--checks",
+        "none",
+        "--details",
+        "all",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stdout(&output).contains("✓ trial_started.ios @ eu"));
     assert_eq!(last_line(&output), "136 passed, 0 failed");
@@ -203,8 +236,10 @@ fn a_relay_that_cannot_start_exits_3_with_its_output() {
         "none",
         "--no-snapshots",
     ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{}", stdout(&output));
-    assert!(stdout(&output).contains("cannot bind"), "{}", stdout(&output));
+    assert!(stderr.contains("cannot bind") && stderr.contains("exited with code 7"), "{stderr}");
+    assert_eq!(stdout(&output).trim_end(), "no case ran: the relay did not start");
 }
 
 #[test]
@@ -266,6 +301,8 @@ fn a_running_relay_is_driven_by_url_and_can_be_run_against_twice() {
         "--no-snapshots",
         "--checks",
         "auth,event,delivery.redelivery",
+        "--details",
+        "all",
     ];
     let first = run(&args);
     let second = run(&args);

@@ -2,11 +2,13 @@
 
 mod broken_relays;
 mod clevertap;
+mod cli_polish;
 mod conformance;
 mod correct_relays;
 mod dev;
 mod driver;
 mod examples;
+mod first_hour;
 mod fixtures;
 mod map_cli;
 mod mapping_rules;
@@ -15,3 +17,4 @@ mod props;
 mod reference_relay;
 mod send;
 mod sender;
+mod snapshots_cli;

@@ -11,6 +11,7 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
     leak-sandbox        forward sandbox events whatever send_sandbox says   (event.sandbox, mapping)
     gross-always        send gross revenue even when send_proceeds is true  (mapping)
     lose-on-429         give up after a 429 and still answer 200            (upstream.429)
+    no-retry            give up after a 429 or 5xx (or no answer), answer 200 (upstream.429, .5xx)
     no-dedup            upload a redelivered webhook again                  (delivery.redelivery)
     no-400              answer 200 to a body that is not JSON               (body.malformed)
     forward-downgraded  forward subscription_downgraded                     (event.downgraded)
@@ -215,6 +216,9 @@ def upload(records):
                 return True
         elif status == 429 and "lose-on-429" in BREAK:
             log("429 from CleverTap: dropping the records")
+            return True
+        elif "no-retry" in BREAK:
+            log(f"CleverTap answered {status}: dropping the records")
             return True
         elif status is not None and status not in (429,) and status < 500:
             log(f"CleverTap refused the upload: HTTP {status}")
