@@ -15,6 +15,7 @@ mod output;
 mod prop;
 mod reference_relay;
 mod relay_args;
+mod report;
 mod run;
 mod send;
 
@@ -51,6 +52,7 @@ enum Command {
     Prop(prop::PropArgs),
     ReferenceRelay(reference_relay::ReferenceRelayArgs),
     Fixtures(fixtures::FixturesArgs),
+    Report(report::ReportArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -83,6 +85,7 @@ fn execute(command: Command, out: &Output) -> Result<i32> {
         Command::Prop(args) => prop::execute(args, out),
         Command::ReferenceRelay(args) => reference_relay::execute(args, out),
         Command::Fixtures(args) => fixtures::execute(args, out),
+        Command::Report(args) => report::execute(args, out),
         Command::Completions(args) => completions::execute(args),
     }
 }

@@ -9,7 +9,9 @@ use clap::Args;
 use super::Output;
 use super::relay_args::RelayArgs;
 use crate::conformance::variants::{add_user_variants, select_built_in};
-use crate::conformance::{Checkpoint, DEFAULT_TOKEN, RunConfig, RunOutcome, Variant, select_checks};
+use crate::conformance::{
+    Checkpoint, DEFAULT_TOKEN, Partition, RunConfig, RunOutcome, Variant, select_checks,
+};
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
@@ -32,6 +34,7 @@ use crate::report;
 ///   qc-harness run --relay-url http://127.0.0.1:3000 --clevertap-listen 127.0.0.1:8080 \
 ///                  --settings mine.json --token "$QONVERSION_TOKEN"
 ///   qc-harness run --accept                        # write new/changed snapshots
+///   qc-harness run --partition 2/4 --json shard-2.json   # one shard of a CI matrix
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {
@@ -82,6 +85,11 @@ pub struct RunArgs {
     /// Quiet time, in milliseconds, after the expected records arrived, to catch extras.
     #[arg(long, value_name = "MS", default_value_t = 150)]
     settle: u64,
+    /// Run only shard K of N (e.g. 2/4) of the variants and checks, for a CI matrix: the
+    /// N shards together run every unit exactly once. Give each shard its own --json, and
+    /// join them with `qc-harness report merge`.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
     /// Webhook token given to the relay (QONVERSION_WEBHOOK_TOKEN); set it to your
     /// relay's token with --relay-url.
     #[arg(long, value_name = "TOKEN", env = "QC_HARNESS_TOKEN", default_value = DEFAULT_TOKEN)]
@@ -103,19 +111,24 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         bar.finish_and_clear();
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
+    Ok(print_outcome(&outcome, out))
+}
+
+/// Prints a run's outcome (also a merged one, `report merge`) and gives the run's exit code.
+pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output) -> i32 {
     if out.quiet {
         if let Some(error) = &outcome.relay_error {
             out.error(error);
         }
         println!("{}", report::last_line(&outcome.totals()));
     } else {
-        println!("{}", report::render_human(&outcome, out.color));
+        println!("{}", report::render_human(outcome, out.color));
     }
-    Ok(match (&outcome.relay_error, outcome.passed()) {
+    match (&outcome.relay_error, outcome.passed()) {
         (Some(_), _) => exit_code::RELAY,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,
-    })
+    }
 }
 
 fn config(args: &RunArgs) -> Result<RunConfig> {
@@ -145,6 +158,9 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
     config.timeout = Duration::from_secs_f64(args.timeout);
     config.settle = Duration::from_millis(args.settle);
     config.token = args.token.clone();
+    if let Some(partition) = args.partition {
+        config.keep_shard(partition);
+    }
     Ok(config)
 }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod mapping_run;
 pub mod observe;
 pub mod outcome;
+pub mod partition;
 pub mod runner;
 pub mod variants;
 
@@ -20,5 +21,6 @@ pub use checks::{CHECKS, CheckDef, select_checks};
 pub use compare::{CompareOptions, Difference, ObservedRecord};
 pub use config::{DEFAULT_TOKEN, RunConfig};
 pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+pub use partition::{Partition, RunPlan};
 pub use runner::{Checkpoint, run, run_with_checkpoint};
 pub use variants::{BUILT_IN_VARIANTS, Variant};

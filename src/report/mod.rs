@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod merge;
 
 use std::path::Path;
 
