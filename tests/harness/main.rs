@@ -8,6 +8,7 @@ mod examples;
 mod fixtures;
 mod map_cli;
 mod mapping_rules;
+mod partition;
 mod props;
 mod reference_relay;
 mod send;
