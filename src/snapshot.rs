@@ -29,7 +29,7 @@ pub const SOURCE: &str = "qc-harness run";
 pub const REDACTED: &str = "[redacted]";
 
 /// The outcome of comparing one case with its snapshot file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SnapshotStatus {
     /// The snapshot file holds exactly these records.

@@ -18,6 +18,7 @@ mod parity;
 mod prop;
 mod reference_relay;
 mod relay_args;
+mod report;
 mod run;
 mod send;
 mod snapshots;
@@ -63,6 +64,7 @@ enum Command {
     ReferenceRelay(reference_relay::ReferenceRelayArgs),
     Fixtures(fixtures::FixturesArgs),
     Snapshots(snapshots::SnapshotsArgs),
+    Report(report::ReportArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -98,6 +100,7 @@ fn execute(command: Command, out: &Output) -> Result<i32> {
         Command::ReferenceRelay(args) => reference_relay::execute(args, out),
         Command::Fixtures(args) => fixtures::execute(args, out),
         Command::Snapshots(args) => snapshots::execute(args, out),
+        Command::Report(args) => report::execute(args, out),
         Command::Completions(args) => completions::execute(args),
     }
 }

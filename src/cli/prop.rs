@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::Output;
 use super::relay_args::RelayArgs;
+use crate::conformance::Partition;
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::props::fixture::{fixture_json, fixture_name, save_failure};
@@ -61,6 +62,11 @@ pub struct PropArgs {
     /// Most shrink steps tried after a failure (each step runs one case).
     #[arg(long, value_name = "N", default_value_t = 2048)]
     max_shrink_iters: u32,
+    /// Run only shard K of N (e.g. 2/4): the cases are generated from the seed exactly as in an
+    /// unsharded run and dealt round-robin to the shards, so the N shards with the same
+    /// --seed and --cases run every case exactly once, and each shard replays on its own.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
     /// Seconds a --relay-lines relay may take to answer one line.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     line_timeout: f64,
@@ -76,9 +82,17 @@ pub fn execute(args: PropArgs, out: &Output) -> Result<i32> {
         options: CheckOptions { allow_extra_keys: args.allow_extra_keys, ..CheckOptions::default() },
         progress: out.is_terminal && !out.quiet,
         max_shrink_iters: args.max_shrink_iters,
+        partition: args.partition,
     };
     if !out.quiet {
-        emit(&format!("seed {seed}, {} cases\n", args.cases));
+        match args.partition {
+            None => emit(&format!("seed {seed}, {} cases\n", args.cases)),
+            Some(p) => emit(&format!(
+                "seed {seed}, {} of {} cases (shard {p})\n",
+                p.share(args.cases as usize),
+                args.cases
+            )),
+        }
     }
     let outcome = check_relay(&target, settings, &config)?;
     match &outcome.failure {

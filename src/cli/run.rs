@@ -9,7 +9,9 @@ use clap::Args;
 use super::Output;
 use super::relay_args::RelayArgs;
 use crate::conformance::variants::{add_user_variants, select_built_in};
-use crate::conformance::{Checkpoint, DEFAULT_TOKEN, RunConfig, RunOutcome, Variant, select_checks};
+use crate::conformance::{
+    Checkpoint, DEFAULT_TOKEN, Partition, RunConfig, RunOutcome, Variant, select_checks,
+};
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
@@ -33,6 +35,7 @@ use crate::report;
 ///   qc-harness run --relay-url localhost:3000 --clevertap-listen localhost:8080 \
 ///                  --settings mine.json     # token: --token or QONVERSION_WEBHOOK_TOKEN
 ///   qc-harness run --accept                        # once green: store the records as snapshots
+///   qc-harness run --partition 2/4 --json shard-2.json   # one shard of a CI matrix
 ///
 /// Snapshots: compared only where a snapshot store exists (./snapshots, or --snapshots DIR);
 /// elsewhere they are skipped. A case with no snapshot yet is new (`.snap.new`, not a failure)
@@ -104,6 +107,11 @@ pub struct RunArgs {
         help_heading = "Relay"
     )]
     token: String,
+    /// Run only shard K of N (e.g. 2/4) of the variants and checks, for a CI matrix: the
+    /// N shards together run every unit exactly once. Give each shard its own --json, and
+    /// join them with `qc-harness report merge`.
+    #[arg(long, value_name = "K/N", help_heading = "Selection")]
+    partition: Option<Partition>,
 }
 
 /// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it.
@@ -118,7 +126,7 @@ pub enum Details {
     All,
 }
 
-fn parse_details(text: &str) -> std::result::Result<Details, String> {
+pub(super) fn parse_details(text: &str) -> std::result::Result<Details, String> {
     match text {
         "all" => Ok(Details::All),
         n => n.parse().map(Details::First).map_err(|_| format!("expected a number or `all`, got `{n}`")),
@@ -143,36 +151,55 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         bar.finish_and_clear();
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
+    let view = View {
+        details: args.details,
+        note: store_note,
+        to_stdout: !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref()),
+    };
+    Ok(print_outcome(&outcome, out, view))
+}
+
+/// How an outcome is printed: by `run`, and by `report merge` exactly the same way.
+pub(super) struct View {
+    /// `--details`.
+    pub details: Details,
+    /// A line printed before the report (e.g. snapshots skipped).
+    pub note: Option<String>,
+    /// The report goes to stdout (not when `--json -` or `--junit -` took it).
+    pub to_stdout: bool,
+}
+
+/// Prints a run's outcome and gives the run's exit code.
+pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i32 {
     if let Some(error) = &outcome.relay_error {
         out.error(&report::relay_error::relay_error_text(error));
-        if report::relay_error::nothing_ran(&outcome) {
+        if report::relay_error::nothing_ran(outcome) {
             println!("no case ran: the relay did not start");
-            return Ok(exit_code::RELAY);
+            return exit_code::RELAY;
         }
     }
-    let to_stdout = !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref());
     let text = if out.quiet {
-        let mut lines = report::summary::headlines(&outcome, out.color);
+        let mut lines = report::summary::headlines(outcome, out.color);
         lines.push(report::last_line(&outcome.totals()));
         lines.join("\n")
     } else {
-        human_report(&outcome, &args, out, store_note)
+        human_report(outcome, view.details, out, view.note)
     };
-    if to_stdout {
+    if view.to_stdout {
         println!("{text}")
     } else {
         eprintln!("{text}")
     }
-    Ok(match (&outcome.relay_error, outcome.passed()) {
+    match (&outcome.relay_error, outcome.passed()) {
         _ if outcome.interrupted => INTERRUPTED,
         (Some(_), _) => exit_code::RELAY,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,
-    })
+    }
 }
 
-fn human_report(outcome: &RunOutcome, args: &RunArgs, out: &Output, note: Option<String>) -> String {
-    let text = match args.details {
+fn human_report(outcome: &RunOutcome, details: Details, out: &Output, note: Option<String>) -> String {
+    let text = match details {
         Details::All => report::render_human(outcome, out.color),
         Details::First(n) => report::render_compact(outcome, out.color, Some(n)),
     };
@@ -182,7 +209,7 @@ fn human_report(outcome: &RunOutcome, args: &RunArgs, out: &Output, note: Option
     }
 }
 
-fn is_stdout(path: Option<&Path>) -> bool {
+pub(super) fn is_stdout(path: Option<&Path>) -> bool {
     path.is_some_and(|p| p.as_os_str() == "-")
 }
 
@@ -241,6 +268,9 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
     config.timeout = Duration::from_secs_f64(args.timeout);
     config.settle = Duration::from_millis(args.settle);
     config.token = args.token.clone();
+    if let Some(partition) = args.partition {
+        config.keep_shard(partition);
+    }
     Ok(config)
 }
 

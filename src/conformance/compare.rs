@@ -2,13 +2,13 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::mapping::revenue::within_tolerance;
 
 /// One record the fake CleverTap received, with what it answered for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedRecord {
     /// The record exactly as the relay sent it.
     pub record: Value,
@@ -35,7 +35,7 @@ pub struct CompareOptions {
 }
 
 /// One way the observed records differ from the expected ones.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
     /// The reference uploads this record; the relay did not.

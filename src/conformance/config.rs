@@ -46,6 +46,8 @@ pub struct RunConfig {
     pub progress: Option<indicatif::ProgressBar>,
     /// Stop at Ctrl-C and return what finished (the CLI sets this; tests do not).
     pub handle_interrupt: bool,
+    /// The whole run's plan when this run is one shard of it ([`RunConfig::keep_shard`]).
+    pub shard_plan: Option<super::partition::RunPlan>,
 }
 
 impl RunConfig {
@@ -69,6 +71,7 @@ impl RunConfig {
             token: DEFAULT_TOKEN.to_string(),
             progress: None,
             handle_interrupt: false,
+            shard_plan: None,
         }
     }
 }

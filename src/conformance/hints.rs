@@ -3,7 +3,7 @@
 //! name not applied, records dropped in variants that disable an event). The root-cause
 //! summary groups failures by these.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::compare::Difference;
@@ -13,7 +13,7 @@ use crate::qonversion::WebhookEvent;
 use crate::qonversion::catalogue::event_kind;
 
 /// A recognised pattern behind one difference of a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffHint {
     /// The field (`ts`, `evtData.revenue`, `evtName`) or `(record)` for a whole record.
     pub path: String,

@@ -2,15 +2,16 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::compare::{Difference, ObservedRecord};
 use super::hints::DiffHint;
+use super::partition::RunPlan;
 use super::reasons::RecordReason;
 use crate::snapshot::SnapshotStatus;
 
 /// How binding a contract clause is (`relay-contract.md` §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
     /// A failure fails the run.
@@ -20,7 +21,7 @@ pub enum Level {
 }
 
 /// The verdict on one case or check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// As expected.
@@ -41,7 +42,7 @@ impl Status {
 }
 
 /// One fixture (or journey) sent under one variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
     /// Fixture or journey name.
     pub fixture: String,
@@ -68,12 +69,12 @@ pub struct CaseResult {
     /// The snapshot comparison.
     pub snapshot: SnapshotStatus,
     /// The relay's output tail, when the case failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_tail: Option<String>,
 }
 
 /// One behaviour check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Check name, e.g. `upstream.429`.
     pub name: String,
@@ -90,15 +91,15 @@ pub struct CheckResult {
     /// Requests, webhook attempts and timings.
     pub details: Vec<String>,
     /// The relay's output tail, when the check did not pass.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_tail: Option<String>,
     /// How long the check took.
-    #[serde(serialize_with = "millis")]
+    #[serde(serialize_with = "millis", deserialize_with = "from_millis")]
     pub duration: Duration,
 }
 
 /// Everything a run found; reports are written from this alone.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunOutcome {
     /// Variant names, in run order.
     pub variants: Vec<String>,
@@ -112,8 +113,11 @@ pub struct RunOutcome {
     pub relay_error: Option<String>,
     /// The run was interrupted (Ctrl-C) before it finished.
     pub interrupted: bool,
+    /// What the run was asked to do (version, relay, every variant and check, the shard).
+    #[serde(default)]
+    pub plan: RunPlan,
     /// Wall time of the run.
-    #[serde(serialize_with = "millis")]
+    #[serde(serialize_with = "millis", deserialize_with = "from_millis")]
     pub elapsed: Duration,
 }
 
@@ -167,4 +171,8 @@ impl RunOutcome {
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+fn from_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
 }

@@ -2,13 +2,13 @@
 //! that decided it (environment and `send_sandbox`, the event switch, the downgrade rule), in
 //! `mapping.md` words, so that a missing or extra record names its cause.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::mapping::{Settings, Skip, map_event};
 use crate::qonversion::WebhookEvent;
 
 /// The rule that decided whether an event is forwarded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// Forwarded: every rule let it through.
@@ -26,7 +26,7 @@ pub enum Rule {
 }
 
 /// Why one event of a case is, or is not, expected to give a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordReason {
     /// The webhook's `event_name`.
     pub event: String,

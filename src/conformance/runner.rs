@@ -65,6 +65,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
     let mut outcome = RunOutcome {
         variants: config.variants.iter().map(|v| v.name.clone()).collect(),
         fixtures: case_inputs(&config).into_iter().map(|c| c.name).collect(),
+        plan: config.plan(),
         ..RunOutcome::default()
     };
     let pool = match BenchPool::new(&config.relay, &config.token, &config.check_settings).await {

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::RelayMapping;
 use super::properties::{CheckOptions, PropertyFailure, check};
+use crate::conformance::partition::Partition;
 use crate::error::{Error, Result};
 use crate::mapping::Settings;
 use crate::qonversion::event::WebhookEvent;
@@ -28,6 +29,9 @@ pub struct PropConfig {
     pub options: CheckOptions,
     /// Show a progress bar (on stderr).
     pub progress: bool,
+    /// Run only this shard's cases (`--partition K/N`): every case is generated from the seed
+    /// as in an unsharded run, and case `i` (0-based) is this shard's when `i % N == K - 1`.
+    pub partition: Option<Partition>,
 }
 
 impl Default for PropConfig {
@@ -38,6 +42,7 @@ impl Default for PropConfig {
             max_shrink_iters: 2048,
             options: CheckOptions::default(),
             progress: false,
+            partition: None,
         }
     }
 }
@@ -133,8 +138,15 @@ where
         Session { mapping: RefCell::new(mapping), options: config.options, fatal: RefCell::new(None) };
     let bar = progress_bar(config);
     let (cases, shrink_steps, failing) = (Cell::new(0u32), Cell::new(0u32), Cell::new(false));
+    let generated = Cell::new(0usize);
     let mut runner = TestRunner::new(proptest_config(config));
     let result = runner.run(strategy, |(event, settings)| {
+        if !failing.get() {
+            let index = generated.replace(generated.get() + 1);
+            if config.partition.is_some_and(|p| !p.owns(index)) {
+                return Ok(()); // another shard's case: generated (to keep the sequence), not run
+            }
+        }
         if failing.get() {
             shrink_steps.set(shrink_steps.get() + 1);
             bar.set_message(format!("shrinking ({} steps)", shrink_steps.get()));
@@ -217,7 +229,8 @@ fn progress_bar(config: &PropConfig) -> ProgressBar {
     if !config.progress {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(u64::from(config.cases));
+    let cases = config.partition.map_or(config.cases as usize, |p| p.share(config.cases as usize));
+    let bar = ProgressBar::new(cases as u64);
     let style = ProgressStyle::with_template("{bar:30} {pos}/{len} cases {per_sec} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);

@@ -9,6 +9,9 @@
 //!   "totals": {"passed", "failed", "skipped", "warnings"},
 //!   "variants": [string], "fixtures": [string],
 //!   "relay_error": string|null, "interrupted": bool, "elapsed": ms,
+//!   "plan": {"harness_version", "relay", "variants": [string], "checks": [string],
+//!            "strict": bool, "allow_extra_keys": bool,
+//!            "partition": {"index", "count"}|null},   // the whole run; the shard of --partition
 //!   "cases": [{"fixture", "variant", "status": "passed"|"failed"|"warning"|"skipped",
 //!              "expected": [record], "observed": [{"record", "request_seq", "index", "problem"}],
 //!              "differences": [{"kind": "missing"|"extra"|"field"|"rejected", ...}],

@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod merge;
 pub mod relay_error;
 mod signature;
 pub mod summary;

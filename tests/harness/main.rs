@@ -13,6 +13,7 @@ mod fixtures;
 mod map_cli;
 mod mapping_rules;
 mod parity;
+mod partition;
 mod props;
 mod reference_relay;
 mod send;
