@@ -177,6 +177,51 @@ fn merged_shard_reports_equal_the_unsharded_run_apart_from_timings() {
     );
 }
 
+/// `request #12` → `request #N`: upload numbers follow arrival order, which differs between runs.
+fn mask_request_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("request #") {
+        out.push_str(&rest[..at + "request #".len()]);
+        rest = rest[at + "request #".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push('N');
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn merging_the_shards_of_a_failing_run_prints_the_same_summary_and_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let relay = format!(
+        "python3 {}",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/three_mistakes.py").display()
+    );
+    let args = [
+        "run",
+        "--variants",
+        "default,sandbox-on",
+        "--checks",
+        "auth,event",
+        "--no-snapshots",
+        "--relay-cmd",
+        &relay,
+    ];
+    let whole = qc(d, &[&args[..], &["--json", "whole.json"]].concat());
+    assert_eq!(whole.status.code(), Some(1), "{}", text(&whole));
+    for k in 1..=3 {
+        let (partition, json) = (format!("{k}/3"), format!("shard-{k}.json"));
+        let shard = qc(d, &[&args[..], &["--partition", &partition, "--json", &json]].concat());
+        assert!(matches!(shard.status.code(), Some(0 | 1)), "shard {partition}: {}", text(&shard));
+    }
+    let merged = qc(d, &["report", "merge", "shard-1.json", "shard-2.json", "shard-3.json"]);
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged));
+    let (merged, whole) = (String::from_utf8_lossy(&merged.stdout), String::from_utf8_lossy(&whole.stdout));
+    assert!(whole.contains("sandbox"), "the failing run names its root causes: {whole}");
+    assert_eq!(mask_request_numbers(&merged), mask_request_numbers(&whole));
+}
+
 #[test]
 fn report_merge_refuses_mismatched_duplicate_missing_and_unsharded_reports() {
     let dir = tempfile::tempdir().unwrap();
