@@ -1,5 +1,6 @@
 //! `qc-harness dev`: the live web view of both fakes around a running relay.
 
+use super::output::outln;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -64,7 +65,7 @@ pub fn execute(args: DevArgs, out: &Output) -> Result<i32> {
         if let Some(url) = state.relay.webhook_url() {
             out.line(&format!("relay: {url} ({})", state.relay.info().target));
         }
-        println!(
+        outln!(
             "qc-harness dev: page ready at {} ({} ms); Ctrl-C stops everything",
             server.url(),
             started.elapsed().as_millis()

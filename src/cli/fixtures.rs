@@ -1,5 +1,6 @@
 //! `qc-harness fixtures [show NAME]`.
 
+use super::output::outln;
 use clap::{Args, Subcommand};
 
 use super::Output;
@@ -70,11 +71,11 @@ fn list(catalogue: &FixtureCatalogue, out: &Output) {
     out.line("events:");
     for f in &catalogue.events {
         let env = f.event.environment.get().map(String::as_str).unwrap_or("-");
-        println!("  {:<52} {:<36} {env}", f.name, f.event.event_name);
+        outln!("  {:<52} {:<36} {env}", f.name, f.event.event_name);
     }
     out.line("journeys:");
     for j in &catalogue.journeys {
         let names: Vec<&str> = j.events.iter().map(|e| e.event_name.as_str()).collect();
-        println!("  {:<52} {}", j.name, names.join(" → "));
+        outln!("  {:<52} {}", j.name, names.join(" → "));
     }
 }

@@ -1,5 +1,6 @@
 //! `qc-harness map FILE [--settings FILE]`.
 
+use super::output::outln;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -39,7 +40,7 @@ pub fn execute(args: MapArgs, _out: &Output) -> Result<i32> {
     let event = read_event(&args.file)?;
     let body = upload_body(&expected_records(&event, &settings));
     let text = serde_json::to_string_pretty(&body).map_err(|e| Error::Failed(e.to_string()))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(exit_code::SUCCESS)
 }
 

@@ -64,7 +64,7 @@ impl Output {
     /// Prints a line to stdout unless quiet.
     pub fn line(&self, text: &str) {
         if !self.quiet {
-            println!("{text}");
+            stdout_line(format_args!("{text}"));
         }
     }
 
@@ -78,3 +78,18 @@ impl Output {
         eprintln!("{} {text}", console::style("warning:").yellow().bold().for_stderr());
     }
 }
+
+/// Writes one line to stdout. A closed stdout (`qc-harness fixtures | head`) is not worth a
+/// panic: the line is dropped, as `println!` would have panicked on it.
+pub fn stdout_line(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(text).and_then(|()| stdout.write_all(b"\n"));
+}
+
+/// `println!` for the command line's output: see [`stdout_line`].
+macro_rules! outln {
+    () => { $crate::cli::output::stdout_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::cli::output::stdout_line(format_args!($($arg)*)) };
+}
+pub(crate) use outln;

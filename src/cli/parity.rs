@@ -1,5 +1,6 @@
 //! `qc-harness parity`: the fake against the real Upload API (or any upstream).
 
+use super::output::outln;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -111,7 +112,7 @@ pub fn execute(args: ParityArgs, out: &Output) -> crate::Result<i32> {
         Err(ParityError::Setup(error)) => return Err(error),
     };
     if args.json {
-        println!("{}", report_json(&report));
+        outln!("{}", report_json(&report));
     } else {
         print_report(&report, out);
     }
@@ -149,7 +150,7 @@ fn print_report(report: &ParityReport, out: &Output) {
         names.dedup();
         names.len()
     };
-    println!(
+    outln!(
         "parity against {}: {} requests, {} rules, {} differences in {} requests ({:.1}s)",
         report.upstream,
         report.requests,

@@ -1,5 +1,6 @@
 //! `qc-harness run`: the conformance suite.
 
+use super::output::outln;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,7 +175,7 @@ pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i
     if let Some(error) = &outcome.relay_error {
         out.error(&report::relay_error::relay_error_text(error));
         if report::relay_error::nothing_ran(outcome) {
-            println!("no case ran: the relay did not start");
+            outln!("no case ran: the relay did not start");
             return exit_code::RELAY;
         }
     }
@@ -186,7 +187,7 @@ pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i
         human_report(outcome, view.details, out, view.note)
     };
     if view.to_stdout {
-        println!("{text}")
+        outln!("{text}")
     } else {
         eprintln!("{text}")
     }

@@ -1,5 +1,6 @@
 //! `qc-harness send EVENT|FILE --to URL --token T [--set P=V]... [--retry]`.
 
+use super::output::outln;
 use std::path::Path;
 use std::time::Duration;
 
@@ -93,7 +94,7 @@ pub fn execute(args: SendArgs, out: &Output) -> Result<i32> {
     let count = delivery.attempts.len();
     let status = delivery.final_status().map_or("no answer".to_string(), |s| format!("HTTP {s}"));
     if delivery.succeeded() {
-        println!("delivered: {status} on attempt {count}");
+        outln!("delivered: {status} on attempt {count}");
         return Ok(exit_code::SUCCESS);
     }
     let hint = if args.retry { "" } else { "; --retry follows Qonversion's retry schedule" };

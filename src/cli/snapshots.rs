@@ -1,5 +1,6 @@
 //! `qc-harness snapshots`: review pending `.snap.new` files without re-running the suite.
 
+use super::output::outln;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -83,7 +84,7 @@ pub fn execute(args: SnapshotsArgs, out: &Output) -> Result<i32> {
         Action::List => list(&pending, out)?,
         Action::Show { names } => {
             for p in select(&pending, &names, names.is_empty())? {
-                println!("{}", show(p, out.color)?.join("\n"));
+                outln!("{}", show(p, out.color)?.join("\n"));
             }
         }
         Action::Accept(sel) => {
@@ -154,7 +155,7 @@ fn list(pending: &[Pending], out: &Output) -> Result<()> {
                 format!("changed ({changed} line(s))")
             }
         };
-        println!("{:<64} {state}", p.name);
+        outln!("{:<64} {state}", p.name);
     }
     out.line(&format!("{} pending: `qc-harness snapshots show NAME`, `accept`, `reject`", pending.len()));
     Ok(())
@@ -214,7 +215,7 @@ fn review(pending: &[Pending], out: &Output) -> Result<()> {
     let (mut accepted, mut rejected, mut skipped) = (0, 0, 0);
     let mut input = std::io::stdin().lock();
     for (i, p) in pending.iter().enumerate() {
-        println!("{}", show(p, out.color)?.join("\n"));
+        outln!("{}", show(p, out.color)?.join("\n"));
         print!("[{}/{}] {}: a accept, r reject, s skip, q quit > ", i + 1, pending.len(), p.name);
         std::io::stdout().flush().map_err(|e| Error::io("<stdout>", e))?;
         let mut answer = String::new();
@@ -233,7 +234,7 @@ fn review(pending: &[Pending], out: &Output) -> Result<()> {
             _ => skipped += 1,
         }
     }
-    println!();
+    outln!();
     out.line(&format!("{accepted} accepted, {rejected} rejected, {skipped} skipped"));
     Ok(())
 }
