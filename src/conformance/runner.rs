@@ -172,7 +172,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     let Some(def) = check_def(name) else {
         return UnitResult::RelayError(format!("unknown check {name:?}"));
     };
-    let plan = checks::plan(name, &config.check_settings);
+    let plan = checks::plan(name, &config.check_settings, pool.fixed_settings().is_some());
     let started = Instant::now();
     let mut result = CheckResult {
         name: name.to_string(),
