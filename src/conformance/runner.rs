@@ -26,11 +26,15 @@ impl std::fmt::Debug for Checkpoint {
 }
 
 /// Checks that take longest start first, so that they overlap with everything else.
-const SLOW_FIRST: [&str; 5] = [
+const SLOW_FIRST: [&str; 9] = [
+    "delivery.outage",
+    "upstream.batch-limit",
     "upstream.partial",
     "upstream.retry-after",
-    "upstream.batch-limit",
     "upstream.backoff",
+    "upstream.backoff-429",
+    "upstream.backoff-drop",
+    "delivery.concurrent-redelivery",
     "upstream.concurrency",
 ];
 

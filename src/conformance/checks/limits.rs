@@ -145,7 +145,7 @@ fn answer_kind(status: Option<u16>, error: Option<&str>) -> String {
 
 fn headers(ctx: &CheckContext<'_>) -> Verdict {
     let fake = ctx.bench.fake();
-    let (account, passcode) = (fake.account_id().to_string(), fake.passcode().to_string());
+    let account = fake.account_id().to_string();
     let requests: Vec<_> = fake.journal().requests().into_iter().filter(|r| !r.dry_run).collect();
     if requests.is_empty() {
         return Verdict::new(false, "no upload request reached CleverTap", Vec::new());
@@ -161,7 +161,9 @@ fn headers(ctx: &CheckContext<'_>) -> Verdict {
                 header("x-clevertap-account-id")
             ));
         }
-        if header("x-clevertap-passcode") != Some(passcode.as_str()) || r.status == 401 {
+        // The journal redacts the passcode: its value is judged by the fake (401) where no
+        // fault was injected, its presence everywhere.
+        if header("x-clevertap-passcode").is_none() || r.status == 401 {
             problems.push(format!("request #{}{retry}: X-CleverTap-Passcode missing or not valid", r.seq));
         }
         if !header("content-type")
