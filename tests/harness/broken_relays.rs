@@ -114,8 +114,8 @@ async fn a_relay_without_a_concurrency_bound_warns_on_upstream_concurrency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batching_relay_without_the_1000_record_limit_fails_upstream_batch_limit() {
-    // With its usual 30 ms flush: the burst of 1500 queues up behind the slow first upload.
-    let outcome = run_broken("no-batch-limit", true, &[], "all", true).await;
+    // A batcher flushing every 3 s: the burst of 1500 webhooks is queued as one batch.
+    let outcome = run_broken("no-batch-limit FLUSH_MS=3000", true, &[], "all", true).await;
     assert_only(&outcome, &["upstream.batch-limit"]);
     assert!(outcome.check("upstream.batch-limit").unwrap().observed.contains("more than 1000 records"));
 }

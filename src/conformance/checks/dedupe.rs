@@ -16,7 +16,7 @@ use crate::conformance::observe::{settle, wait_until};
 use crate::qonversion::field::Field;
 
 /// How long CleverTap takes to answer the first upload of `delivery.concurrent-redelivery`.
-const SLOW_UPLOAD: Duration = Duration::from_millis(800);
+const SLOW_UPLOAD: Duration = Duration::from_millis(1500);
 /// How far apart the two events of `delivery.distinct-events` are (`time`, seconds).
 const TIME_APART: i64 = 3600;
 
