@@ -313,7 +313,7 @@ async fn a_mapping_error_makes_behaviour_checks_inconclusive_not_wrong() {
     for check in ["body.malformed", "upstream.429", "event.disabled"] {
         let text = observed(&outcome, check);
         assert!(text.starts_with("inconclusive: "), "{check}: {text}");
-        assert!(text.contains("1 record uploaded, rejected with 525"), "{check}: {text}");
+        assert!(text.contains("rejected with 525"), "{check}: {text}");
         assert!(!text.contains("stopped serving") && !text.contains("lost"), "{check}: {text}");
     }
 }
@@ -322,6 +322,7 @@ async fn a_mapping_error_makes_behaviour_checks_inconclusive_not_wrong() {
 async fn a_relay_that_leaks_sandbox_events_with_a_mapping_error_is_told_what_was_uploaded() {
     let outcome = run_broken("leak-sandbox,ms-timestamp", false, &[], "event.sandbox", false).await;
     let text = observed(&outcome, "event.sandbox");
-    assert!(text.contains("expected no upload, but 1 record uploaded, rejected with 525"), "{text}");
+    // relay.py re-sends a record CleverTap lists in `unprocessed` (at most 3 times).
+    assert!(text.contains("expected no upload, but 3 records uploaded, 3 rejected with 525"), "{text}");
     assert!(!text.contains("observed 0"), "{text}");
 }

@@ -61,12 +61,13 @@ impl Verdict {
 }
 
 impl Tally {
-    /// One record processed, nothing else: the event was uploaded exactly once.
+    /// One record processed: the event was uploaded exactly once. When CleverTap processed
+    /// none but rejected the relay's record (re-sent or not), the check cannot tell.
     pub(super) fn exactly_once(&self) -> Verdict {
         match (self.processed, self.invalid_count()) {
-            (1, 0) => Verdict::new(true, "the event was uploaded exactly once", Vec::new()),
-            (0, 1) => self.inconclusive("the relay uploaded the event once"),
+            (1, _) => Verdict::new(true, format!("the event was uploaded exactly once ({self})"), Vec::new()),
             (0, 0) => Verdict::new(false, "the event was lost: CleverTap processed no record of it", Vec::new()),
+            (0, _) => self.inconclusive("the relay uploaded the event"),
             _ => Verdict::new(false, format!("the event was doubled: {self}"), Vec::new()),
         }
     }

@@ -223,3 +223,36 @@ fn concurrency(ctx: &CheckContext<'_>) -> Verdict {
     );
     Verdict::new(peak <= MAX_IN_FLIGHT && refused == 0, observed, Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::qonversion::sender::Attempt;
+
+    fn delivery(status: Option<u16>, error: Option<&str>) -> Delivery {
+        let attempt = Attempt {
+            number: 1,
+            scheduled: Duration::ZERO,
+            started: Duration::ZERO,
+            elapsed: Duration::ZERO,
+            status,
+            body: String::new(),
+            error: error.map(str::to_string),
+            nominal: Duration::ZERO,
+            url: "http://127.0.0.1:1/webhook".into(),
+            sent_at: SystemTime::now(),
+        };
+        Delivery { attempts: vec![attempt], url: String::new(), sent_body: Vec::new(), delay: Duration::ZERO }
+    }
+
+    #[test]
+    fn groups_what_the_webhooks_got() {
+        let mut all = vec![delivery(Some(200), None); 3];
+        all.extend(vec![delivery(None, Some("request failed: connection reset by peer (os error 104)")); 2]);
+        all.push(delivery(None, Some("timed out after 10s")));
+        all.push(delivery(Some(503), None));
+        assert_eq!(webhook_answers(&all), "3 × HTTP 200, 2 × connection reset, 1 × HTTP 503, 1 × timeout");
+    }
+}

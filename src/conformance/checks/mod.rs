@@ -119,7 +119,7 @@ pub const CHECKS: [CheckDef; 24] = [
     should(
         "upstream.backoff",
         "SHOULD 8",
-        "after 4 HTTP 500s in a row the retry delays grow: the last is at least 1.5× the first",
+        "after 4 HTTP 500s in a row the retry delays grow: the last is at least 1.5× the first and ≥ 100 ms",
     ),
     should(
         "upstream.backoff-429",
@@ -129,7 +129,7 @@ pub const CHECKS: [CheckDef; 24] = [
     should(
         "upstream.backoff-drop",
         "SHOULD 8",
-        "after 4 dropped connections in a row the retry delays grow: the last is at least 1.5× the first",
+        "after 4 dropped connections in a row the retry delays grow: the last is at least 1.5× the first and ≥ 100 ms",
     ),
     should(
         "upstream.retry-after",

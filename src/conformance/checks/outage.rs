@@ -109,13 +109,13 @@ fn judge(
         let after = uploads.iter().filter(|u| u.received_at >= ended).count();
         let answers = answers(delivery);
         match (tally.processed, tally.invalid_count()) {
-            (1, 0) => {}
-            (0, 1) => unjudged = Some(tally),
+            (1, _) => {}
             (0, 0) => problems.push(format!(
                 "event {} was lost: CleverTap processed no record of it (webhook answers: {answers}; {} upload request(s) during the outage, {after} after it)",
                 i + 1,
                 uploads.len() - after
             )),
+            (0, _) => unjudged = Some(tally),
             _ => problems.push(format!("event {} was doubled: {tally}", i + 1)),
         }
     }
