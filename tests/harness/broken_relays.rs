@@ -256,7 +256,8 @@ async fn a_relay_that_stops_after_3_attempts_and_answers_200_fails_the_outage_as
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queueing_relay_that_gives_up_in_the_background_fails_the_outage() {
-    let outcome = run_broken("three-attempts", true, &[], "delivery.outage,upstream.429,upstream.5xx", true).await;
+    let outcome =
+        run_broken("three-attempts", true, &[], "delivery.outage,upstream.429,upstream.5xx", true).await;
     assert_only(&outcome, &["delivery.outage"]);
     assert!(observed(&outcome, "delivery.outage").contains("0 after it"));
 }
@@ -309,7 +310,8 @@ async fn a_relay_that_resends_an_unprocessed_record_slowly_forever_fails_upstrea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mapping_error_makes_behaviour_checks_inconclusive_not_wrong() {
-    let outcome = run_broken("ms-timestamp", false, &[], "body.malformed,upstream.429,event.disabled", false).await;
+    let outcome =
+        run_broken("ms-timestamp", false, &[], "body.malformed,upstream.429,event.disabled", false).await;
     for check in ["body.malformed", "upstream.429", "event.disabled"] {
         let text = observed(&outcome, check);
         assert!(text.starts_with("inconclusive: "), "{check}: {text}");

@@ -64,7 +64,8 @@ fn bad_headers(name: &str, token: &str) -> Vec<(Option<String>, String)> {
     let upper = token.to_ascii_uppercase();
     let swapped = if upper != token { upper } else { token.to_ascii_lowercase() };
     if swapped != token {
-        headers.push((Some(format!("Basic {swapped}")), "Authorization: Basic <token in another case>".into()));
+        headers
+            .push((Some(format!("Basic {swapped}")), "Authorization: Basic <token in another case>".into()));
     }
     headers
 }
@@ -149,21 +150,24 @@ async fn keeps_serving(ctx: &CheckContext<'_>, user: &str) -> Verdict {
     let expected = expected_records(&event, &ctx.bench.settings).len();
     let delivery = ctx.sender.send(&event).await;
     let deadline = Instant::now() + ctx.timeout;
-    super::super::observe::wait_until(deadline, || Tally::of(ctx.bench, &after).uploaded() >= expected)
-        .await;
+    super::super::observe::wait_until(deadline, || Tally::of(ctx.bench, &after).uploaded() >= expected).await;
     let tally = Tally::of(ctx.bench, &after);
     let details = describe_delivery("valid webhook afterwards", &delivery);
     let status = answer(delivery.final_status(), &delivery.last_attempt().and_then(|a| a.error.clone()));
     let verdict = if !delivery.succeeded() {
         Verdict::new(
             false,
-            format!("answered 400, but the relay stopped serving: a valid webhook afterwards got {status} ({tally})"),
+            format!(
+                "answered 400, but the relay stopped serving: a valid webhook afterwards got {status} ({tally})"
+            ),
             Vec::new(),
         )
     } else if tally.uploaded() < expected {
         Verdict::new(
             false,
-            format!("answered 400, but a valid webhook afterwards, answered {status}, was not uploaded: {tally} of {expected} expected"),
+            format!(
+                "answered 400, but a valid webhook afterwards, answered {status}, was not uploaded: {tally} of {expected} expected"
+            ),
             Vec::new(),
         )
     } else if tally.has_mapping_error() {
@@ -171,7 +175,11 @@ async fn keeps_serving(ctx: &CheckContext<'_>, user: &str) -> Verdict {
             "answered 400, and the relay kept serving (a valid webhook afterwards got {status})"
         ))
     } else {
-        Verdict::new(true, "answered 400, nothing uploaded, a valid webhook afterwards was handled", Vec::new())
+        Verdict::new(
+            true,
+            "answered 400, nothing uploaded, a valid webhook afterwards was handled",
+            Vec::new(),
+        )
     };
     Verdict { details, ..verdict }
 }

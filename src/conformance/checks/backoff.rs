@@ -75,7 +75,10 @@ fn backoff(uploads: &[JournalEntry], fault: &Fault) -> Verdict {
         true => Verdict::new(true, format!("{observed}: they grow"), Vec::new()),
         false => Verdict::new(
             false,
-            format!("{observed}: the last is not at least 1.5× the first and ≥ {} ms", MIN_LAST_DELAY.as_millis()),
+            format!(
+                "{observed}: the last is not at least 1.5× the first and ≥ {} ms",
+                MIN_LAST_DELAY.as_millis()
+            ),
             Vec::new(),
         ),
     }

@@ -21,8 +21,10 @@ const SLOW_UPLOAD: Duration = Duration::from_millis(1500);
 const TIME_APART: i64 = 3600;
 
 pub(super) fn setup(name: &str) -> Option<FakeSetup> {
-    (name == "delivery.concurrent-redelivery")
-        .then(|| FakeSetup { faults: Some(FaultScript::new().on(1, Fault::Delay(SLOW_UPLOAD))), latency: None })
+    (name == "delivery.concurrent-redelivery").then(|| FakeSetup {
+        faults: Some(FaultScript::new().on(1, Fault::Delay(SLOW_UPLOAD))),
+        latency: None,
+    })
 }
 
 pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
@@ -110,7 +112,9 @@ fn timestamps(ctx: &CheckContext<'_>, user: &str) -> String {
     let stamps: Vec<String> = uploads_of(ctx.bench, user)
         .iter()
         .filter(|r| r.status == 200)
-        .flat_map(|r| r.records.iter().filter_map(|rec| rec.get("ts").map(Value::to_string)).collect::<Vec<_>>())
+        .flat_map(|r| {
+            r.records.iter().filter_map(|rec| rec.get("ts").map(Value::to_string)).collect::<Vec<_>>()
+        })
         .collect();
     if stamps.is_empty() { "none".into() } else { stamps.join(", ") }
 }

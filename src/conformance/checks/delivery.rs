@@ -46,7 +46,11 @@ pub(super) async fn wait_for_one(ctx: &CheckContext<'_>, user: &str) -> Tally {
 }
 
 /// Puts the webhook lines first, then the upload requests, then the verdict's own details.
-pub(super) fn with_details(mut verdict: Verdict, mut details: Vec<String>, ctx: &CheckContext<'_>) -> Verdict {
+pub(super) fn with_details(
+    mut verdict: Verdict,
+    mut details: Vec<String>,
+    ctx: &CheckContext<'_>,
+) -> Verdict {
     details.extend(describe_uploads(ctx.bench));
     details.append(&mut verdict.details);
     verdict.details = details;
@@ -66,7 +70,9 @@ impl Tally {
     pub(super) fn exactly_once(&self) -> Verdict {
         match (self.processed, self.invalid_count()) {
             (1, _) => Verdict::new(true, format!("the event was uploaded exactly once ({self})"), Vec::new()),
-            (0, 0) => Verdict::new(false, "the event was lost: CleverTap processed no record of it", Vec::new()),
+            (0, 0) => {
+                Verdict::new(false, "the event was lost: CleverTap processed no record of it", Vec::new())
+            }
             (0, _) => self.inconclusive("the relay uploaded the event"),
             _ => Verdict::new(false, format!("the event was doubled: {self}"), Vec::new()),
         }

@@ -6,8 +6,8 @@ use super::auth::answer;
 use super::records::Tally;
 use super::{CheckContext, Verdict, describe_delivery, describe_uploads, sample_event, uploads_of};
 use crate::mapping::{Settings, expected_records};
-use crate::qonversion::catalogue::event_kind;
 use crate::qonversion::WebhookEvent;
+use crate::qonversion::catalogue::event_kind;
 use crate::qonversion::field::Field;
 
 /// The event `event.disabled` disables in the relay's settings.
@@ -64,9 +64,8 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
         let requests = uploads_of(ctx.bench, user).len();
         summary.push(format!("{label}: {tally}"));
         if *expected == 0 && (tally.uploaded() > 0 || requests > 0) {
-            problems.push(format!(
-                "{label}: expected no upload, but {tally} in {requests} upload request(s)"
-            ));
+            problems
+                .push(format!("{label}: expected no upload, but {tally} in {requests} upload request(s)"));
         } else if tally.processed < *expected && tally.has_mapping_error() {
             unjudged.push((label, tally));
         } else if tally.processed != *expected {
@@ -89,7 +88,9 @@ pub(super) fn disabled_event(settings: &Settings) -> Option<&str> {
         .events
         .iter()
         .find(|(name, event)| {
-            event.enabled == Some(false) && event_kind(name).is_some() && name.as_str() != "subscription_downgraded"
+            event.enabled == Some(false)
+                && event_kind(name).is_some()
+                && name.as_str() != "subscription_downgraded"
         })
         .map(|(name, _)| name.as_str())
 }

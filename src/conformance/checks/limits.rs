@@ -59,15 +59,16 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     let expected: usize = events.iter().map(|e| expected_records(e, &ctx.bench.settings).len()).sum();
     let deliveries: Vec<Delivery> = match name {
         // One at a time, with Qonversion's redelivery: every upload's retry is seen.
-        "upstream.headers" => futures::stream::iter(events.iter())
-            .then(|e| ctx.sender.send_with_retries(e))
-            .collect()
-            .await,
-        _ => futures::stream::iter(events.iter())
-            .map(|e| ctx.sender.send(e))
-            .buffer_unordered(count)
-            .collect()
-            .await,
+        "upstream.headers" => {
+            futures::stream::iter(events.iter()).then(|e| ctx.sender.send_with_retries(e)).collect().await
+        }
+        _ => {
+            futures::stream::iter(events.iter())
+                .map(|e| ctx.sender.send(e))
+                .buffer_unordered(count)
+                .collect()
+                .await
+        }
     };
     let deadline = Instant::now() + ctx.timeout;
     let all_of = |p: &str| Tally::matching(ctx.bench, |id| id.starts_with(p));
@@ -87,9 +88,16 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
 
 impl Verdict {
     /// Every event of the check was uploaded exactly once.
-    fn and_once(self, ctx: &CheckContext<'_>, prefix: &str, expected: usize, deliveries: &[Delivery]) -> Verdict {
+    fn and_once(
+        self,
+        ctx: &CheckContext<'_>,
+        prefix: &str,
+        expected: usize,
+        deliveries: &[Delivery],
+    ) -> Verdict {
         let mut per_user: BTreeMap<String, usize> = BTreeMap::new();
-        for request in ctx.bench.fake().journal().requests().iter().filter(|r| r.status == 200 && !r.dry_run) {
+        for request in ctx.bench.fake().journal().requests().iter().filter(|r| r.status == 200 && !r.dry_run)
+        {
             for id in request.records.iter().filter_map(record_identity).filter(|id| id.starts_with(prefix)) {
                 *per_user.entry(id).or_default() += 1;
             }

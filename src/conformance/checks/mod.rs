@@ -60,7 +60,11 @@ pub const CHECKS: [CheckDef; 24] = [
         "MUST 1",
         "a webhook with another token (different, suffixed, in another letter case, or Bearer) is answered 401/403 and nothing is uploaded, whatever the event",
     ),
-    must("body.empty", "MUST 4", "an empty body is answered 400, nothing is uploaded, the relay keeps serving"),
+    must(
+        "body.empty",
+        "MUST 4",
+        "an empty body is answered 400, nothing is uploaded, the relay keeps serving",
+    ),
     must(
         "body.malformed",
         "MUST 4",

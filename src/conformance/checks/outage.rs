@@ -87,7 +87,8 @@ async fn deliver(ctx: &CheckContext<'_>, event: &WebhookEvent, answered: &watch:
         let started = first.elapsed();
         let again = ctx.sender.redeliver(&delivery).await;
         if let Some(mut attempt) = again.attempts.into_iter().next() {
-            (attempt.number, attempt.nominal, attempt.scheduled, attempt.started) = (index + 1, *nominal, due, started);
+            (attempt.number, attempt.nominal, attempt.scheduled, attempt.started) =
+                (index + 1, *nominal, due, started);
             delivery.attempts.push(attempt);
         }
     }
@@ -126,7 +127,11 @@ fn judge(
     if let Some(tally) = unjudged {
         return tally.inconclusive(&format!("the relay uploaded each event once after {outage}"));
     }
-    Verdict::new(true, format!("through {outage}, all {} events were uploaded exactly once", users.len()), Vec::new())
+    Verdict::new(
+        true,
+        format!("through {outage}, all {} events were uploaded exactly once", users.len()),
+        Vec::new(),
+    )
 }
 
 /// `503, 503, 200`: the relay's answers to the attempts of a delivery.

@@ -133,7 +133,11 @@ mod tests {
         };
         let verdict = rejected.inconclusive("the relay answered 2xx");
         assert!(!verdict.passed);
-        assert!(verdict.observed.starts_with("inconclusive: the relay answered 2xx, but 1 record uploaded, rejected with 525"));
+        assert!(
+            verdict.observed.starts_with(
+                "inconclusive: the relay answered 2xx, but 1 record uploaded, rejected with 525"
+            )
+        );
         assert!(verdict.observed.contains("mapping"), "{}", verdict.observed);
     }
 }
