@@ -213,7 +213,6 @@ pub fn plan(name: &str, base: &Settings, fixed: bool) -> CheckPlan {
         .or_else(|| backoff::setup(name))
         .or_else(|| limits::setup(name))
         .or_else(|| outage::setup(name))
-        .or_else(|| dedupe::setup(name))
         .or_else(|| partial::setup(name))
         .unwrap_or_default();
     CheckPlan { settings, setup }
