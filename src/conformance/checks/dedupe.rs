@@ -22,13 +22,6 @@ const OVERLAP_TRIES: u32 = 3;
 /// How far apart the two events of `delivery.distinct-events` are (`time`, seconds).
 const TIME_APART: i64 = 3600;
 
-pub(super) fn setup(name: &str) -> Option<FakeSetup> {
-    (name == "delivery.concurrent-redelivery").then(|| FakeSetup {
-        faults: Some(FaultScript::new().on(1, Fault::Delay(SLOW_UPLOAD))),
-        latency: None,
-    })
-}
-
 pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     match name {
         "delivery.distinct-events" => distinct_events(ctx).await,
