@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::records::Tally;
 use super::{CheckContext, Verdict, describe_uploads, sample_event};
-use crate::clevertap::{Fault, FaultScript};
+use crate::clevertap::{Fault, FaultScript, JournalEntry};
 use crate::conformance::attribution::record_identity;
 use crate::conformance::bench::FakeSetup;
 use crate::conformance::observe::{records_in, settle, wait_until};
@@ -161,7 +161,7 @@ fn headers(ctx: &CheckContext<'_>) -> Verdict {
     let mut problems = Vec::new();
     for r in &requests {
         let header = |name: &str| r.headers.get(name).map(String::as_str);
-        let retry = if r.fault.is_some() || r.seq > 1 { " (a retry or later upload)" } else { "" };
+        let retry = if is_retry(r, &requests) { " (a retry)" } else { "" };
         if header("x-clevertap-account-id") != Some(account.as_str()) {
             problems.push(format!(
                 "request #{}{retry}: X-CleverTap-Account-Id is {:?}, expected {account:?}",
@@ -197,6 +197,14 @@ fn headers(ctx: &CheckContext<'_>) -> Verdict {
         ),
         false => Verdict::new(false, problems.join("; "), Vec::new()),
     }
+}
+
+/// Whether an earlier request carried a record of the same identity as `request`.
+fn is_retry(request: &JournalEntry, all: &[JournalEntry]) -> bool {
+    let identities: Vec<String> = request.records.iter().filter_map(record_identity).collect();
+    all.iter()
+        .filter(|earlier| earlier.seq < request.seq)
+        .any(|earlier| earlier.records.iter().filter_map(record_identity).any(|id| identities.contains(&id)))
 }
 
 fn batch_limit(ctx: &CheckContext<'_>) -> Verdict {
