@@ -20,7 +20,7 @@ use crate::qonversion::sender::Delivery;
 const BATCH_EVENTS: usize = 1500;
 /// How long CleverTap takes to answer the first upload of `upstream.batch-limit`, so that a
 /// batcher that uploads one batch at a time queues the whole burst behind it.
-const FIRST_BATCH_DELAY: Duration = Duration::from_millis(2000);
+const FIRST_BATCH_DELAY: Duration = Duration::from_millis(1500);
 /// Events sent at once by `upstream.concurrency`.
 const CONCURRENT_EVENTS: usize = 45;
 /// CleverTap's documented limit of uploads in flight per account.

@@ -95,7 +95,7 @@ pub const CHECKS: [CheckDef; 24] = [
     must(
         "upstream.batch-limit",
         "MUST 6",
-        "1500 webhooks at once (the first upload answered after 2 s): no upload request has more than 1000 records; every event is uploaded once",
+        "1500 webhooks at once (the first upload answered after 1.5 s): no upload request has more than 1000 records; every event is uploaded once",
     ),
     must("upstream.429", "MUST 5", "after a 429 the event is still uploaded exactly once"),
     must("upstream.5xx", "MUST 5", "after 500 and 503 answers the event is still uploaded exactly once"),

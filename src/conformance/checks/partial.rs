@@ -16,7 +16,7 @@ use crate::conformance::bench::FakeSetup;
 use crate::conformance::observe::wait_until;
 
 /// The shortest quiet time after which the relay is taken to have given up.
-const MIN_QUIET: Duration = Duration::from_millis(2000);
+const MIN_QUIET: Duration = Duration::from_millis(1500);
 /// The quiet time is this many times the longest gap between two sends seen so far.
 const QUIET_FACTOR: f64 = 2.5;
 /// Sends allowed by SHOULD 10.
