@@ -287,7 +287,9 @@ async fn a_relay_that_dedupes_without_time_fails_delivery_distinct_events_only()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_uploads_a_concurrent_redelivery_again_fails_only_under_strict() {
-    let outcome = run_broken("seen-after-upload", false, &[], "all", true).await;
+    // The delivery checks only: the redelivery must reach the relay within the 1.5 s the
+    // first upload is held, which a machine loaded by the whole suite may not allow.
+    let outcome = run_broken("seen-after-upload", false, &[], "delivery", true).await;
     assert_only(&outcome, &["delivery.concurrent-redelivery"]);
     let text = observed(&outcome, "delivery.concurrent-redelivery");
     assert!(text.contains("doubled") && text.contains("while the first upload was in flight"), "{text}");
