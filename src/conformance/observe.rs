@@ -82,16 +82,32 @@ pub fn records_in(entry: &JournalEntry) -> usize {
     body.and_then(|b| b.get("d").and_then(|d| d.as_array().map(Vec::len))).unwrap_or(0)
 }
 
-/// `request #2 at +105 ms: HTTP 429 (fault: ...), 1 record(s), 1 in flight`.
+/// `upload request #2 at +105 ms: HTTP 200, 1 record(s) (1 rejected with 525), ...`.
 pub fn describe_request(entry: &JournalEntry) -> String {
     let fault = entry.fault.as_ref().map(|f| format!(" (injected fault: {f:?})")).unwrap_or_default();
     format!(
-        "upload request #{} at +{} ms: HTTP {}{fault}, {} record(s), {} in flight, answered after {} ms",
+        "upload request #{} at +{} ms: HTTP {}{fault}, {} record(s){}, {} in flight, answered after {} ms",
         entry.seq,
         entry.offset.as_millis(),
         entry.status,
         records_in(entry),
+        unprocessed_of(entry),
         entry.in_flight,
         entry.answered_after.as_millis()
     )
+}
+
+/// ` (1 rejected with 525)` when CleverTap listed records of the request in `unprocessed`.
+fn unprocessed_of(entry: &JournalEntry) -> String {
+    let mut codes: std::collections::BTreeMap<u16, usize> = std::collections::BTreeMap::new();
+    for outcome in &entry.outcomes {
+        if let RecordOutcome::Unprocessed { code, .. } = outcome {
+            *codes.entry(*code).or_default() += 1;
+        }
+    }
+    if codes.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = codes.iter().map(|(code, n)| format!("{n} rejected with {code}")).collect();
+    format!(" ({})", parts.join(", "))
 }

@@ -26,11 +26,15 @@ impl std::fmt::Debug for Checkpoint {
 }
 
 /// Checks that take longest start first, so that they overlap with everything else.
-const SLOW_FIRST: [&str; 5] = [
+const SLOW_FIRST: [&str; 9] = [
+    "delivery.outage",
+    "upstream.batch-limit",
     "upstream.partial",
     "upstream.retry-after",
-    "upstream.batch-limit",
     "upstream.backoff",
+    "upstream.backoff-429",
+    "upstream.backoff-drop",
+    "delivery.concurrent-redelivery",
     "upstream.concurrency",
 ];
 
@@ -208,7 +212,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     let Some(def) = check_def(name) else {
         return UnitResult::RelayError { error: format!("unknown check `{name}`"), startup: false };
     };
-    let plan = checks::plan(name, &config.check_settings);
+    let plan = checks::plan(name, &config.check_settings, pool.fixed_settings().is_some());
     let started = Instant::now();
     let mut result = CheckResult {
         name: name.to_string(),

@@ -114,9 +114,9 @@ async fn a_relay_without_a_concurrency_bound_warns_on_upstream_concurrency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batching_relay_without_the_1000_record_limit_fails_upstream_batch_limit() {
-    // Flushing every 3 s, the whole queue (all 1010 records) goes in one request.
-    let outcome = run_broken("no-batch-limit FLUSH_MS=3000", true, &[], "upstream.batch-limit", false).await;
-    assert_caught(&outcome, "upstream.batch-limit", Status::Failed);
+    // A batcher flushing every 3 s: the burst of 1500 webhooks is queued as one batch.
+    let outcome = run_broken("no-batch-limit FLUSH_MS=3000", true, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.batch-limit"]);
     assert!(outcome.check("upstream.batch-limit").unwrap().observed.contains("more than 1000 records"));
 }
 
@@ -124,7 +124,8 @@ async fn a_batching_relay_without_the_1000_record_limit_fails_upstream_batch_lim
 async fn a_relay_with_wrong_upload_headers_fails_upstream_headers() {
     let outcome = run_broken("wrong-content-type", false, &[], "upstream.headers", false).await;
     assert_caught(&outcome, "upstream.headers", Status::Failed);
-    assert!(outcome.check("upstream.headers").unwrap().observed.contains("Content-Type"));
+    let text = &outcome.check("upstream.headers").unwrap().observed;
+    assert!(text.contains("Content-Type"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,4 +191,143 @@ async fn records_with_a_wrong_identity_are_missing_and_unattributed() {
     let stray = failed_case(&outcome, "(unattributed records)", "default");
     assert!(stray.problems.iter().any(|p| p.contains("identity QON_")), "{:?}", stray.problems);
     assert!(outcome.fixtures.iter().any(|f| f == "(unattributed records)"), "the matrix shows them");
+}
+
+/// Exactly `checks` did not pass (each failed, and the report names it); every other check passed.
+fn assert_only(outcome: &RunOutcome, checks: &[&str]) {
+    let mut not_passed: Vec<&str> =
+        outcome.checks.iter().filter(|c| c.status != Status::Passed).map(|c| c.name.as_str()).collect();
+    not_passed.sort_unstable();
+    let mut wanted = checks.to_vec();
+    wanted.sort_unstable();
+    assert_eq!(not_passed, wanted, "{}", render_human(outcome, false));
+    for check in checks {
+        assert_caught(outcome, check, Status::Failed);
+    }
+}
+
+fn observed<'a>(outcome: &'a RunOutcome, check: &str) -> &'a str {
+    &outcome.check(check).unwrap_or_else(|| panic!("{check} did not run")).observed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_accepts_a_suffixed_token_fails_auth_wrong_token_only() {
+    let outcome = run_broken("token-prefix", false, &[], "all", true).await;
+    assert_only(&outcome, &["auth.wrong-token"]);
+    assert!(observed(&outcome, "auth.wrong-token").contains("<token>x (suffixed) got HTTP 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_ignores_the_token_case_fails_auth_wrong_token_only() {
+    let outcome = run_broken("token-any-case", false, &[], "all", true).await;
+    assert_only(&outcome, &["auth.wrong-token"]);
+    assert!(observed(&outcome, "auth.wrong-token").contains("another case> got HTTP 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_filters_before_auth_fails_the_auth_checks_on_the_events_it_skips() {
+    let outcome = run_broken("auth-after-filter", false, &[], "all", true).await;
+    assert_only(&outcome, &["auth.missing-token", "auth.wrong-token"]);
+    let text = observed(&outcome, "auth.missing-token");
+    assert!(text.contains("got HTTP 200 on the unknown, disabled, sandbox, downgraded event(s)"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_accepts_an_empty_body_fails_body_empty_only() {
+    let outcome = run_broken("empty-200", false, &[], "all", true).await;
+    assert_only(&outcome, &["body.empty"]);
+    assert!(observed(&outcome, "body.empty").contains("an empty body got HTTP 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_stops_after_3_attempts_and_answers_200_fails_the_outage_as_a_must() {
+    let outcome = run_broken("three-attempts", false, &[], "all", false).await;
+    let mut warned: Vec<&str> =
+        outcome.checks.iter().filter(|c| c.status == Status::Warning).map(|c| c.name.as_str()).collect();
+    warned.sort_unstable();
+    // It also loses the event after 4 faults in a row, which the backoff checks (SHOULD) see.
+    assert_eq!(warned, ["upstream.backoff", "upstream.backoff-429", "upstream.backoff-drop"]);
+    let failed: Vec<&str> =
+        outcome.checks.iter().filter(|c| c.status == Status::Failed).map(|c| c.name.as_str()).collect();
+    assert_eq!(failed, ["delivery.outage"], "{}", render_human(&outcome, false));
+    assert_caught(&outcome, "delivery.outage", Status::Failed);
+    let text = observed(&outcome, "delivery.outage");
+    assert!(text.contains("was lost") && text.contains("webhook answers: 200"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queueing_relay_that_gives_up_in_the_background_fails_the_outage() {
+    let outcome =
+        run_broken("three-attempts", true, &[], "delivery.outage,upstream.429,upstream.5xx", true).await;
+    assert_only(&outcome, &["delivery.outage"]);
+    assert!(observed(&outcome, "delivery.outage").contains("0 after it"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_marks_a_failed_webhook_as_seen_fails_the_outage_only() {
+    let outcome = run_broken("seen-before-upload", false, &[], "all", true).await;
+    assert_only(&outcome, &["delivery.outage"]);
+    let text = observed(&outcome, "delivery.outage");
+    assert!(text.contains("was lost") && text.contains("503, 200"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_retries_with_other_headers_fails_upstream_headers_only() {
+    let outcome = run_broken("retry-content-type", false, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.headers"]);
+    assert!(observed(&outcome, "upstream.headers").contains("(a retry): Content-Type"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_dedupes_without_time_fails_delivery_distinct_events_only() {
+    let outcome = run_broken("dedup-without-time", false, &[], "all", true).await;
+    assert_only(&outcome, &["delivery.distinct-events"]);
+    assert!(observed(&outcome, "delivery.distinct-events").contains("only 1 of the 2 events"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_uploads_a_concurrent_redelivery_again_fails_only_under_strict() {
+    // The delivery checks only: the redelivery must reach the relay within the 1.5 s the
+    // first upload is held, which a machine loaded by the whole suite may not allow.
+    let outcome = run_broken("seen-after-upload", false, &[], "delivery", true).await;
+    assert_only(&outcome, &["delivery.concurrent-redelivery"]);
+    let text = observed(&outcome, "delivery.concurrent-redelivery");
+    assert!(text.contains("doubled") && text.contains("while the first upload was in flight"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_that_retry_at_once_after_429s_or_drops_fail_their_backoff_check_only() {
+    let outcome = run_broken("no-backoff-429", false, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.backoff-429"]);
+    let outcome = run_broken("no-backoff-drop", false, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.backoff-drop"]);
+    assert!(observed(&outcome, "upstream.backoff-drop").contains("not at least 1.5×"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_resends_an_unprocessed_record_slowly_forever_fails_upstream_partial_only() {
+    let outcome = run_broken("retry-forever-slowly", false, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.partial"]);
+    assert!(observed(&outcome, "upstream.partial").contains("sent 4 times"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_error_makes_behaviour_checks_inconclusive_not_wrong() {
+    let outcome =
+        run_broken("ms-timestamp", false, &[], "body.malformed,upstream.429,event.disabled", false).await;
+    for check in ["body.malformed", "upstream.429", "event.disabled"] {
+        let text = observed(&outcome, check);
+        assert!(text.starts_with("inconclusive: "), "{check}: {text}");
+        assert!(text.contains("rejected with 525"), "{check}: {text}");
+        assert!(!text.contains("stopped serving") && !text.contains("lost"), "{check}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_leaks_sandbox_events_with_a_mapping_error_is_told_what_was_uploaded() {
+    let outcome = run_broken("leak-sandbox,ms-timestamp", false, &[], "event.sandbox", false).await;
+    let text = observed(&outcome, "event.sandbox");
+    // relay.py re-sends a record CleverTap lists in `unprocessed` (at most 3 times).
+    assert!(text.contains("expected no upload, but 3 records uploaded, 3 rejected with 525"), "{text}");
+    assert!(!text.contains("observed 0"), "{text}");
 }

@@ -75,12 +75,12 @@ fn reference_relay_passes_every_variant_and_check_and_matches_the_committed_snap
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", problems(&output));
     let cases = 68 * 9;
-    assert_eq!(last_line(&output), format!("{} passed, 0 failed", cases + 18));
+    assert_eq!(last_line(&output), format!("{} passed, 0 failed", cases + 24));
     assert!(pending_files(&snapshots).is_empty(), "the reference relay changed snapshots");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json.path()).unwrap()).unwrap();
     assert_eq!(report["passed"], true);
     assert_eq!(report["cases"].as_array().unwrap().len(), cases);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 18);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 24);
     let text = stdout(&output);
     assert!(
         text.contains("✓ check upstream.429 [MUST]") && text.contains("✓ subscription_renewed.ios @ gross")

@@ -186,7 +186,7 @@ const PYTHON_BREAKAGES: [Breakage; 4] = [
         what: "deduplication dropped",
         line: "            if self.deliveries.is_done(key):",
         broken: "            if False:",
-        fails: &["delivery.redelivery"],
+        fails: &["delivery.redelivery", "delivery.concurrent-redelivery"],
     },
     Breakage {
         what: "JSON object check dropped",

@@ -4,7 +4,9 @@
 Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...), plus:
 
   BATCH=1        queue records and upload them in batches (up to 1000 per request) from a
-                 background flusher; webhooks are answered as soon as the record is queued.
+                 background flusher that uploads one batch at a time and retries it until
+                 CleverTap takes it (a durable queue); webhooks are answered as soon as the
+                 record is queued.
   FLUSH_MS=N     how often the flusher runs (default 30).
   BREAK=<mode>   break one rule of the contract on purpose (comma-separated for several):
     ignore-token        accept webhooks without or with a wrong token      (auth.*)
@@ -28,6 +30,22 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
     double-upload       upload every record twice                           (mapping: duplicates)
     wrong-identity      use the Qonversion user_id as the identity           (mapping: unattributed records)
     crash-on-bad-body   exit when a body is not JSON                        (body.malformed: relay died)
+    token-prefix        accept any Authorization that starts with the token  (auth.wrong-token)
+    token-any-case      compare the token ignoring letter case             (auth.wrong-token)
+    auth-after-filter   check the token only on events it forwards         (auth.*)
+    empty-200           answer 200 to an empty body                         (body.empty)
+    three-attempts      give up after 3 upload attempts and answer 200 (with BATCH=1: drop
+                        the batch in the background)                        (delivery.outage)
+    seen-before-upload  remember a webhook as seen even when its upload failed, so that the
+                        redelivery is taken for a duplicate                 (delivery.outage)
+    retry-content-type  send retries with Content-Type: text/plain          (upstream.headers)
+    dedup-without-time  leave `time` out of the dedupe key                  (delivery.distinct-events)
+    seen-after-upload   remember a webhook only once uploaded, so that a redelivery arriving
+                        meanwhile is uploaded again                         (delivery.concurrent-redelivery)
+    no-backoff-429      retry at once after a 429 without Retry-After       (upstream.backoff-429)
+    no-backoff-drop     retry at once after a dropped connection            (upstream.backoff-drop)
+    retry-forever-slowly  re-send an unprocessed record every 1.2 s, forever, in the background
+                                                                            (upstream.partial)
 """
 
 import json
@@ -174,10 +192,11 @@ def map_event(event):
     return record
 
 
-def post(records):
+def post(records, attempt=1):
     """One upload request: (status or None, parsed answer, retry_after seconds or None)."""
     body = json.dumps({"d": records}).encode()
-    content_type = "text/plain" if "wrong-content-type" in BREAK else "application/json"
+    wrong_type = "wrong-content-type" in BREAK or ("retry-content-type" in BREAK and attempt > 1)
+    content_type = "text/plain" if wrong_type else "application/json"
     request = urllib.request.Request(URL, data=body, method="POST", headers={
         "X-CleverTap-Account-Id": ACCOUNT, "X-CleverTap-Passcode": PASSCODE, "Content-Type": content_type})
     with in_flight:
@@ -192,24 +211,47 @@ def post(records):
             return None, {}, None
 
 
-def delay_for(attempt, retry_after):
+def delay_for(attempt, retry_after, status):
     if "no-backoff" in BREAK:
+        return 0
+    if "no-backoff-429" in BREAK and status == 429 and retry_after is None:
+        return 0
+    if "no-backoff-drop" in BREAK and status is None:
         return 0
     if retry_after is not None and "ignore-retry-after" not in BREAK:
         return retry_after
-    return 0.05 * (2 ** (attempt - 1)) * random.uniform(0.8, 1.0)
+    delay = 0.05 * (2 ** (attempt - 1)) * random.uniform(0.8, 1.0)
+    return min(delay, 1.0) if BATCH else delay
+
+
+def max_attempts():
+    """Upload attempts before giving up: a batch (the durable queue) is retried until it lands."""
+    if "three-attempts" in BREAK:
+        return 3
+    return None if BATCH else 7
+
+
+def resend_forever(records):
+    while True:
+        time.sleep(1.2)
+        post(records)
 
 
 def upload(records):
     """Uploads records with retries; returns True when every record was processed or given up."""
     attempts = {id(r): 0 for r in records}
     pending = list(records)
-    for attempt in range(1, 8):
+    attempt = 0
+    while True:
+        attempt += 1
         for r in pending:
             attempts[id(r)] += 1
-        status, answer, retry_after = post(pending)
+        status, answer, retry_after = post(pending, attempt)
         if status == 200:
             failed = unprocessed_records(pending, answer)
+            if failed and "retry-forever-slowly" in BREAK:
+                threading.Thread(target=resend_forever, args=(failed,), daemon=True).start()
+                return True
             limit = 10_000 if "retry-forever" in BREAK else 3
             pending = [r for r in failed if attempts[id(r)] < limit]
             if not pending:
@@ -223,8 +265,10 @@ def upload(records):
         elif status is not None and status not in (429,) and status < 500:
             log(f"CleverTap refused the upload: HTTP {status}")
             return True
-        time.sleep(delay_for(attempt, retry_after))
-    return False
+        if max_attempts() is not None and attempt >= max_attempts():
+            log(f"giving up after {attempt} attempts")
+            return "three-attempts" in BREAK
+        time.sleep(delay_for(attempt, retry_after, status))
 
 
 def unprocessed_records(sent, answer):
@@ -249,7 +293,7 @@ def flusher():
             limit = len(queue) if "no-batch-limit" in BREAK else 1000
             batch, queue[:] = queue[:limit], queue[limit:]
         if batch:
-            threading.Thread(target=upload, args=(batch,), daemon=True).start()
+            upload(batch)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -269,10 +313,25 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.answer(200, "ok")
 
+    def authorized(self):
+        given, expected = self.headers.get("Authorization"), f"Basic {TOKEN}"
+        if "ignore-token" in BREAK:
+            return True
+        if given is None:
+            return False
+        if "token-prefix" in BREAK:
+            return given.startswith(expected)
+        if "token-any-case" in BREAK:
+            return given.lower() == expected.lower()
+        return given == expected
+
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.headers.get("Authorization") != f"Basic {TOKEN}" and "ignore-token" not in BREAK:
+        late_auth = "auth-after-filter" in BREAK
+        if not late_auth and not self.authorized():
             return self.answer(401, "unauthorized")
+        if not raw and "empty-200" in BREAK:
+            return self.answer(200, "empty")
         try:
             event = json.loads(raw)
         except ValueError:
@@ -285,21 +344,28 @@ class Handler(BaseHTTPRequestHandler):
         record = map_event(event)
         if record is None:
             return self.answer(200, "skipped")
+        if late_auth and not self.authorized():
+            return self.answer(401, "unauthorized")
         key = (event.get("event_name"), event.get("user_id"),
-               json.dumps((event.get("transaction") or {}).get("transaction_id")), event.get("time"))
+               json.dumps((event.get("transaction") or {}).get("transaction_id")),
+               None if "dedup-without-time" in BREAK else event.get("time"))
         with seen_lock:
             if key in seen and "no-dedup" not in BREAK:
                 return self.answer(200, "duplicate")
-            seen.add(key)
+            if "seen-after-upload" not in BREAK:
+                seen.add(key)
         copies = [record, json.loads(json.dumps(record))] if "double-upload" in BREAK else [record]
         if BATCH:
             with queue_lock:
                 queue.extend(copies)
             return self.answer(200, "queued")
         if all(upload([r]) for r in copies):
+            with seen_lock:
+                seen.add(key)
             return self.answer(200, "uploaded")
-        with seen_lock:
-            seen.discard(key)
+        if "seen-before-upload" not in BREAK:
+            with seen_lock:
+                seen.discard(key)
         return self.answer(503, "CleverTap unavailable, redeliver later")
 
 

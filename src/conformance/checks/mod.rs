@@ -5,9 +5,14 @@
 //! it) and reports what it expected and what it observed.
 
 mod auth;
+mod backoff;
+mod dedupe;
 mod delivery;
 mod filtering;
 mod limits;
+mod outage;
+mod partial;
+pub mod records;
 
 use std::time::Duration;
 
@@ -44,16 +49,21 @@ const fn should(name: &'static str, clause: &'static str, expected: &'static str
 }
 
 /// Every check, in report order.
-pub const CHECKS: [CheckDef; 18] = [
+pub const CHECKS: [CheckDef; 24] = [
     must(
         "auth.missing-token",
         "MUST 1",
-        "a webhook without Authorization is answered 401/403 and nothing is uploaded",
+        "a webhook without Authorization is answered 401/403 and nothing is uploaded, whatever the event (forwarded, unknown, disabled, sandbox, downgraded)",
     ),
     must(
         "auth.wrong-token",
         "MUST 1",
-        "a webhook with another token is answered 401/403 and nothing is uploaded",
+        "a webhook with another token (different, suffixed, in another letter case, or Bearer) is answered 401/403 and nothing is uploaded, whatever the event",
+    ),
+    must(
+        "body.empty",
+        "MUST 4",
+        "an empty body is answered 400, nothing is uploaded, the relay keeps serving",
     ),
     must(
         "body.malformed",
@@ -80,12 +90,12 @@ pub const CHECKS: [CheckDef; 18] = [
     must(
         "upstream.headers",
         "MUST 6",
-        "every upload has X-CleverTap-Account-Id, a valid X-CleverTap-Passcode and Content-Type: application/json",
+        "every upload, retries included, has X-CleverTap-Account-Id, the X-CleverTap-Passcode and Content-Type: application/json",
     ),
     must(
         "upstream.batch-limit",
         "MUST 6",
-        "no upload request has more than 1000 records; every event is uploaded once",
+        "1500 webhooks at once (the first upload answered after 1.5 s): no upload request has more than 1000 records; every event is uploaded once",
     ),
     must("upstream.429", "MUST 5", "after a 429 the event is still uploaded exactly once"),
     must("upstream.5xx", "MUST 5", "after 500 and 503 answers the event is still uploaded exactly once"),
@@ -94,11 +104,36 @@ pub const CHECKS: [CheckDef; 18] = [
         "MUST 5",
         "after a dropped connection the event is still uploaded exactly once",
     ),
+    must(
+        "delivery.outage",
+        "MUST 5",
+        "through a CleverTap outage that outlasts the relay's retries (every upload fails until each webhook was answered once, and for at least 1.5 s), with Qonversion redelivering on its schedule, every event is uploaded exactly once",
+    ),
+    must(
+        "delivery.distinct-events",
+        "MUST 5",
+        "two genuine events that differ only in `time` are both uploaded (the dedupe key includes `time`)",
+    ),
     should("delivery.redelivery", "SHOULD 7", "the same webhook delivered twice is uploaded once"),
+    should(
+        "delivery.concurrent-redelivery",
+        "SHOULD 7",
+        "a redelivery that arrives while the first delivery is still uploading is not uploaded again",
+    ),
     should(
         "upstream.backoff",
         "SHOULD 8",
-        "after 4 faults in a row the retry delays grow: the last is at least 1.5× the first",
+        "after 4 HTTP 500s in a row the retry delays grow: the last is at least 1.5× the first and ≥ 100 ms",
+    ),
+    should(
+        "upstream.backoff-429",
+        "SHOULD 8",
+        "after 4 HTTP 429s without Retry-After the retry delays grow: the last is at least 1.5× the first",
+    ),
+    should(
+        "upstream.backoff-drop",
+        "SHOULD 8",
+        "after 4 dropped connections in a row the retry delays grow: the last is at least 1.5× the first and ≥ 100 ms",
     ),
     should(
         "upstream.retry-after",
@@ -109,7 +144,7 @@ pub const CHECKS: [CheckDef; 18] = [
     should(
         "upstream.partial",
         "SHOULD 10",
-        "a record CleverTap lists in `unprocessed` is sent at most 3 times",
+        "a record CleverTap lists in `unprocessed` is sent at most 3 times (watched until the relay was quiet for 2.5× its longest retry gap)",
     ),
 ];
 
@@ -164,15 +199,22 @@ pub struct CheckPlan {
 }
 
 /// The settings and fake setup of check `name`, starting from `base`.
-pub fn plan(name: &str, base: &Settings) -> CheckPlan {
+///
+/// With `fixed` settings (a `--relay-url` relay runs with the settings declared for it),
+/// checks that can do without a settings change keep `base`: the auth checks then send
+/// the disabled class only when `base` disables an event.
+pub fn plan(name: &str, base: &Settings, fixed: bool) -> CheckPlan {
     let mut settings = base.clone();
-    let setup = match name {
-        "event.disabled" => {
-            settings.event_mut(filtering::DISABLED_EVENT).enabled = Some(false);
-            FakeSetup::default()
-        }
-        _ => delivery::setup(name).or_else(|| limits::setup(name)).unwrap_or_default(),
-    };
+    let disables = name == "event.disabled" || (name.starts_with("auth.") && !fixed);
+    if disables && filtering::disabled_event(base).is_none() {
+        settings.event_mut(filtering::DISABLED_EVENT).enabled = Some(false);
+    }
+    let setup = delivery::setup(name)
+        .or_else(|| backoff::setup(name))
+        .or_else(|| limits::setup(name))
+        .or_else(|| outage::setup(name))
+        .or_else(|| partial::setup(name))
+        .unwrap_or_default();
     CheckPlan { settings, setup }
 }
 
@@ -208,13 +250,18 @@ pub struct CheckContext<'a> {
 /// Runs check `name` on `bench`.
 pub async fn run_check(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     match name {
-        "auth.missing-token" | "auth.wrong-token" | "body.malformed" | "body.not-object" => {
-            auth::run(name, ctx).await
-        }
+        "auth.missing-token" | "auth.wrong-token" => auth::run(name, ctx).await,
+        "body.empty" | "body.malformed" | "body.not-object" => auth::run_body(name, ctx).await,
         "event.unknown" | "event.downgraded" | "event.sandbox" | "event.disabled" => {
             filtering::run(name, ctx).await
         }
         "upstream.headers" | "upstream.batch-limit" | "upstream.concurrency" => limits::run(name, ctx).await,
+        "delivery.outage" => outage::run(ctx).await,
+        "delivery.distinct-events" | "delivery.concurrent-redelivery" => dedupe::run(name, ctx).await,
+        "upstream.backoff" | "upstream.backoff-429" | "upstream.backoff-drop" | "upstream.retry-after" => {
+            backoff::run(name, ctx).await
+        }
+        "upstream.partial" => partial::run(ctx).await,
         _ => delivery::run(name, ctx).await,
     }
 }
