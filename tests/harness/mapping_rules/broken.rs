@@ -10,7 +10,18 @@ use std::process::Command;
 fn failing_cases(bug: &str, variants: &str) -> (Vec<(String, String, String)>, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/correct/relay.py");
     let command = format!("MAPPING_BUG={bug} python3 '{}'", script.display());
-    let args = ["run", "--relay-cmd", &command, "--no-snapshots", "--checks", "none", "--variants", variants];
+    let args = [
+        "run",
+        "--relay-cmd",
+        &command,
+        "--no-snapshots",
+        "--checks",
+        "none",
+        "--variants",
+        variants,
+        "--details",
+        "all",
+    ];
     let output =
         Command::new(env!("CARGO_BIN_EXE_qc-harness")).args(args).env("NO_COLOR", "1").output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
