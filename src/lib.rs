@@ -17,6 +17,7 @@ pub mod clevertap;
 pub mod cli;
 pub mod conformance;
 pub mod dev;
+pub mod duration;
 pub mod error;
 pub mod json_input;
 pub mod mapping;

@@ -44,6 +44,7 @@ pub struct DevArgs {
 
 pub fn execute(args: DevArgs, out: &Output) -> Result<i32> {
     let mut config = DevConfig::new(args.relay.to_spec()?);
+    args.relay.warn_if_exposed(out);
     config.listen = args.listen;
     config.token = args.token;
     if !args.listen.ip().is_loopback() {

@@ -74,14 +74,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Variants and checks run at the same time (each with its own relay process).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::numbers::count)]
     jobs: Option<usize>,
-    /// Longest wait, in seconds, for the records of one case or check.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    timeout: f64,
-    /// Quiet time, in milliseconds, after the expected records arrived, to catch extras.
-    #[arg(long, value_name = "MS", default_value_t = 150)]
-    settle: u64,
+    /// Longest wait for the records of one case or check: seconds, or with a unit (500ms, 1m).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::duration::flag::positive_secs)]
+    timeout: Duration,
+    /// Quiet time after the expected records arrived, to catch extras: milliseconds, or with a unit.
+    #[arg(long, value_name = "MS", default_value = "150", value_parser = crate::duration::flag::millis)]
+    settle: Duration,
     /// Webhook token given to the relay (QONVERSION_WEBHOOK_TOKEN); set it to your
     /// relay's token with --relay-url.
     #[arg(long, value_name = "TOKEN", env = "QC_HARNESS_TOKEN", default_value = DEFAULT_TOKEN)]
@@ -90,6 +90,7 @@ pub struct RunArgs {
 
 pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let mut config = config(&args)?;
+    args.relay.warn_if_exposed(out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
     config.handle_interrupt = true;
@@ -131,19 +132,9 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
     config.accept = args.accept;
     config.strict = args.strict;
     config.allow_extra_keys = args.allow_extra_keys;
-    config.jobs = match args.jobs {
-        Some(0) => return Err(Error::Usage("--jobs must be at least 1".into())),
-        Some(n) => n,
-        None => config.jobs,
-    };
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::Usage(format!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
-        )));
-    }
-    config.timeout = Duration::from_secs_f64(args.timeout);
-    config.settle = Duration::from_millis(args.settle);
+    config.jobs = args.jobs.unwrap_or(config.jobs);
+    config.timeout = args.timeout;
+    config.settle = args.settle;
     config.token = args.token.clone();
     Ok(config)
 }
