@@ -7,6 +7,7 @@ mod dev;
 mod driver;
 mod examples;
 mod fixtures;
+mod flags;
 mod map_cli;
 mod mapping_rules;
 mod parity;
