@@ -112,8 +112,13 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     } else {
         println!("{}", report::render_human(&outcome, out.color));
     }
+    let unusable = unusable_snapshots(&outcome);
+    for error in &unusable {
+        out.error(error);
+    }
     Ok(match (&outcome.relay_error, outcome.passed()) {
         (Some(_), _) => exit_code::RELAY,
+        (None, _) if !unusable.is_empty() => exit_code::USAGE,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,
     })
@@ -137,6 +142,17 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
     config.settle = args.settle;
     config.token = args.token.clone();
     Ok(config)
+}
+
+/// Snapshot files that could not be used (an input error, exit code 2), one message each.
+fn unusable_snapshots(outcome: &RunOutcome) -> Vec<String> {
+    let errors = outcome.cases.iter().filter_map(|case| match &case.snapshot {
+        crate::snapshot::SnapshotStatus::Unusable { error, .. } => Some(format!("snapshot: {error}")),
+        _ => None,
+    });
+    let mut errors: Vec<String> = errors.collect();
+    errors.dedup();
+    errors
 }
 
 /// The variants and the settings checks start from; with --relay-url only the declared one.

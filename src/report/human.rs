@@ -144,6 +144,7 @@ fn snapshot_problem(status: &SnapshotStatus) -> Option<String> {
             "snapshot changed, new version in {} (accept with --accept or `cargo insta review`)",
             pending.display()
         )),
+        SnapshotStatus::Unusable { error, .. } => Some(format!("snapshot unusable (input error): {error}")),
         _ => None,
     }
 }

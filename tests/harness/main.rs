@@ -15,3 +15,4 @@ mod props;
 mod reference_relay;
 mod send;
 mod sender;
+mod snapshot_files;
