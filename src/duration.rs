@@ -115,7 +115,8 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_usable_duration() {
-        for bad in ["", "-1", "-0.5s", "NaN", "nan", "inf", "1e19s", "1e30", "25h", "abc", "1x", "s", "1.2.3"] {
+        for bad in ["", "-1", "-0.5s", "NaN", "nan", "inf", "1e19s", "1e30", "25h", "abc", "1x", "s", "1.2.3"]
+        {
             assert!(parse(bad, Unit::Secs).is_err(), "{bad:?} was accepted");
         }
         assert!(parse_positive("0", Unit::Secs).is_err());

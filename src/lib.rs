@@ -24,6 +24,7 @@ pub mod mapping;
 pub mod parity;
 pub mod props;
 pub mod qonversion;
+pub mod redact;
 pub mod reference_relay;
 pub mod relay;
 pub mod report;

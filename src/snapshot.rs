@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 pub const SOURCE: &str = "qc-harness run";
 
 /// What replaces a secret (webhook token, passcode) found in a snapshot value.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::redact::REDACTED;
 
 /// The outcome of comparing one case with its snapshot file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -214,7 +214,11 @@ fn write(path: &Path, text: &str) -> Result<()> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_file() {
             let what = if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" };
-            return Err(Error::invalid(path, ".", format!("{what}: refusing to write a snapshot through it")));
+            return Err(Error::invalid(
+                path,
+                ".",
+                format!("{what}: refusing to write a snapshot through it"),
+            ));
         }
     }
     let dir = match path.parent() {
@@ -298,7 +302,10 @@ mod tests {
         std::fs::create_dir(&snaps).unwrap();
         std::os::unix::fs::symlink(&outside, snaps.join("f@v.snap.new")).unwrap();
         let err = store(&snaps, false).check("f", "v", &[json!({"a": 1})]).unwrap_err();
-        assert!(err.to_string().contains("f@v.snap.new") && err.to_string().contains("symbolic link"), "{err}");
+        assert!(
+            err.to_string().contains("f@v.snap.new") && err.to_string().contains("symbolic link"),
+            "{err}"
+        );
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
         std::os::unix::fs::symlink(&outside, snaps.join("g@v.snap")).unwrap();
         let err = store(&snaps, true).check("g", "v", &[json!({"a": 1})]).unwrap_err();

@@ -117,9 +117,9 @@ impl Fault {
             ("500", None) => Ok(Fault::ServerError),
             ("503", None) => Ok(Fault::Unavailable),
             ("drop", None) => Ok(Fault::DropConnection),
-            ("delay", Some(amount)) => {
-                crate::duration::parse(amount, crate::duration::Unit::Millis).map(Fault::Delay).map_err(|e| bad(&e))
-            }
+            ("delay", Some(amount)) => crate::duration::parse(amount, crate::duration::Unit::Millis)
+                .map(Fault::Delay)
+                .map_err(|e| bad(&e)),
             ("partial", None) => Ok(Fault::Partial { records: vec![1] }),
             ("partial", Some(list)) => {
                 let records: Option<Vec<usize>> =

@@ -8,11 +8,13 @@ use clap::Args;
 
 use super::Output;
 use super::relay_args::RelayArgs;
+use crate::clevertap::DEFAULT_PASSCODE;
 use crate::conformance::variants::{add_user_variants, select_built_in};
 use crate::conformance::{Checkpoint, DEFAULT_TOKEN, RunConfig, RunOutcome, Variant, select_checks};
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
+use crate::redact::Redactor;
 use crate::relay::{RelaySpec, RelayTarget};
 use crate::report;
 
@@ -90,27 +92,29 @@ pub struct RunArgs {
 
 pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let mut config = config(&args)?;
+    let redactor = Redactor::new([config.token.clone(), DEFAULT_PASSCODE.to_string()]);
+    crate::redact::hide_in_logs([config.token.clone(), DEFAULT_PASSCODE.to_string()]);
     args.relay.warn_if_exposed(out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
     config.handle_interrupt = true;
-    let (junit, json) = (args.junit.clone(), args.json.clone());
+    let (junit, json, hide) = (args.junit.clone(), args.json.clone(), redactor.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
-        let _ = report::write_files(partial, junit.as_deref(), json.as_deref());
+        let _ = report::write_redacted_files(partial, junit.as_deref(), json.as_deref(), &hide);
     }));
     let outcome =
         super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
+    report::write_redacted_files(&outcome, args.junit.as_deref(), args.json.as_deref(), &redactor)?;
     if out.quiet {
         if let Some(error) = &outcome.relay_error {
-            out.error(error);
+            out.error(&redactor.text(error));
         }
         println!("{}", report::last_line(&outcome.totals()));
     } else {
-        println!("{}", report::render_human(&outcome, out.color));
+        println!("{}", redactor.text(&report::render_human(&outcome, out.color)));
     }
     let unusable = unusable_snapshots(&outcome);
     for error in &unusable {

@@ -156,9 +156,9 @@ impl Judged<'_> {
         }
         let records: Vec<Value> = self.observed.iter().map(|o| o.record.clone()).collect();
         let snapshot = match store {
-            Some(store) => store
-                .check(&self.expectation.case, &variant.name, &records)
-                .unwrap_or_else(|e| SnapshotStatus::unusable(store.path(&self.expectation.case, &variant.name), &e)),
+            Some(store) => store.check(&self.expectation.case, &variant.name, &records).unwrap_or_else(|e| {
+                SnapshotStatus::unusable(store.path(&self.expectation.case, &variant.name), &e)
+            }),
             None => SnapshotStatus::NotChecked,
         };
         let failed = !differences.is_empty() || !problems.is_empty() || snapshot.is_failure();

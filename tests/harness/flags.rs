@@ -151,7 +151,17 @@ fn huge_durations_and_scales_are_refused_before_anything_starts() {
         &["run", "--timeout", "1e20"],
         &["run", "--startup-timeout", "1e20"],
         &["prop", "--line-timeout", "1e20"],
-        &["send", "trial_started", "--to", "http://127.0.0.1:9/w", "--token", "t", "--retry", "--time-scale", "1e-300"],
+        &[
+            "send",
+            "trial_started",
+            "--to",
+            "http://127.0.0.1:9/w",
+            "--token",
+            "t",
+            "--retry",
+            "--time-scale",
+            "1e-300",
+        ],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_qc-harness")).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -19,7 +19,8 @@ fn run_default_variant(snapshots: &Path, extra: &[&str]) -> Output {
 /// `N passed, M failed` → N + M.
 fn counted(stdout: &str) -> usize {
     let line = stdout.lines().rev().find(|l| l.contains(" passed, ")).expect("a totals line");
-    let numbers: Vec<usize> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    let numbers: Vec<usize> =
+        line.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
     numbers.iter().take(2).sum()
 }
 
@@ -55,7 +56,10 @@ fn a_corrupt_snapshot_and_a_planted_symlink_are_input_errors_and_cases_stay_coun
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(stderr.contains("trial_started.ios@default.snap"), "{stderr}");
-    assert!(stderr.contains("trial_canceled.ios@default.snap.new") && stderr.contains("symbolic link"), "{stderr}");
+    assert!(
+        stderr.contains("trial_canceled.ios@default.snap.new") && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
     assert!(!stdout.contains("relay error") && !stderr.contains("relay error"), "{stdout}\n{stderr}");
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious", "written through the symlink");
     assert_eq!(counted(&stdout), all_cases, "every case of the variant is counted: {stdout}");
@@ -66,7 +70,8 @@ fn a_fixture_name_too_long_for_the_file_system_is_an_input_error_naming_the_file
     let dir = tempfile::tempdir().unwrap();
     let fixtures = dir.path().join("fixtures");
     std::fs::create_dir(&fixtures).unwrap();
-    let event = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events/trial_started.ios.json")).unwrap();
+    let event = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events/trial_started.ios.json"))
+        .unwrap();
     let long = format!("{}.ios", "t".repeat(246));
     std::fs::write(fixtures.join(format!("{long}.json")), &event).unwrap();
     std::fs::write(fixtures.join("short.ios.json"), &event).unwrap();
@@ -87,7 +92,10 @@ fn run_warns_when_the_fake_listens_beyond_loopback() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning: listening on 0.0.0.0:0") && stderr.contains("other machines"), "{stderr}");
+    assert!(
+        stderr.contains("warning: listening on 0.0.0.0:0") && stderr.contains("other machines"),
+        "{stderr}"
+    );
     let quiet = Command::new(EXE)
         .args(["run", "--relay-url", "http://127.0.0.1:9", "--clevertap-listen", "127.0.0.1:0"])
         .args(["--checks", "none", "--no-snapshots", "--startup-timeout", "200ms"])
