@@ -12,6 +12,7 @@ mod map_cli;
 mod mapping_rules;
 mod parity;
 mod props;
+mod redaction;
 mod reference_relay;
 mod send;
 mod sender;
