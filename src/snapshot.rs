@@ -211,15 +211,11 @@ fn read_contents(path: &Path) -> Result<Option<String>> {
 /// Writes `text` to `path` through a temporary file renamed over it, so that a symbolic link
 /// planted at `path` is never written through (and is refused, naming it).
 fn write(path: &Path, text: &str) -> Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.file_type().is_file() {
-            let what = if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" };
-            return Err(Error::invalid(
-                path,
-                ".",
-                format!("{what}: refusing to write a snapshot through it"),
-            ));
-        }
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        let what = if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" };
+        return Err(Error::invalid(path, ".", format!("{what}: refusing to write a snapshot through it")));
     }
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

@@ -39,7 +39,7 @@ pub fn rate(text: &str) -> Result<f64, String> {
 pub fn time_scale(text: &str) -> Result<f64, String> {
     let expected = || format!("`{text}` is not a number from 0.001 to 1e9 (e.g. 10000)");
     let scale: f64 = text.trim().parse().map_err(|_| expected())?;
-    if scale.is_finite() && scale >= 1e-3 && scale <= 1e9 { Ok(scale) } else { Err(expected()) }
+    if (1e-3..=1e9).contains(&scale) { Ok(scale) } else { Err(expected()) }
 }
 
 #[cfg(test)]

@@ -117,10 +117,10 @@ fn every_numeric_flag_refuses_bad_values_at_parse_time_naming_the_flag() {
                 Err(_) => {}
             }
         }
-        if let Err(e) = parse(&path, &flag, "0") {
-            if !e.to_string().contains(&format!("--{flag}")) {
-                failures.push(format!("{path} --{flag}=0: message does not name the flag: {e}"));
-            }
+        if let Err(e) = parse(&path, &flag, "0")
+            && !e.to_string().contains(&format!("--{flag}"))
+        {
+            failures.push(format!("{path} --{flag}=0: message does not name the flag: {e}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

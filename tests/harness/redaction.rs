@@ -11,7 +11,10 @@ const PASSCODE: &str = "TEST-PASSCODE";
 fn leaked_secrets_are_redacted_in_every_output() {
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/relay.py");
-    let relay = format!("BREAK=leak-secrets python3 '{}' --passcode {{passcode}} --token {{token}}", script.display());
+    let relay = format!(
+        "BREAK=leak-secrets python3 '{}' --passcode {{passcode}} --token {{token}}",
+        script.display()
+    );
     let (json, junit) = (dir.path().join("report.json"), dir.path().join("junit.xml"));
     let out = Command::new(env!("CARGO_BIN_EXE_qc-harness"))
         .args(["-vv", "run", "--relay-cmd", &relay, "--token", TOKEN, "--variants", "default"])
