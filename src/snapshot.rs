@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 pub const SOURCE: &str = "qc-harness run";
 
 /// What replaces a secret (webhook token, passcode) found in a snapshot value.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::redact::REDACTED;
 
 /// The outcome of comparing one case with its snapshot file.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -63,12 +63,28 @@ pub enum SnapshotStatus {
     NotAccepted,
     /// Snapshots are off for this run, or the case failed (its records are not worth keeping).
     NotChecked,
+    /// The snapshot file could not be used: corrupt, unreadable, a symbolic link, or a name
+    /// the file system refuses. An input error (exit code 2); the case fails and is counted.
+    Unusable {
+        /// The `.snap` or `.snap.new` file.
+        path: PathBuf,
+        /// Why, naming the file.
+        error: String,
+    },
 }
 
 impl SnapshotStatus {
     /// Whether this status fails the case.
     pub fn is_failure(&self) -> bool {
-        matches!(self, SnapshotStatus::Missing { .. } | SnapshotStatus::Changed { .. })
+        matches!(
+            self,
+            SnapshotStatus::Missing { .. } | SnapshotStatus::Changed { .. } | SnapshotStatus::Unusable { .. }
+        )
+    }
+
+    /// The status of a case whose snapshot could not be compared because of `error`.
+    pub fn unusable(path: PathBuf, error: &Error) -> Self {
+        SnapshotStatus::Unusable { path, error: error.to_string() }
     }
 }
 
@@ -225,15 +241,24 @@ fn read_contents(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// Writes a snapshot file, refusing to write through a symlink (a snapshot store is plain files).
+/// Writes `text` to `path` through a temporary file renamed over it, so that a symbolic link
+/// planted at `path` is never written through (and is refused, naming it).
 pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        let what = if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" };
+        return Err(Error::invalid(path, ".", format!("{what}: refusing to write a snapshot through it")));
     }
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(Error::invalid(path, ".", "is a symlink; refusing to write a snapshot through it"));
-    }
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| Error::io(temp.path(), e))?;
+    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
 }
 
 pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
@@ -324,6 +349,26 @@ mod tests {
         let one = contents(&[a.clone(), b.clone()], &["tok-123".into()]);
         assert_eq!(one, contents(&[b, a], &["tok-123".into()]));
         assert!(one.contains(REDACTED) && !one.contains("tok-123"));
+    }
+
+    #[test]
+    fn a_symlink_planted_as_snap_new_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "precious").unwrap();
+        let snaps = dir.path().join("snapshots");
+        std::fs::create_dir(&snaps).unwrap();
+        std::os::unix::fs::symlink(&outside, snaps.join("f@v.snap.new")).unwrap();
+        let err = store(&snaps, false).check("f", "v", &[json!({"a": 1})]).unwrap_err();
+        assert!(
+            err.to_string().contains("f@v.snap.new") && err.to_string().contains("symbolic link"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
+        std::os::unix::fs::symlink(&outside, snaps.join("g@v.snap")).unwrap();
+        let err = store(&snaps, true).check("g", "v", &[json!({"a": 1})]).unwrap_err();
+        assert!(err.to_string().contains("g@v.snap"), "{err}");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
     }
 
     #[test]

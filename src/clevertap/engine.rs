@@ -199,7 +199,9 @@ impl Engine {
         if let Some(reply) = fault_reply(ticket.fault.as_ref()) {
             return rejected_whole(request, reply, 0);
         }
-        let latency = self.lock().latency + fault_delay(ticket.fault.as_ref());
+        // Capped so that `arrival + latency` cannot overflow whatever a library user configured.
+        let latency = (self.lock().latency.saturating_add(fault_delay(ticket.fault.as_ref())))
+            .min(crate::duration::MAX.saturating_mul(2));
         if request.url.path() != UPLOAD_PATH || request.method != "POST" {
             let (status, error) = if request.url.path() == UPLOAD_PATH {
                 (405, "Method Not Allowed")

@@ -100,7 +100,7 @@ impl fmt::Display for Fault {
 }
 
 impl Fault {
-    /// Parses one fault kind: `429`, `429:SECS`, `500`, `503`, `delay:MS` (or `delay:2s`),
+    /// Parses one fault kind: `429`, `429:SECS`, `500`, `503`, `delay:MS` (or `delay:2s`, at most 24h),
     /// `drop`, `partial:1+3` (record numbers; `partial` alone means record 1).
     pub fn parse(text: &str) -> Result<Fault> {
         let (kind, arg) = match text.trim().split_once(':') {
@@ -117,9 +117,9 @@ impl Fault {
             ("500", None) => Ok(Fault::ServerError),
             ("503", None) => Ok(Fault::Unavailable),
             ("drop", None) => Ok(Fault::DropConnection),
-            ("delay", Some(amount)) => parse_duration(amount).map(Fault::Delay).ok_or_else(|| {
-                bad("the delay must be milliseconds or a number with ms/s, e.g. delay:1500 or delay:2s")
-            }),
+            ("delay", Some(amount)) => crate::duration::parse(amount, crate::duration::Unit::Millis)
+                .map(Fault::Delay)
+                .map_err(|e| bad(&e)),
             ("partial", None) => Ok(Fault::Partial { records: vec![1] }),
             ("partial", Some(list)) => {
                 let records: Option<Vec<usize>> =
@@ -131,23 +131,6 @@ impl Fault {
             _ => Err(bad("expected 429, 429:SECS, 500, 503, delay:MS, drop or partial:N+M")),
         }
     }
-}
-
-/// Parses `1500`, `1500ms` or `2s`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if let Some(ms) = text.strip_suffix("ms") {
-        return ms.trim().parse().ok().map(Duration::from_millis);
-    }
-    if let Some(secs) = text.strip_suffix('s') {
-        return secs
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-    }
-    text.parse().ok().map(Duration::from_millis)
 }
 
 /// Which requests (1-based, counted since the last reset) get which fault.

@@ -18,7 +18,7 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 /// Default journal budget for raw bodies, in bytes (parsed records cost about as much again).
 pub const DEFAULT_BYTE_BUDGET: usize = 256 * 1024 * 1024;
 /// What a redacted header value reads.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::redact::REDACTED;
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,13 +6,12 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Output;
-use crate::clevertap::fault::parse_duration;
 use crate::clevertap::standalone::{self, Summary};
 use crate::clevertap::validate::DEFAULT_PROPERTY_LIMIT;
 use crate::clevertap::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder, FaultScript,
 };
-use crate::error::{Error, Result, exit_code};
+use crate::error::{Result, exit_code};
 
 /// Run the fake CleverTap Upload API alone, for local development.
 ///
@@ -42,27 +41,27 @@ pub struct ClevertapArgs {
     /// The region shown in the banner (eu1, in1, sg1, us1, aps3, mec1, sk1).
     #[arg(long, value_name = "R", default_value = "eu1")]
     region: String,
-    /// Simulated processing time of each request, in milliseconds (or with a unit: 250ms, 2s).
-    #[arg(long, value_name = "MS", default_value = "0", value_parser = parse_latency)]
+    /// Simulated processing time of each request, in milliseconds (or with a unit: 250ms, 2s; at most 24h).
+    #[arg(long, value_name = "MS", default_value = "0", value_parser = crate::duration::flag::millis)]
     latency: Duration,
     /// Inject faults: REQUESTS=KIND joined by commas; repeatable. REQUESTS is N, N-M or N- (from N on,
     /// 1-based, counted since start or DELETE /__harness/requests). KIND is 429, 429:SECS (with
     /// Retry-After), 500, 503, delay:MS, drop (close the connection), partial:1+3 (those records
     /// unprocessed). Example: --fault 1-2=429 --fault 3=drop
-    #[arg(long, value_name = "SPEC")]
-    fault: Vec<String>,
+    #[arg(long, value_name = "SPEC", value_parser = parse_fault)]
+    fault: Vec<FaultScript>,
     /// Inject random faults reproducibly from this seed (see --chaos-rate).
     #[arg(long, value_name = "SEED")]
     chaos: Option<u64>,
     /// Probability (0 to 1) that a request gets a random fault with --chaos.
-    #[arg(long, value_name = "RATE", default_value_t = 0.1, requires = "chaos")]
+    #[arg(long, value_name = "RATE", default_value_t = 0.1, requires = "chaos", value_parser = super::numbers::rate)]
     chaos_rate: f64,
     /// Most uploads in flight per account; one more gets HTTP 429 (needs --latency to overlap).
-    #[arg(long, value_name = "N", default_value_t = 15)]
+    #[arg(long, value_name = "N", default_value_t = 15, value_parser = super::numbers::count)]
     max_concurrency: usize,
     /// Most properties per event; more gets code 522. The default is CleverTap's documented
     /// default (100); set your account's limit if CleverTap raised it.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROPERTY_LIMIT)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROPERTY_LIMIT, value_parser = super::numbers::count_or_zero)]
     property_limit: usize,
     /// Switch the account's Nested Objects feature on: objects and arrays are accepted in evtData,
     /// up to 3 levels deep (without it they get code 512).
@@ -72,27 +71,20 @@ pub struct ClevertapArgs {
     #[arg(long, value_name = "NAME")]
     discard_event: Vec<String>,
     /// Requests kept in the journal; older ones are dropped.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = super::numbers::count)]
     journal_capacity: usize,
 }
 
-fn parse_latency(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
-        .ok_or_else(|| format!("`{text}` is not a duration: use milliseconds (250) or 250ms or 2s"))
+fn parse_fault(text: &str) -> Result<FaultScript, String> {
+    FaultScript::parse(text).map_err(|e| e.to_string())
 }
 
 impl ClevertapArgs {
     /// The fake's configuration.
     fn to_builder(&self) -> Result<FakeCleverTapBuilder> {
-        if !(0.0..=1.0).contains(&self.chaos_rate) {
-            return Err(Error::Usage(format!("--chaos-rate {} is not between 0 and 1", self.chaos_rate)));
-        }
-        if self.max_concurrency == 0 {
-            return Err(Error::Usage("--max-concurrency must be at least 1".into()));
-        }
         let mut script = FaultScript::new();
         for spec in &self.fault {
-            script = script.merge(FaultScript::parse(spec)?);
+            script = script.merge(spec.clone());
         }
         let passcodes =
             if self.passcode.is_empty() { vec![DEFAULT_PASSCODE.to_string()] } else { self.passcode.clone() };
@@ -118,13 +110,7 @@ impl ClevertapArgs {
 
 pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
     let builder = args.to_builder()?;
-    if !args.listen.ip().is_loopback() {
-        out.warn(&format!(
-            "listening on {}: the fake CleverTap (and its journal at /__harness/requests) is reachable from \
-             other machines",
-            args.listen
-        ));
-    }
+    warn_if_exposed(args.listen, out);
     let color = out.color;
     let ready = |fake: &FakeCleverTap| {
         for line in standalone::banner(fake) {
@@ -140,6 +126,16 @@ pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
     ))?;
     out.line(&format!("stopped: {} requests, {} records processed", summary.requests, summary.processed));
     Ok(exit_code::SUCCESS)
+}
+
+/// Warns when the fake CleverTap listens beyond loopback (`clevertap --listen`, `--clevertap-listen`).
+pub(super) fn warn_if_exposed(listen: SocketAddr, out: &Output) {
+    if !listen.ip().is_loopback() {
+        out.warn(&format!(
+            "listening on {listen}: the fake CleverTap (and its journal at /__harness/requests) is reachable \
+             from other machines"
+        ));
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

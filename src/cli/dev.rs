@@ -45,8 +45,10 @@ pub struct DevArgs {
 
 pub fn execute(args: DevArgs, out: &Output) -> Result<i32> {
     let mut config = DevConfig::new(args.relay.to_spec()?);
+    args.relay.warn_if_exposed(out);
     config.listen = args.listen;
     config.token = args.token;
+    crate::redact::hide_in_logs([config.token.clone(), crate::clevertap::DEFAULT_PASSCODE.to_string()]);
     if !args.listen.ip().is_loopback() {
         out.warn(&format!(
             "listening on {}: the page and its API, which drive the relay, are reachable from other machines",

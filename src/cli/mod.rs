@@ -13,6 +13,7 @@ mod completions;
 mod dev;
 mod fixtures;
 mod map;
+mod numbers;
 mod output;
 mod parity;
 mod prop;

@@ -44,7 +44,8 @@ impl Output {
         Output { quiet, verbose, color, is_terminal, color_stderr }
     }
 
-    /// Logs to stderr through `RUST_LOG` (default `warn`, `-v` info, `-vv` debug).
+    /// Logs to stderr through `RUST_LOG` (default `warn`, `-v` info, `-vv` debug), the secrets
+    /// given to [`crate::redact::hide_in_logs`] hidden.
     pub fn init_logging(&self) {
         let default = match self.verbose {
             0 => "warn",
@@ -55,7 +56,7 @@ impl Output {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(crate::redact::LogWriter::default)
             .with_ansi(self.color_stderr)
             .with_target(false)
             .try_init();

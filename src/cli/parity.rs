@@ -47,7 +47,7 @@ pub struct ParityArgs {
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
     /// The account's property limit per event (the 522 cases send this many and one more).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROPERTY_LIMIT)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROPERTY_LIMIT, value_parser = super::numbers::count_or_zero)]
     property_limit: usize,
     /// The account has Nested Objects switched on.
     #[arg(long)]
@@ -56,11 +56,11 @@ pub struct ParityArgs {
     #[arg(long, value_name = "NAME")]
     discarded_event: Option<String>,
     /// Requests in flight per side, 1 to 15 (the Upload API allows 15 per account).
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = super::numbers::count)]
     concurrency: usize,
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    timeout: u64,
+    /// Per-request timeout: seconds, or with a unit (500ms, 1m).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = crate::duration::flag::positive_secs)]
+    timeout: Duration,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -96,7 +96,7 @@ impl ParityArgs {
             },
             record: self.record.clone(),
             concurrency: self.concurrency,
-            timeout: Duration::from_secs(self.timeout.max(1)),
+            timeout: self.timeout,
         }
     }
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use super::Output;
 use super::relay_args::RelayArgs;
 use crate::conformance::Partition;
-use crate::error::{Error, Result, exit_code};
+use crate::error::{Result, exit_code};
 use crate::mapping::Settings;
 use crate::props::fixture::{fixture_json, fixture_name, save_failure};
 use crate::props::{CheckOptions, Counterexample, PropConfig, PropOutcome, PropTarget, check_relay};
@@ -48,7 +48,7 @@ pub struct PropArgs {
     #[command(flatten)]
     relay: RelayArgs,
     /// Number of generated cases.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = super::numbers::cases)]
     cases: u32,
     /// Seed of the generator; the same seed replays the same cases (default: random, printed).
     #[arg(long, value_name = "S")]
@@ -67,13 +67,18 @@ pub struct PropArgs {
     /// --seed and --cases run every case exactly once, and each shard replays on its own.
     #[arg(long, value_name = "K/N")]
     partition: Option<Partition>,
-    /// Seconds a --relay-lines relay may take to answer one line.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    line_timeout: f64,
+    /// How long a --relay-lines relay may take to answer one line: seconds, or with a unit (500ms).
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = crate::duration::flag::positive_secs)]
+    line_timeout: Duration,
 }
 
 pub fn execute(args: PropArgs, out: &Output) -> Result<i32> {
     let target = target(&args)?;
+    args.relay.warn_if_exposed(out);
+    crate::redact::hide_in_logs([
+        crate::relay::DEFAULT_TOKEN.into(),
+        crate::clevertap::DEFAULT_PASSCODE.into(),
+    ]);
     let settings = args.relay.settings.as_ref().map(Settings::from_file).transpose()?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let config = PropConfig {
@@ -108,18 +113,8 @@ pub fn execute(args: PropArgs, out: &Output) -> Result<i32> {
 }
 
 fn target(args: &PropArgs) -> Result<PropTarget> {
-    if args.cases == 0 {
-        return Err(Error::Usage("--cases must be at least 1".into()));
-    }
     if let Some(command) = &args.relay_lines {
-        if !(args.line_timeout.is_finite() && args.line_timeout > 0.0) {
-            return Err(Error::Usage(format!(
-                "--line-timeout must be a positive number, got {}",
-                args.line_timeout
-            )));
-        }
-        let line_timeout = Duration::from_secs_f64(args.line_timeout);
-        return Ok(PropTarget::Lines { command: command.clone(), line_timeout });
+        return Ok(PropTarget::Lines { command: command.clone(), line_timeout: args.line_timeout });
     }
     Ok(PropTarget::Http(args.relay.to_spec()?))
 }

@@ -26,9 +26,9 @@ pub struct RelayArgs {
     /// Readiness probe path (GET must answer 2xx); default: the TCP port accepts a connection.
     #[arg(long, value_name = "PATH")]
     pub ready_path: Option<String>,
-    /// Seconds the relay may take to become ready.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub startup_timeout: f64,
+    /// How long the relay may take to become ready: seconds, or with a unit (500ms, 1m).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::duration::flag::positive_secs)]
+    pub startup_timeout: Duration,
     /// Settings file (relay-contract.md §3): the relay's settings with --relay-url, else an extra variant.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
@@ -38,6 +38,13 @@ pub struct RelayArgs {
 }
 
 impl RelayArgs {
+    /// Warns when `--clevertap-listen` is not a loopback address, as `clevertap --listen` does.
+    pub fn warn_if_exposed(&self, out: &super::Output) {
+        if let Some(listen) = self.clevertap_listen {
+            super::clevertap::warn_if_exposed(listen, out);
+        }
+    }
+
     /// Turns the flags into a [`RelaySpec`]; no relay flag means the built-in reference relay.
     pub fn to_spec(&self) -> Result<RelaySpec> {
         let target = match (&self.relay_cmd, &self.relay_url) {
@@ -45,12 +52,6 @@ impl RelayArgs {
             (_, Some(url)) => RelayTarget::Url(super::addr::with_scheme(url.trim_end_matches('/'))),
             _ => RelayTarget::BuiltIn { exe: current_exe()? },
         };
-        if !(self.startup_timeout.is_finite() && self.startup_timeout > 0.0) {
-            return Err(Error::Usage(format!(
-                "--startup-timeout must be a positive number of seconds, got {}",
-                self.startup_timeout
-            )));
-        }
         if !self.webhook_path.starts_with('/') {
             return Err(Error::Usage(format!(
                 "--webhook-path must start with '/', got \"{}\"",
@@ -60,7 +61,7 @@ impl RelayArgs {
         let mut spec = RelaySpec::new(target);
         spec.webhook_path = self.webhook_path.clone();
         spec.ready_path = self.ready_path.clone();
-        spec.startup_timeout = Duration::from_secs_f64(self.startup_timeout);
+        spec.startup_timeout = self.startup_timeout;
         spec.settings = self.settings.clone();
         spec.clevertap_listen = self.clevertap_listen;
         Ok(spec)

@@ -57,6 +57,10 @@ pub fn execute(args: ReportArgs, out: &Output) -> Result<i32> {
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
     let to_stdout =
         ![&args.json, &args.junit].iter().any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
-    let view = super::run::View { details: args.details, note: None, to_stdout };
+    let redactor = crate::redact::Redactor::new([
+        crate::conformance::DEFAULT_TOKEN.to_string(),
+        crate::clevertap::DEFAULT_PASSCODE.to_string(),
+    ]);
+    let view = super::run::View { details: args.details, note: None, to_stdout, redactor };
     Ok(super::run::print_outcome(&outcome, out, view))
 }

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::Output;
 use super::relay_args::RelayArgs;
+use crate::clevertap::DEFAULT_PASSCODE;
 use crate::conformance::variants::{add_user_variants, select_built_in};
 use crate::conformance::{
     Checkpoint, DEFAULT_TOKEN, Partition, RunConfig, RunOutcome, Variant, select_checks,
@@ -16,6 +17,7 @@ use crate::conformance::{
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
+use crate::redact::Redactor;
 use crate::relay::{RelaySpec, RelayTarget};
 use crate::report;
 
@@ -89,14 +91,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "N|all", default_value = "3", value_parser = parse_details, help_heading = "Reports")]
     details: Details,
     /// Variants and checks run at the same time (each with its own relay process).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::numbers::count)]
     jobs: Option<usize>,
-    /// Longest wait, in seconds, for the records of one case or check.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    timeout: f64,
-    /// Quiet time, in milliseconds, after the expected records arrived, to catch extras.
-    #[arg(long, value_name = "MS", default_value_t = 150)]
-    settle: u64,
+    /// Longest wait for the records of one case or check: seconds, or with a unit (500ms, 1m).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::duration::flag::positive_secs)]
+    timeout: Duration,
+    /// Quiet time after the expected records arrived, to catch extras: milliseconds, or with a unit.
+    #[arg(long, value_name = "MS", default_value = "150", value_parser = crate::duration::flag::millis)]
+    settle: Duration,
     /// Webhook token given to the relay (QONVERSION_WEBHOOK_TOKEN); set it to your
     /// relay's token with --relay-url.
     #[arg(
@@ -138,24 +140,33 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let mut config = config(&args)?;
     let store_note = snapshot_store_note(&args, &mut config);
     warn_if_empty(&config, out);
+    let redactor = Redactor::new([config.token.clone(), DEFAULT_PASSCODE.to_string()]);
+    crate::redact::hide_in_logs([config.token.clone(), DEFAULT_PASSCODE.to_string()]);
+    args.relay.warn_if_exposed(out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
     config.handle_interrupt = true;
     crate::relay::defer_exit_on_interrupt();
-    let (junit, json) = (args.junit.clone(), args.json.clone());
+    let (junit, json, hide) = (args.junit.clone(), args.json.clone(), redactor.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
-        let _ = report::write_files(partial, files_only(junit.as_deref()), files_only(json.as_deref()));
+        let _ = report::write_redacted_files(
+            partial,
+            files_only(junit.as_deref()),
+            files_only(json.as_deref()),
+            &hide,
+        );
     }));
     let outcome =
         super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
+    report::write_redacted_files(&outcome, args.junit.as_deref(), args.json.as_deref(), &redactor)?;
     let view = View {
         details: args.details,
         note: store_note,
         to_stdout: !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref()),
+        redactor,
     };
     Ok(print_outcome(&outcome, out, view))
 }
@@ -168,12 +179,14 @@ pub(super) struct View {
     pub note: Option<String>,
     /// The report goes to stdout (not when `--json -` or `--junit -` took it).
     pub to_stdout: bool,
+    /// Hides the webhook token and the passcode in everything printed.
+    pub redactor: Redactor,
 }
 
 /// Prints a run's outcome and gives the run's exit code.
 pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i32 {
     if let Some(error) = &outcome.relay_error {
-        out.error(&report::relay_error::relay_error_text(error));
+        out.error(&view.redactor.text(&report::relay_error::relay_error_text(error)));
         if report::relay_error::nothing_ran(outcome) {
             outln!("no case ran: the relay did not start");
             return exit_code::RELAY;
@@ -186,14 +199,20 @@ pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i
     } else {
         human_report(outcome, view.details, out, view.note)
     };
+    let text = view.redactor.text(&text);
     if view.to_stdout {
         outln!("{text}")
     } else {
         eprintln!("{text}")
     }
+    let unusable = unusable_snapshots(outcome);
+    for error in &unusable {
+        out.error(error);
+    }
     match (&outcome.relay_error, outcome.passed()) {
         _ if outcome.interrupted => INTERRUPTED,
         (Some(_), _) => exit_code::RELAY,
+        (None, _) if !unusable.is_empty() => exit_code::USAGE,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,
     }
@@ -255,24 +274,25 @@ fn config(args: &RunArgs) -> Result<RunConfig> {
     config.accept = args.accept;
     config.strict = args.strict;
     config.allow_extra_keys = args.allow_extra_keys;
-    config.jobs = match args.jobs {
-        Some(0) => return Err(Error::Usage("--jobs must be at least 1".into())),
-        Some(n) => n,
-        None => config.jobs,
-    };
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Error::Usage(format!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
-        )));
-    }
-    config.timeout = Duration::from_secs_f64(args.timeout);
-    config.settle = Duration::from_millis(args.settle);
+    config.jobs = args.jobs.unwrap_or(config.jobs);
+    config.timeout = args.timeout;
+    config.settle = args.settle;
     config.token = args.token.clone();
     if let Some(partition) = args.partition {
         config.keep_shard(partition);
     }
     Ok(config)
+}
+
+/// Snapshot files that could not be used (an input error, exit code 2), one message each.
+fn unusable_snapshots(outcome: &RunOutcome) -> Vec<String> {
+    let errors = outcome.cases.iter().filter_map(|case| match &case.snapshot {
+        crate::snapshot::SnapshotStatus::Unusable { error, .. } => Some(format!("snapshot: {error}")),
+        _ => None,
+    });
+    let mut errors: Vec<String> = errors.collect();
+    errors.dedup();
+    errors
 }
 
 /// The variants and the settings checks start from; with --relay-url only the declared one.

@@ -57,17 +57,20 @@ pub struct SendArgs {
     #[arg(long)]
     retry: bool,
     /// How much faster than real time the retry schedule runs.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = crate::qonversion::schedule::DEFAULT_TIME_SCALE)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::time_scale,
+          default_value_t = crate::qonversion::schedule::DEFAULT_TIME_SCALE)]
     time_scale: f64,
-    /// Time limit of one attempt, in seconds (not compressed).
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = 10.0)]
-    timeout: f64,
+    /// Time limit of one attempt (not compressed): seconds, or with a unit (500ms, 1m).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value = "10",
+          value_parser = crate::duration::flag::positive_secs)]
+    timeout: Duration,
     /// Where events whose environment is not "production" go (Qonversion's Sandbox URL).
     #[arg(long, value_name = "URL")]
     sandbox_url: Option<String>,
-    /// Wait this long (real seconds) before the first attempt, like Qonversion's 20-120 s lag.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
-    delay: Option<f64>,
+    /// Wait this long (real seconds, or with a unit) before the first attempt, like Qonversion's
+    /// 20-120 s lag.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = crate::duration::flag::secs)]
+    delay: Option<Duration>,
 }
 
 /// The platform of a built-in fixture.
@@ -115,19 +118,12 @@ fn build_sender(args: &SendArgs) -> Result<FakeQonversion> {
     if reqwest::header::HeaderValue::from_str(&format!("Basic {}", args.token)).is_err() {
         return Err(Error::Usage("--token: contains characters not allowed in an HTTP header".into()));
     }
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        return Err(Error::Usage(format!("--time-scale {}: must be a positive number", args.time_scale)));
-    }
-    let timeout = seconds("--timeout", args.timeout)?;
-    if timeout.is_zero() {
-        return Err(Error::Usage("--timeout: must be more than 0 seconds".into()));
-    }
-    let mut sender = FakeQonversion::new(&to, &args.token).time_scale(args.time_scale).timeout(timeout);
+    let mut sender = FakeQonversion::new(&to, &args.token).time_scale(args.time_scale).timeout(args.timeout);
     if let Some(url) = &args.sandbox_url {
         sender = sender.sandbox_url(url);
     }
     if let Some(delay) = args.delay {
-        sender = sender.delay(seconds("--delay", delay)?);
+        sender = sender.delay(delay);
     }
     Ok(sender)
 }
@@ -138,11 +134,6 @@ fn check_url(flag: &str, url: &str) -> Result<()> {
         Ok(_) => Err(Error::Usage(format!("{flag} {url}: not an http:// or https:// URL"))),
         Err(e) => Err(Error::Usage(format!("{flag} {url}: not a valid URL: {e}"))),
     }
-}
-
-fn seconds(flag: &str, value: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| Error::Usage(format!("{flag} {value}: must be a number of seconds, 0 or more")))
 }
 
 /// The webhook body as JSON, checked to be a webhook event, and where it came from.

@@ -167,7 +167,9 @@ impl Judged<'_> {
         let snapshot = match store {
             Some(store) if mapping_failed && store.accepts() => SnapshotStatus::NotAccepted,
             Some(_) if mapping_failed => SnapshotStatus::NotChecked,
-            Some(store) => store.check(&self.expectation.case, &variant.name, &records)?,
+            Some(store) => store.check(&self.expectation.case, &variant.name, &records).unwrap_or_else(|e| {
+                SnapshotStatus::unusable(store.path(&self.expectation.case, &variant.name), &e)
+            }),
             None => SnapshotStatus::NotChecked,
         };
         let failed = mapping_failed || snapshot.is_failure();

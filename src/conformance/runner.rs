@@ -240,7 +240,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     let sender =
         FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
     let ctx = CheckContext { bench: &bench, sender, timeout: config.timeout, settle: config.settle };
-    let limit = config.timeout * 3 + Duration::from_secs(5);
+    let limit = config.timeout.saturating_mul(3).saturating_add(Duration::from_secs(5));
     let verdict = match tokio::time::timeout(limit, checks::run_check(name, &ctx)).await {
         Ok(verdict) => verdict,
         Err(_) => checks::Verdict {

@@ -30,17 +30,20 @@ pub const RETRY_SCHEDULE: [Duration; 5] = [
 
 /// `offset` on a clock running `time_scale` times faster than real time.
 ///
-/// A scale that is not a positive finite number counts as 1 (real time).
+/// A scale that is not a positive finite number counts as 1 (real time); the result is at most
+/// [`crate::duration::MAX`] times 365, so adding it to an `Instant` cannot overflow.
 ///
 /// ```
 /// use qc_harness::qonversion::schedule::compress;
 /// use std::time::Duration;
 /// assert_eq!(compress(Duration::from_secs(300), 10_000.0), Duration::from_millis(30));
 /// assert_eq!(compress(Duration::from_secs(4 * 3600), 10_000.0), Duration::from_millis(1440));
+/// assert!(compress(Duration::from_secs(3600), 1e-300) <= Duration::from_secs(365 * 24 * 3600));
 /// ```
 pub fn compress(offset: Duration, time_scale: f64) -> Duration {
     let scale = if time_scale.is_finite() && time_scale > 0.0 { time_scale } else { 1.0 };
-    Duration::from_secs_f64(offset.as_secs_f64() / scale)
+    let longest = crate::duration::MAX.saturating_mul(365);
+    Duration::try_from_secs_f64(offset.as_secs_f64() / scale).map_or(longest, |d| d.min(longest))
 }
 
 /// A duration for people: `0s`, `5m`, `4h`, `1h30m`, `1.5s`, `30ms`.

@@ -210,6 +210,7 @@ fn snapshot_problem(status: &SnapshotStatus) -> Option<String> {
             pending.display()
         )),
         SnapshotStatus::NotAccepted => Some("--accept wrote nothing: the case failed".to_string()),
+        SnapshotStatus::Unusable { error, .. } => Some(format!("snapshot unusable (input error): {error}")),
         _ => None,
     }
 }

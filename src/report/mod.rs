@@ -16,6 +16,7 @@ use std::path::Path;
 
 use crate::conformance::RunOutcome;
 use crate::error::{Error, Result};
+use crate::redact::Redactor;
 
 pub use human::{case_line, check_line, last_line, render_compact, render_human};
 pub use matrix::render_matrix;
@@ -23,11 +24,21 @@ pub use summary::{RootCause, render_root_causes, root_causes};
 
 /// Writes the `--junit` and `--json` files that were asked for.
 pub fn write_files(outcome: &RunOutcome, junit: Option<&Path>, json: Option<&Path>) -> Result<()> {
+    write_redacted_files(outcome, junit, json, &Redactor::default())
+}
+
+/// Writes the `--junit` and `--json` files that were asked for, `redactor`'s secrets hidden.
+pub fn write_redacted_files(
+    outcome: &RunOutcome,
+    junit: Option<&Path>,
+    json: Option<&Path>,
+    redactor: &Redactor,
+) -> Result<()> {
     if let Some(path) = junit {
-        write(path, &junit::render(outcome)?)?;
+        write(path, &redactor.text(&junit::render(outcome)?))?;
     }
     if let Some(path) = json {
-        write(path, &json::render(outcome))?;
+        write(path, &redactor.text(&json::render(outcome)))?;
     }
     Ok(())
 }

@@ -256,8 +256,8 @@ async fn exits_2_for_bad_flags() {
     let server = answering(200).await;
     let (_dir, file) = webhook_file(&renewal());
     for (extra, expected) in [
-        (&["--time-scale", "0"][..], "--time-scale 0: must be a positive number"),
-        (&["--timeout", "-1"][..], "--timeout -1: must be a number of seconds"),
+        (&["--time-scale", "0"][..], "'--time-scale <N>': `0` is not a number from 0.001 to 1e9"),
+        (&["--timeout", "-1"][..], "'--timeout <SECS>': `-1` is not a duration"),
         (&["--sandbox-url", "ftp://x"][..], "--sandbox-url ftp://x: not an http"),
     ] {
         let run = send(&file, &server, extra).await;

@@ -46,6 +46,7 @@ Configured by the environment of relay-contract.md (PORT, CLEVERTAP_API_URL, ...
     no-backoff-drop     retry at once after a dropped connection            (upstream.backoff-drop)
     retry-forever-slowly  re-send an unprocessed record every 1.2 s, forever, in the background
                                                                             (upstream.partial)
+    leak-secrets        print the passcode and token, and upload them in evtData.debug (redaction)
 """
 
 import json
@@ -185,6 +186,8 @@ def map_event(event):
                 data["currency"] = value[1]
     if "extra-key" in BREAK:
         data["sandbox"] = False
+    if "leak-secrets" in BREAK:
+        data["debug"] = f"passcode={PASSCODE} token={TOKEN}"
     record = {"identity": ident, "type": "event", "evtName": event_settings(name).get("name") or name, "evtData": data}
     ts = event.get("time") if event.get("time") is not None else event.get("created_at")
     if ts is not None:
@@ -376,4 +379,6 @@ if __name__ == "__main__":
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
     server.daemon_threads = True
     log(f"relay.py listening on {os.environ['PORT']} (BATCH={BATCH}, BREAK={sorted(BREAK)})")
+    if "leak-secrets" in BREAK:
+        log(f"configured with passcode {PASSCODE} and token {TOKEN}")
     server.serve_forever()
