@@ -351,9 +351,9 @@ fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> St
         path: request.url.path().to_string(),
         query: request.url.query().map(str::to_string),
         headers,
-        body: String::new(),   // kept as the raw bytes below
-        records: Vec::new(),   // parsed from the body when the journal is read
-        outcomes: Vec::new(),  // kept compactly below
+        body: String::new(),  // kept as the raw bytes below
+        records: Vec::new(),  // parsed from the body when the journal is read
+        outcomes: Vec::new(), // kept compactly below
         status: processed.reply.status,
         response: processed.reply.body,
         fault: ticket.fault.clone(),

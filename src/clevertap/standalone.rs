@@ -25,6 +25,27 @@ pub async fn serve(
     builder: FakeCleverTapBuilder,
     color: bool,
     ready: impl FnOnce(&FakeCleverTap),
+    print: impl FnMut(&str),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    serve_with(builder, Lines { color, records: true }, ready, print, shutdown).await
+}
+
+/// How [`serve_with`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lines {
+    /// Colour the outcome labels.
+    pub color: bool,
+    /// Print one line per record; `false` (`--quiet`) only counts, and never parses a body.
+    pub records: bool,
+}
+
+/// [`serve`], with the record lines optional (`--quiet` turns them off, and with them the
+/// parsing of every body they need).
+pub async fn serve_with(
+    builder: FakeCleverTapBuilder,
+    lines: Lines,
+    ready: impl FnOnce(&FakeCleverTap),
     mut print: impl FnMut(&str),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary> {
@@ -40,9 +61,9 @@ pub async fn serve(
         if journal.clears() != clears {
             (clears, last_seq) = (journal.clears(), 0); // the journal was cleared: numbers restart
         }
-        for entry in &journal.requests_after(last_seq) {
-            for line in entry_lines(entry, color) {
-                print(&line);
+        for entry in &journal.requests_page(last_seq, usize::MAX, lines.records) {
+            if lines.records {
+                entry_lines(entry, lines.color).iter().for_each(|line| print(line));
             }
             summary.requests += 1;
             summary.processed +=

@@ -159,9 +159,10 @@ impl Stored {
             return Vec::new();
         }
         let Ok(views) = validate::parse_envelope(&self.body) else { return Vec::new() };
-        let processed = views.iter().enumerate().filter(|(i, _)| {
-            self.outcomes.get(*i) == Some(&RecordOutcome::Processed)
-        });
+        let processed = views
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.outcomes.get(*i) == Some(&RecordOutcome::Processed));
         processed.map(|(i, view)| self.record_entry(i, view.to_value())).collect()
     }
 
