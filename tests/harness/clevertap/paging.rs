@@ -93,3 +93,26 @@ async fn the_journal_endpoint_refuses_bad_paging_parameters_with_400() {
         assert!(body["error"].as_str().unwrap().contains('='), "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_page_of_large_uploads_ends_early_and_the_next_pages_carry_the_rest() {
+    let fake = FakeCleverTap::builder().control_endpoints(true).max_concurrency(100).start().await.unwrap();
+    for tag in 0..16 {
+        assert_eq!(upload(&fake, large_batch(tag)).await.status, 200);
+    }
+    let (mut since, mut seen, mut pages) = (0, Vec::new(), 0);
+    loop {
+        let (status, next, page) = get(&fake, &format!("?since={since}&limit=100")).await;
+        assert_eq!(status, 200);
+        let page = page.as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        pages += 1;
+        assert!(page.len() < 16, "a page stops after about 2 MiB, not at {} large uploads", page.len());
+        seen.extend(page.iter().map(|e| e["seq"].as_u64().unwrap()));
+        since = next.unwrap().parse().unwrap();
+    }
+    assert!(pages >= 2, "{pages} pages");
+    assert_eq!(seen, (1..=16).collect::<Vec<u64>>(), "every request once, in order");
+}
