@@ -262,7 +262,32 @@ fn same_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
 
 /// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
 pub fn is_restricted(name: &str) -> bool {
+    if name.is_ascii() {
+        // The common case, without Unicode case tables; the same answer (tested against the slow path).
+        return RESTRICTED_EVENTS
+            .iter()
+            .any(|restricted| same_ascii_ignoring_case_and_spaces(restricted, name));
+    }
     RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
+}
+
+/// ASCII whitespace as `char::is_whitespace` sees it (which, unlike `u8::is_ascii_whitespace`,
+/// includes the vertical tab).
+fn is_ascii_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// [`same_ignoring_case_and_spaces`] for ASCII `b`.
+fn same_ascii_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
+    let mut a = a.bytes().filter(|c| !is_ascii_space(*c));
+    let mut b = b.bytes().filter(|c| !is_ascii_space(*c));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
+            _ => return false,
+        }
+    }
 }
 
 fn prohibited_char(text: &str) -> Option<char> {
