@@ -142,7 +142,10 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError
         });
     }
     let malformed = || EnvelopeError { status: 400, error: MALFORMED.to_string() };
-    let Ok(View::Object(envelope)) = serde_json::from_slice::<View>(body) else {
+    // One UTF-8 pass over the whole body, then a parse that need not check each string again
+    // (the same bodies fail: invalid UTF-8 is malformed either way).
+    let Ok(text) = std::str::from_utf8(body) else { return Err(malformed()) };
+    let Ok(View::Object(envelope)) = serde_json::from_str::<View>(text) else {
         return Err(malformed());
     };
     let Some((_, View::Array(records))) = envelope.into_iter().rev().find(|(key, _)| key == "d") else {
