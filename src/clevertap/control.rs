@@ -5,7 +5,7 @@
 //! `?records=true|false`. Without `since` and `limit` the answer is the whole journal with its
 //! records, pretty-printed, as it always was. With either, the page is compact JSON, records
 //! come only when `records=true` is asked for, `limit` defaults to [`DEFAULT_PAGE`], and a page
-//! ends early past [`PAGE_BYTES`]. The answer carries `x-qc-next-since`: the `since` of the
+//! ends early past [`PAGE_BYTES`] (1 MiB). The answer carries `x-qc-next-since`: the `since` of the
 //! next page (the last seq served, or `since` itself when nothing was new).
 //!
 //! The journal is serialised one entry at a time from shared handles copied under its lock,
@@ -24,7 +24,7 @@ use super::journal::Stored;
 pub const DEFAULT_PAGE: usize = 100;
 /// A page stops after the entry that takes it past this much JSON (bounds the time a read
 /// holds wiremock's server thread).
-pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
+pub const PAGE_BYTES: usize = 1024 * 1024;
 
 /// What a `GET` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -109,7 +109,7 @@ async fn a_page_of_large_uploads_ends_early_and_the_next_pages_carry_the_rest() 
             break;
         }
         pages += 1;
-        assert!(page.len() < 16, "a page stops after about 2 MiB, not at {} large uploads", page.len());
+        assert!(page.len() < 16, "a page stops after about 1 MiB, not at {} large uploads", page.len());
         seen.extend(page.iter().map(|e| e["seq"].as_u64().unwrap()));
         since = next.unwrap().parse().unwrap();
     }
