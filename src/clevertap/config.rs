@@ -58,7 +58,7 @@ pub struct FakeConfig {
     pub listen: Option<SocketAddr>,
     /// Journal capacity in requests.
     pub journal_capacity: usize,
-    /// Journal budget in body bytes.
+    /// Most bytes the journal keeps (bodies, answers, headers, outcomes).
     pub journal_byte_budget: usize,
     /// Serve `GET`/`DELETE /__harness/requests` (standalone mode).
     pub control_endpoints: bool,
@@ -192,10 +192,16 @@ impl FakeCleverTapBuilder {
         self
     }
 
-    /// Journal budget in body bytes (default 256 MiB); the oldest are dropped past it.
-    pub fn journal_byte_budget(mut self, bytes: usize) -> Self {
+    /// Most bytes the journal keeps (default 64 MiB): raw bodies, answers, headers and
+    /// outcomes, all counted; the oldest requests are dropped past it (the newest is always kept).
+    pub fn journal_max_bytes(mut self, bytes: usize) -> Self {
         self.config.journal_byte_budget = bytes;
         self
+    }
+
+    /// The same as [`journal_max_bytes`](Self::journal_max_bytes) (its earlier name).
+    pub fn journal_byte_budget(self, bytes: usize) -> Self {
+        self.journal_max_bytes(bytes)
     }
 
     /// Serves `GET`/`DELETE /__harness/requests` (standalone mode); off by default.

@@ -1,19 +1,126 @@
 //! The standalone mode's journal endpoint: `GET /__harness/requests` serves the journal as
 //! JSON, `DELETE /__harness/requests` clears it (and the request counter; faults stay).
+//!
+//! Paging: `?since=SEQ` (requests numbered after SEQ), `?limit=N` (at most N, oldest first),
+//! `?records=true|false`. Without `since` and `limit` the answer is the whole journal with its
+//! records, pretty-printed, as it always was. With either, the page is compact JSON, records
+//! come only when `records=true` is asked for, `limit` defaults to [`DEFAULT_PAGE`], and a page
+//! ends early past [`PAGE_BYTES`] (1 MiB). The answer carries `x-qc-next-since`: the `since` of the
+//! next page (the last seq served, or `since` itself when nothing was new).
+//!
+//! The journal is serialised one entry at a time from shared handles copied under its lock,
+//! so a read never blocks an upload's append; it still runs on wiremock's one server thread,
+//! which is why large journals should be read in pages.
+
+use std::sync::Arc;
 
 use wiremock::{Request, ResponseTemplate};
 
 use super::answer::CONTENT_TYPE;
 use super::engine::Engine;
+use super::journal::Stored;
+
+/// Requests per page when `limit` is not given on a paged read.
+pub const DEFAULT_PAGE: usize = 100;
+/// A page stops after the entry that takes it past this much JSON (bounds the time a read
+/// holds wiremock's server thread).
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+/// What a `GET` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Query {
+    paged: bool,
+    since: u64,
+    limit: usize,
+    records: bool,
+}
+
+/// Parses the query; `Err` names the bad parameter.
+fn parse_query(request: &Request) -> Result<Query, String> {
+    let (mut since, mut limit, mut records) = (None, None, None);
+    for (key, value) in request.url.query_pairs() {
+        let number = || value.parse::<u64>().map_err(|_| format!("{key}={value} is not a whole number"));
+        match key.as_ref() {
+            "since" => since = Some(number()?),
+            "limit" => limit = Some(usize::try_from(number()?).unwrap_or(usize::MAX)),
+            "records" => {
+                records = Some(parse_bool(&value).ok_or(format!("records={value}: use true or false"))?)
+            }
+            _ => {}
+        }
+    }
+    let paged = since.is_some() || limit.is_some();
+    Ok(Query {
+        paged,
+        since: since.unwrap_or(0),
+        limit: limit.unwrap_or(if paged { DEFAULT_PAGE } else { usize::MAX }),
+        records: records.unwrap_or(!paged),
+    })
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "true" | "yes" => Some(true),
+        "0" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// The entries as pretty JSON, built one at a time (only one parsed entry alive at once).
+fn serialise_whole(entries: &[Arc<Stored>]) -> String {
+    let mut out = Vec::with_capacity(entries.len() * 1024);
+    let mut serializer = serde_json::Serializer::pretty(&mut out);
+    let each = entries.iter().map(|e| e.entry(true));
+    match serde::Serializer::collect_seq(&mut serializer, each) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!(r#"{{"error":"cannot serialise the journal: {e}"}}"#),
+    }
+}
+
+/// A page as compact JSON: entries until [`PAGE_BYTES`] is reached (at least one); returns
+/// the text and the seq of the last entry in it.
+fn serialise_page(entries: &[Arc<Stored>], records: bool) -> (String, Option<u64>) {
+    let mut out = b"[".to_vec();
+    let mut last = None;
+    for stored in entries {
+        if last.is_some() && out.len() >= PAGE_BYTES {
+            break;
+        }
+        if last.is_some() {
+            out.push(b',');
+        }
+        if let Err(e) = serde_json::to_writer(&mut out, &stored.entry(records)) {
+            return (format!(r#"{{"error":"cannot serialise the journal: {e}"}}"#), None);
+        }
+        last = Some(stored.seq());
+    }
+    out.push(b']');
+    (String::from_utf8(out).unwrap_or_default(), last)
+}
+
+fn get(engine: &Engine, request: &Request) -> ResponseTemplate {
+    let query = match parse_query(request) {
+        Ok(query) => query,
+        Err(error) => {
+            let body = serde_json::json!({ "error": error }).to_string();
+            return ResponseTemplate::new(400).set_body_raw(body, CONTENT_TYPE);
+        }
+    };
+    let page = engine.journal.page(query.since, query.limit);
+    let (body, last) = if query.paged {
+        serialise_page(&page, query.records)
+    } else {
+        (serialise_whole(&page), page.last().map(|e| e.seq()))
+    };
+    ResponseTemplate::new(200)
+        .insert_header("x-qc-next-since", last.unwrap_or(query.since).to_string().as_str())
+        .set_body_raw(body, CONTENT_TYPE)
+}
 
 /// Answers a request to the control path.
 pub(crate) fn respond(engine: &Engine, request: &Request) -> ResponseTemplate {
     match request.method.as_str() {
-        "GET" | "HEAD" => {
-            let body = serde_json::to_string_pretty(&engine.journal.requests())
-                .unwrap_or_else(|e| format!(r#"{{"error":"cannot serialise the journal: {e}"}}"#));
-            ResponseTemplate::new(200).set_body_raw(body, CONTENT_TYPE)
-        }
+        "GET" | "HEAD" => get(engine, request),
         "DELETE" => {
             let cleared = engine.journal.len();
             engine.reset(false);

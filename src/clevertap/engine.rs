@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use wiremock::Request;
 
 use super::answer::{self, Answer};
 use super::config::{Account, FakeConfig};
 use super::fault::Chaos;
-use super::journal::{Journal, JournalEntry, REDACTED, RecordOutcome};
+use super::journal::{Journal, JournalEntry, Outcomes, REDACTED, RecordOutcome, Stored};
 use super::validate::{self, Rules};
 use super::view::View;
 use super::{Fault, FaultScript};
@@ -183,7 +184,7 @@ impl Engine {
         let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
         let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
         let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
-        self.journal.push(journal_entry(&ticket, request, processed));
+        self.journal.push_stored(journal_entry(&ticket, request, processed));
     }
 
     /// Answers an upload (or any other request) and journals it.
@@ -191,7 +192,7 @@ impl Engine {
         let ticket = self.take_ticket();
         let processed = self.process(&ticket, request);
         let reply = processed.reply.clone();
-        self.journal.push(journal_entry(&ticket, request, processed));
+        self.journal.push_stored(journal_entry(&ticket, request, processed));
         reply
     }
 
@@ -340,9 +341,9 @@ fn is_dry_run(request: &Request) -> bool {
     request.url.query_pairs().any(|(k, v)| k == "dryRun" && (v == "1" || v.eq_ignore_ascii_case("true")))
 }
 
-fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> JournalEntry {
+fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> Stored {
     let headers = redacted_headers(request);
-    JournalEntry {
+    let meta = JournalEntry {
         seq: ticket.seq,
         received_at: ticket.received_at,
         offset: ticket.offset,
@@ -352,13 +353,14 @@ fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> Jo
         path: request.url.path().to_string(),
         query: request.url.query().map(str::to_string),
         headers,
-        body: String::from_utf8_lossy(&request.body).into_owned(),
-        records: Vec::new(), // parsed from `body` when the journal is read
-        outcomes: processed.outcomes,
+        body: String::new(),  // kept as the raw bytes below
+        records: Vec::new(),  // parsed from the body when the journal is read
+        outcomes: Vec::new(), // kept compactly below
         status: processed.reply.status,
         response: processed.reply.body,
         fault: ticket.fault.clone(),
         in_flight: processed.in_flight,
         dry_run: is_dry_run(request),
-    }
+    };
+    Stored::new(meta, Bytes::copy_from_slice(&request.body), Outcomes::from_vec(processed.outcomes))
 }

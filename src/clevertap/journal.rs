@@ -1,6 +1,11 @@
 //! The [`Journal`]: every request the fake received, its records and their outcomes, the
-//! answer sent and the fault injected. Bounded: past its capacity (requests, or body bytes)
+//! answer sent and the fault injected. Bounded: past its capacity (requests, or bytes kept)
 //! the oldest entries are dropped and counted.
+//!
+//! It keeps each request's raw body (shared [`bytes::Bytes`]) and a compact outcome list
+//! ([`stored`]); parsed records are made when read, and never kept, so the byte budget
+//! bounds what the journal really holds. Reads copy a list of shared handles under the lock
+//! and build entries after releasing it, so a large read never holds up an upload's append.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -12,11 +17,14 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::Fault;
+pub(crate) use stored::{Outcomes, Stored};
+
+pub(crate) mod stored;
 
 /// Default journal capacity, in requests.
 pub const DEFAULT_CAPACITY: usize = 10_000;
-/// Default journal budget for raw bodies, in bytes (parsed records cost about as much again).
-pub const DEFAULT_BYTE_BUDGET: usize = 256 * 1024 * 1024;
+/// Default journal budget in bytes (64 MiB): bodies, answers, headers and outcomes, all counted.
+pub const DEFAULT_BYTE_BUDGET: usize = 64 * 1024 * 1024;
 /// What a redacted header value reads.
 pub use crate::redact::REDACTED;
 
@@ -122,25 +130,10 @@ impl JournalEntry {
             offset: self.offset,
         })
     }
-
-    /// Parses `records` from the body if that was not done yet.
-    fn fill_records(&mut self) {
-        if self.records.is_empty() && !self.outcomes.is_empty() {
-            self.records = super::validate::check_envelope(self.body.as_bytes()).unwrap_or_default();
-        }
-    }
-
-    fn has_processed(&self) -> bool {
-        !self.dry_run && self.outcomes.contains(&RecordOutcome::Processed)
-    }
-
-    fn cost(&self) -> usize {
-        self.body.len() * 2 + self.response.len() + 512
-    }
 }
 
 struct Inner {
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Arc<Stored>>,
     bytes: usize,
     dropped: u64,
     clears: u64,
@@ -163,7 +156,8 @@ impl fmt::Debug for Journal {
 }
 
 impl Journal {
-    /// An empty journal keeping at most `capacity` requests and `byte_budget` body bytes.
+    /// An empty journal keeping at most `capacity` requests and `byte_budget` bytes (bodies,
+    /// answers, headers and outcomes; the newest entry is always kept).
     pub fn new(capacity: usize, byte_budget: usize) -> Journal {
         let inner = Inner {
             entries: VecDeque::new(),
@@ -180,12 +174,18 @@ impl Journal {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Appends an entry, dropping the oldest past the capacity.
+    /// Appends an entry, dropping the oldest past the capacity. Its `records` are not kept:
+    /// they are parsed again from `body` when read.
     pub fn push(&self, entry: JournalEntry) {
+        self.push_stored(Stored::from_entry(entry));
+    }
+
+    /// Appends a kept entry, dropping the oldest past the capacity or the byte budget.
+    pub(crate) fn push_stored(&self, entry: Stored) {
         {
             let mut inner = self.lock();
             inner.bytes += entry.cost();
-            inner.entries.push_back(entry);
+            inner.entries.push_back(Arc::new(entry));
             while inner.entries.len() > inner.capacity
                 || (inner.bytes > inner.byte_budget && inner.entries.len() > 1)
             {
@@ -216,41 +216,43 @@ impl Journal {
 
     /// Kept requests with `seq` greater than `after`, oldest first.
     pub fn requests_after(&self, after: u64) -> Vec<JournalEntry> {
-        let mut inner = self.lock();
-        let wanted = inner.entries.iter_mut().filter(|e| e.seq > after);
-        wanted
-            .map(|e| {
-                e.fill_records();
-                e.clone()
-            })
-            .collect()
+        self.page(after, usize::MAX).iter().map(|e| e.entry(true)).collect()
+    }
+
+    /// At most `limit` kept requests with `seq` greater than `after`, oldest first; their
+    /// `records` parsed only when `with_records` (otherwise left empty).
+    pub fn requests_page(&self, after: u64, limit: usize, with_records: bool) -> Vec<JournalEntry> {
+        self.page(after, limit).iter().map(|e| e.entry(with_records)).collect()
+    }
+
+    /// Shared handles on at most `limit` entries after `after` (the lock is held only to copy them).
+    pub(crate) fn page(&self, after: u64, limit: usize) -> Vec<Arc<Stored>> {
+        let inner = self.lock();
+        inner.entries.iter().filter(|e| e.seq() > after).take(limit).cloned().collect()
     }
 
     /// Every record of every kept request, in arrival order, with its outcome.
     pub fn records(&self) -> Vec<RecordEntry> {
-        let mut inner = self.lock();
-        inner.entries.iter_mut().for_each(JournalEntry::fill_records);
-        inner.entries.iter().flat_map(JournalEntry::record_entries).collect()
+        self.page(0, usize::MAX).iter().flat_map(|e| e.record_entries()).collect()
     }
 
     /// Records with outcome `Processed`, in arrival order; dry runs excluded.
     pub fn processed_records(&self) -> Vec<RecordEntry> {
-        let mut inner = self.lock();
-        let with_processed = inner.entries.iter_mut().filter(|e| e.has_processed());
-        with_processed
-            .flat_map(|e| {
-                e.fill_records();
-                e.record_entries().filter(|r| r.outcome == RecordOutcome::Processed).collect::<Vec<_>>()
-            })
-            .collect()
+        let with_processed: Vec<Arc<Stored>> =
+            self.page(0, usize::MAX).into_iter().filter(|e| e.has_processed()).collect();
+        with_processed.iter().flat_map(|e| e.processed_records()).collect()
     }
 
     /// How many records were processed (dry runs excluded), without parsing any body.
     pub fn processed_count(&self) -> usize {
         let inner = self.lock();
-        let processed =
-            |e: &JournalEntry| e.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count();
-        inner.entries.iter().filter(|e| !e.dry_run).map(processed).sum()
+        let processed = |e: &Arc<Stored>| if e.has_processed() { e.outcomes().processed() } else { 0 };
+        inner.entries.iter().map(processed).sum()
+    }
+
+    /// Bytes the kept entries are counted as (at most the byte budget, unless one entry alone is larger).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// How many times the journal was cleared (a reader's cue to start over).
@@ -260,7 +262,7 @@ impl Journal {
 
     /// The `seq` of the newest kept request (0 when empty).
     pub fn last_seq(&self) -> u64 {
-        self.lock().entries.back().map_or(0, |e| e.seq)
+        self.lock().entries.back().map_or(0, |e| e.seq())
     }
 
     /// How many requests were dropped to keep the journal within its capacity.

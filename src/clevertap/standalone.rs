@@ -7,7 +7,9 @@ use std::future::Future;
 use console::{Style, style};
 use serde_json::Value;
 
-use super::{CONTROL_PATH, FakeCleverTap, FakeCleverTapBuilder, JournalEntry, RecordOutcome, UPLOAD_PATH};
+use super::{
+    CONTROL_PATH, FakeCleverTap, FakeCleverTapBuilder, Journal, JournalEntry, RecordOutcome, UPLOAD_PATH,
+};
 use crate::error::Result;
 
 /// What a standalone run saw, for the closing line.
@@ -25,6 +27,27 @@ pub async fn serve(
     builder: FakeCleverTapBuilder,
     color: bool,
     ready: impl FnOnce(&FakeCleverTap),
+    print: impl FnMut(&str),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    serve_with(builder, Lines { color, records: true }, ready, print, shutdown).await
+}
+
+/// How [`serve_with`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lines {
+    /// Colour the outcome labels.
+    pub color: bool,
+    /// Print one line per record; `false` (`--quiet`) only counts, and never parses a body.
+    pub records: bool,
+}
+
+/// [`serve`], with the record lines optional (`--quiet` turns them off, and with them the
+/// parsing of every body they need).
+pub async fn serve_with(
+    builder: FakeCleverTapBuilder,
+    lines: Lines,
+    ready: impl FnOnce(&FakeCleverTap),
     mut print: impl FnMut(&str),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary> {
@@ -40,15 +63,7 @@ pub async fn serve(
         if journal.clears() != clears {
             (clears, last_seq) = (journal.clears(), 0); // the journal was cleared: numbers restart
         }
-        for entry in &journal.requests_after(last_seq) {
-            for line in entry_lines(entry, color) {
-                print(&line);
-            }
-            summary.requests += 1;
-            summary.processed +=
-                entry.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count() as u64;
-            last_seq = entry.seq;
-        }
+        last_seq = take_new(&journal, last_seq, lines, &mut print, &mut summary);
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { break },
             () = &mut shutdown => break,
@@ -56,6 +71,33 @@ pub async fn serve(
     }
     drop(fake);
     Ok(summary)
+}
+
+/// Prints and counts the requests after `last_seq`; returns the new `last_seq`. Without record
+/// lines only the kept outcomes are counted: no body is parsed or copied.
+fn take_new(
+    journal: &Journal,
+    mut last_seq: u64,
+    lines: Lines,
+    print: &mut impl FnMut(&str),
+    summary: &mut Summary,
+) -> u64 {
+    if lines.records {
+        for entry in &journal.requests_after(last_seq) {
+            entry_lines(entry, lines.color).iter().for_each(|line| print(line));
+            summary.requests += 1;
+            summary.processed +=
+                entry.outcomes.iter().filter(|o| **o == RecordOutcome::Processed).count() as u64;
+            last_seq = entry.seq;
+        }
+    } else {
+        for stored in &journal.page(last_seq, usize::MAX) {
+            summary.requests += 1;
+            summary.processed += stored.outcomes().processed() as u64;
+            last_seq = stored.seq();
+        }
+    }
+    last_seq
 }
 
 /// The banner printed when the fake is up.

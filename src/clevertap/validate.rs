@@ -142,7 +142,10 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError
         });
     }
     let malformed = || EnvelopeError { status: 400, error: MALFORMED.to_string() };
-    let Ok(View::Object(envelope)) = serde_json::from_slice::<View>(body) else {
+    // One UTF-8 pass over the whole body, then a parse that need not check each string again
+    // (the same bodies fail: invalid UTF-8 is malformed either way).
+    let Ok(text) = std::str::from_utf8(body) else { return Err(malformed()) };
+    let Ok(View::Object(envelope)) = serde_json::from_str::<View>(text) else {
         return Err(malformed());
     };
     let Some((_, View::Array(records))) = envelope.into_iter().rev().find(|(key, _)| key == "d") else {
@@ -262,7 +265,32 @@ fn same_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
 
 /// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
 pub fn is_restricted(name: &str) -> bool {
+    if name.is_ascii() {
+        // The common case, without Unicode case tables; the same answer (tested against the slow path).
+        return RESTRICTED_EVENTS
+            .iter()
+            .any(|restricted| same_ascii_ignoring_case_and_spaces(restricted, name));
+    }
     RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
+}
+
+/// ASCII whitespace as `char::is_whitespace` sees it (which, unlike `u8::is_ascii_whitespace`,
+/// includes the vertical tab).
+fn is_ascii_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// [`same_ignoring_case_and_spaces`] for ASCII `b`.
+fn same_ascii_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
+    let mut a = a.bytes().filter(|c| !is_ascii_space(*c));
+    let mut b = b.bytes().filter(|c| !is_ascii_space(*c));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
+            _ => return false,
+        }
+    }
 }
 
 fn prohibited_char(text: &str) -> Option<char> {

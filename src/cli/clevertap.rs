@@ -73,6 +73,27 @@ pub struct ClevertapArgs {
     /// Requests kept in the journal; older ones are dropped.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = super::numbers::count)]
     journal_capacity: usize,
+    /// Most bytes the journal keeps (bodies, answers, headers, outcomes); older requests are
+    /// dropped. A number of bytes, or with K, M or G (KiB, MiB, GiB): 64M, 1G.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    journal_max_bytes: usize,
+}
+
+/// `65536`, `64K`, `64M`, `1G` (binary units; `KiB`/`MiB`/`GiB` and `KB`/`MB`/`GB` read the same).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{text}` is not a size: use bytes (1048576) or 64K, 64M, 1G")),
+    };
+    let number: usize =
+        digits.parse().map_err(|_| format!("`{text}` is not a size: use bytes (1048576) or 64K, 64M, 1G"))?;
+    number.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 fn parse_fault(text: &str) -> Result<FaultScript, String> {
@@ -97,6 +118,7 @@ impl ClevertapArgs {
             .property_limit(self.property_limit)
             .nested_objects(self.nested_objects)
             .journal_capacity(self.journal_capacity)
+            .journal_max_bytes(self.journal_max_bytes)
             .faults(script);
         for name in &self.discard_event {
             builder = builder.discard_event(name.clone());
@@ -117,9 +139,10 @@ pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
             out.line(&standalone::dim(&line, color));
         }
     };
-    let summary: Summary = super::runtime()?.block_on(standalone::serve(
+    let lines = standalone::Lines { color, records: !out.quiet };
+    let summary: Summary = super::runtime()?.block_on(standalone::serve_with(
         builder,
-        color,
+        lines,
         ready,
         |line| out.line(line),
         shutdown_signal(),
@@ -152,5 +175,22 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_bytes_or_binary_units_and_refuse_anything_else() {
+        assert_eq!(parse_size("65536"), Ok(65_536));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        for bad in ["", "M", "64X", "-1", "1.5M", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

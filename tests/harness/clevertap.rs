@@ -11,6 +11,7 @@ mod journal;
 mod lifecycle;
 mod nested;
 mod node_client;
+mod paging;
 mod properties;
 mod rules;
 mod standalone;

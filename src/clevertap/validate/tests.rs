@@ -133,3 +133,33 @@ fn emails_and_phones() {
         assert!(!valid_phone(bad), "{bad}");
     }
 }
+
+/// The unoptimised rule: every restricted name, compared with Unicode case and whitespace.
+fn restricted_by_the_slow_path(name: &str) -> bool {
+    RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
+}
+
+#[test]
+fn the_ascii_restricted_check_answers_as_the_unicode_one_for_every_ascii_byte() {
+    let mut names: Vec<String> = RESTRICTED_EVENTS.iter().map(|n| n.to_string()).collect();
+    names.extend(["trial_started", "App", "AppLaunchedX", ""].map(String::from));
+    for name in &names {
+        for byte in 0u8..128 {
+            for at in [0, name.len() / 2, name.len()] {
+                let mut variant = name.to_ascii_uppercase();
+                variant.insert(at, char::from(byte));
+                assert_eq!(is_restricted(&variant), restricted_by_the_slow_path(&variant), "{variant:?}");
+            }
+        }
+    }
+    assert!(is_restricted(" app\x0Blaunched "), "a vertical tab is whitespace");
+    assert!(!is_restricted("app\x1Claunched"), "U+001C is not whitespace");
+}
+
+#[test]
+fn non_ascii_restricted_names_keep_the_unicode_comparison() {
+    // KELVIN SIGN lower-cases to 'k'; NO-BREAK SPACE is whitespace.
+    assert!(is_restricted("Notification Clic\u{212A}ed"));
+    assert!(is_restricted("App\u{A0}Launched"));
+    assert!(!is_restricted("App Launchéd"));
+}
