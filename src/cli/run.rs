@@ -106,7 +106,7 @@ pub struct RunArgs {
     token: String,
 }
 
-/// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it.
+/// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it; SIGTERM gives 143, SIGHUP 129.
 const INTERRUPTED: i32 = 130;
 
 /// How much of each failure the report shows.
@@ -131,21 +131,31 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     warn_if_empty(&config, out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
-    config.handle_interrupt = true;
-    crate::relay::defer_exit_on_interrupt();
+    let signals = super::signals();
+    if let Some(signals) = signals {
+        config.cancel = signals.token();
+    }
     let (junit, json) = (args.junit.clone(), args.json.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
         let _ = report::write_files(partial, files_only(junit.as_deref()), files_only(json.as_deref()));
     }));
-    let outcome =
-        super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
+    let outcome = super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)));
+    let outcome = match (outcome, signals.and_then(|s| s.exit_code())) {
+        (Ok(outcome), _) => outcome,
+        // A step that failed because the run was stopped: the interrupt decides the code.
+        (Err(e), Some(code)) => {
+            out.error(&format!("interrupted: {e}"));
+            return Ok(code);
+        }
+        (Err(e), None) => return Err(e),
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     report::write_files(&outcome, args.junit.as_deref(), args.json.as_deref())?;
     if let Some(error) = &outcome.relay_error {
         out.error(&report::relay_error::relay_error_text(error));
-        if report::relay_error::nothing_ran(&outcome) {
+        if report::relay_error::nothing_ran(&outcome) && !outcome.interrupted {
             println!("no case ran: the relay did not start");
             return Ok(exit_code::RELAY);
         }
@@ -163,8 +173,9 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     } else {
         eprintln!("{text}")
     }
+    let signal_code = signals.and_then(|s| s.exit_code());
     Ok(match (&outcome.relay_error, outcome.passed()) {
-        _ if outcome.interrupted => INTERRUPTED,
+        _ if outcome.interrupted => signal_code.unwrap_or(INTERRUPTED),
         (Some(_), _) => exit_code::RELAY,
         (None, true) => exit_code::SUCCESS,
         (None, false) => exit_code::FAILURE,

@@ -233,9 +233,11 @@ impl LineReader {
 
 impl Process {
     fn start(command: &str) -> Result<Process> {
+        let marker = group::new_marker();
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
+            .env(group::MARKER_ENV, &marker)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -250,8 +252,7 @@ impl Process {
         if let Some(stream) = child.stderr.take() {
             stderr.capture(stream, "stderr");
         }
-        group::install_interrupt_handler();
-        group::register(child.id() as i32);
+        group::register(child.id() as i32, &marker);
         let stdout = LineReader { stdout, pending: Vec::new() };
         Ok(Process { stdin: child.stdin.take(), child, stdout, stderr })
     }

@@ -1,6 +1,7 @@
 //! The one integration test binary. Each module owns one part of the harness.
 
 mod broken_relays;
+mod cancellation;
 mod clevertap;
 mod cli_polish;
 mod conformance;
@@ -10,6 +11,7 @@ mod driver;
 mod examples;
 mod first_hour;
 mod fixtures;
+mod leaks;
 mod map_cli;
 mod mapping_rules;
 mod parity;
