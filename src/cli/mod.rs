@@ -77,6 +77,8 @@ pub fn main() -> i32 {
     };
     let out = Output::new(cli.quiet, cli.verbose, cli.color);
     out.init_logging();
+    crate::clevertap::raise_open_file_limit();
+    crate::clevertap::quiet_request_panics();
     match execute(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {

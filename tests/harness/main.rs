@@ -9,6 +9,7 @@ mod correct_relays;
 mod dev;
 mod driver;
 mod examples;
+mod fake_process;
 mod first_hour;
 mod fixtures;
 mod leaks;
