@@ -139,7 +139,8 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
         let _ = report::write_files(partial, files_only(junit.as_deref()), files_only(json.as_deref()));
     }));
-    let outcome = super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)));
+    let outcome =
+        super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)));
     let outcome = match (outcome, signals.and_then(|s| s.exit_code())) {
         (Ok(outcome), _) => outcome,
         // A step that failed because the run was stopped: the interrupt decides the code.

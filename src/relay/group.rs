@@ -98,9 +98,9 @@ pub fn marked_processes(marker: &str) -> Vec<i32> {
         .filter(|pid| *pid != std::process::id() as i32)
         .filter(|pid| {
             let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
-            environ.split(|b| *b == 0).any(|var| {
-                if prefix { var.starts_with(wanted.as_bytes()) } else { var == wanted.as_bytes() }
-            })
+            environ
+                .split(|b| *b == 0)
+                .any(|var| if prefix { var.starts_with(wanted.as_bytes()) } else { var == wanted.as_bytes() })
         })
         .filter(|pid| is_alive(*pid))
         .collect()

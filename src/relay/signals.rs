@@ -48,7 +48,8 @@ impl ShutdownSignals {
     /// runtime the caller uses). `escalate` gets the exit code (128 + signal number) after
     /// [`kill_all_relays`](super::kill_all_relays) ran.
     pub fn install(mode: Escalate, escalate: impl Fn(i32) + Send + 'static) -> Result<Self> {
-        let signals = ShutdownSignals { token: CancellationToken::new(), received: Arc::new(AtomicI32::new(0)) };
+        let signals =
+            ShutdownSignals { token: CancellationToken::new(), received: Arc::new(AtomicI32::new(0)) };
         let owner = signals.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()

@@ -84,7 +84,8 @@ const NO_HANDLER_ENV: &str = "QC_HARNESS_NO_HANDLER_PGID_FILE";
 #[ignore = "helper process for the_library_installs_no_signal_handler"]
 async fn no_handler_helper_process() {
     let Ok(file) = std::env::var(NO_HANDLER_ENV) else { return };
-    let spec = RelaySpec::new(RelayTarget::Command("exec python3 -m http.server $PORT --bind 127.0.0.1".into()));
+    let spec =
+        RelaySpec::new(RelayTarget::Command("exec python3 -m http.server $PORT --bind 127.0.0.1".into()));
     let launch = RelayLaunch::new("http://127.0.0.1:9", Settings::default());
     let relay = start_relay(&spec, launch).await.expect("the relay starts");
     std::fs::write(&file, relay.process_group().unwrap().to_string()).unwrap();
@@ -153,7 +154,8 @@ fn interrupt(mut child: Child, dir: &Path, signal: Signal, code: i32) -> String 
         std::thread::sleep(Duration::from_millis(20));
     };
     let output = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     let left = marked_processes(&format!("{pid}-"));
     for relay in &left {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*relay), Signal::SIGKILL);
