@@ -45,6 +45,8 @@ struct Process {
     stdin: Option<ChildStdin>,
     stdout: LineReader,
     stderr: OutputTail,
+    /// The value of [`group::MARKER_ENV`] in the relay's environment.
+    marker: String,
 }
 
 /// One input line.
@@ -254,7 +256,7 @@ impl Process {
         }
         group::register(child.id() as i32, &marker);
         let stdout = LineReader { stdout, pending: Vec::new() };
-        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr })
+        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr, marker })
     }
 
     fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
@@ -290,7 +292,7 @@ impl Process {
             std::thread::sleep(Duration::from_millis(5));
         }
         let pgid = self.child.id() as i32;
-        group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        group::signal_relay(pgid, &self.marker, nix::sys::signal::Signal::SIGKILL);
         group::unregister(pgid);
         let _ = self.child.wait();
     }
