@@ -15,6 +15,7 @@ mod control;
 mod engine;
 pub mod fault;
 pub mod journal;
+mod limits;
 mod recycle;
 mod server;
 pub mod standalone;
@@ -28,4 +29,5 @@ pub use config::{
 pub use engine::{CONTROL_PATH, UPLOAD_PATH};
 pub use fault::{Fault, FaultScript};
 pub use journal::{Journal, JournalEntry, RecordEntry, RecordOutcome, WaitTimeout};
+pub use limits::{quiet_request_panics, raise_open_file_limit};
 pub use server::FakeCleverTap;

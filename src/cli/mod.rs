@@ -80,6 +80,8 @@ pub fn main() -> i32 {
     };
     let out = Output::new(cli.quiet, cli.verbose, cli.color);
     out.init_logging();
+    crate::clevertap::raise_open_file_limit();
+    crate::clevertap::quiet_request_panics();
     match execute(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {
@@ -90,6 +92,7 @@ pub fn main() -> i32 {
 }
 
 fn execute(command: Command, out: &Output) -> Result<i32> {
+    own_signals(&command)?;
     match command {
         Command::Run(args) => run::execute(args, out),
         Command::Clevertap(args) => clevertap::execute(args, out),
@@ -112,4 +115,32 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| crate::Error::Network(format!("cannot start the async runtime: {e}")))
+}
+
+/// How long `run` may take, after the first interrupt, to stop its relays and write its
+/// report before a second interrupt is assumed.
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The process's one signal owner, for the commands that start relays.
+static SIGNALS: std::sync::OnceLock<crate::relay::ShutdownSignals> = std::sync::OnceLock::new();
+
+/// The signal owner, if this command installed one.
+pub(crate) fn signals() -> Option<&'static crate::relay::ShutdownSignals> {
+    SIGNALS.get()
+}
+
+/// For commands that start relays: becomes the child subreaper (Linux) and owns SIGINT,
+/// SIGTERM and SIGHUP. `run` winds down at the first signal (its token is cancelled) and
+/// exits at a second; the others stop their relays and exit at the first.
+fn own_signals(command: &Command) -> Result<()> {
+    use crate::relay::{Escalate, ShutdownSignals};
+    let mode = match command {
+        Command::Run(_) => Escalate::OnSecondSignal { grace: INTERRUPT_GRACE },
+        Command::Dev(_) | Command::Prop(_) | Command::Parity(_) => Escalate::OnFirstSignal,
+        _ => return Ok(()),
+    };
+    crate::relay::become_subreaper();
+    let signals = ShutdownSignals::install(mode, |code| std::process::exit(code))?;
+    let _ = SIGNALS.set(signals);
+    Ok(())
 }

@@ -61,6 +61,6 @@ pub fn execute(args: ReportArgs, out: &Output) -> Result<i32> {
         crate::conformance::DEFAULT_TOKEN.to_string(),
         crate::clevertap::DEFAULT_PASSCODE.to_string(),
     ]);
-    let view = super::run::View { details: args.details, note: None, to_stdout, redactor };
+    let view = super::run::View { details: args.details, note: None, to_stdout, redactor, signal_code: None };
     Ok(super::run::print_outcome(&outcome, out, view))
 }

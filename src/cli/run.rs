@@ -117,7 +117,7 @@ pub struct RunArgs {
     partition: Option<Partition>,
 }
 
-/// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it.
+/// Exit code after Ctrl-C (128 + SIGINT), as a shell reports it; SIGTERM gives 143, SIGHUP 129.
 const INTERRUPTED: i32 = 130;
 
 /// How much of each failure the report shows.
@@ -145,8 +145,10 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     args.relay.warn_if_exposed(out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
     config.progress = progress.clone();
-    config.handle_interrupt = true;
-    crate::relay::defer_exit_on_interrupt();
+    let signals = super::signals();
+    if let Some(signals) = &signals {
+        config.cancel = signals.token();
+    }
     let (junit, json, hide) = (args.junit.clone(), args.json.clone(), redactor.clone());
     let checkpoint = Checkpoint(Arc::new(move |partial: &RunOutcome| {
         let _ = report::write_redacted_files(
@@ -157,7 +159,16 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         );
     }));
     let outcome =
-        super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)))?;
+        super::runtime()?.block_on(crate::conformance::run_with_checkpoint(config, Some(checkpoint)));
+    let outcome = match (outcome, signals.and_then(|s| s.exit_code())) {
+        (Ok(outcome), _) => outcome,
+        // A step that failed because the run was stopped: the interrupt decides the code.
+        (Err(e), Some(code)) => {
+            out.error(&format!("interrupted: {e}"));
+            return Ok(code);
+        }
+        (Err(e), None) => return Err(e),
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -167,6 +178,7 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
         note: store_note,
         to_stdout: !is_stdout(args.junit.as_deref()) && !is_stdout(args.json.as_deref()),
         redactor,
+        signal_code: signals.and_then(|s| s.exit_code()),
     };
     Ok(print_outcome(&outcome, out, view))
 }
@@ -181,13 +193,15 @@ pub(super) struct View {
     pub to_stdout: bool,
     /// Hides the webhook token and the passcode in everything printed.
     pub redactor: Redactor,
+    /// The exit code of the signal that stopped the run (128 + signal), if one did.
+    pub signal_code: Option<i32>,
 }
 
 /// Prints a run's outcome and gives the run's exit code.
 pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i32 {
     if let Some(error) = &outcome.relay_error {
         out.error(&view.redactor.text(&report::relay_error::relay_error_text(error)));
-        if report::relay_error::nothing_ran(outcome) {
+        if report::relay_error::nothing_ran(outcome) && !outcome.interrupted {
             outln!("no case ran: the relay did not start");
             return exit_code::RELAY;
         }
@@ -210,7 +224,7 @@ pub(super) fn print_outcome(outcome: &RunOutcome, out: &Output, view: View) -> i
         out.error(error);
     }
     match (&outcome.relay_error, outcome.passed()) {
-        _ if outcome.interrupted => INTERRUPTED,
+        _ if outcome.interrupted => view.signal_code.unwrap_or(INTERRUPTED),
         (Some(_), _) => exit_code::RELAY,
         (None, _) if !unusable.is_empty() => exit_code::USAGE,
         (None, true) => exit_code::SUCCESS,

@@ -44,10 +44,14 @@ pub struct RunConfig {
     pub token: String,
     /// A progress bar to advance (the CLI passes one on a terminal only).
     pub progress: Option<indicatif::ProgressBar>,
-    /// Stop at Ctrl-C and return what finished (the CLI sets this; tests do not).
+    /// Also stop at Ctrl-C, listening to SIGINT itself (off by default; the CLI leaves it
+    /// off and owns the signals through [`cancel`](Self::cancel) instead).
     pub handle_interrupt: bool,
     /// The whole run's plan when this run is one shard of it ([`RunConfig::keep_shard`]).
     pub shard_plan: Option<super::partition::RunPlan>,
+    /// Cancelling this token stops the run: the relays are stopped and the outcome of what
+    /// finished comes back, marked interrupted.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl RunConfig {
@@ -72,6 +76,7 @@ impl RunConfig {
             progress: None,
             handle_interrupt: false,
             shard_plan: None,
+            cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

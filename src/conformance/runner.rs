@@ -72,7 +72,13 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         plan: config.plan(),
         ..RunOutcome::default()
     };
-    let pool = match BenchPool::new(&config.relay, &config.token, &config.check_settings).await {
+    // One interrupt listener for the whole run, so that no interrupt falls between two steps.
+    let mut stop = Box::pin(interrupt(&config));
+    let pool = tokio::select! {
+        pool = BenchPool::new(&config.relay, &config.token, &config.check_settings) => pool,
+        _ = &mut stop => return Ok(interrupted(outcome, &config, started)),
+    };
+    let pool = match pool {
         Ok(pool) => pool,
         Err(e @ Error::Relay { .. }) => {
             outcome.relay_error = Some(e.to_string());
@@ -83,8 +89,13 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
     };
     let units = units(&config);
     if !units.is_empty() {
-        match probe_start(&pool, &config).await {
+        let probed = tokio::select! {
+            probed = probe_start(&pool, &config) => probed,
+            _ = &mut stop => return Ok(interrupted(outcome, &config, started)),
+        };
+        match probed {
             Ok(()) => {}
+            Err(_) if config.cancel.is_cancelled() => return Ok(interrupted(outcome, &config, started)),
             Err(e @ Error::Relay { .. }) => {
                 outcome.relay_error = Some(e.to_string());
                 finish(&mut outcome, &config, started);
@@ -100,12 +111,10 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
     let mut stream =
         futures::stream::iter(units).map(|unit| run_unit(&config, &pool, unit)).buffer_unordered(jobs);
-    // One interrupt listener for the whole run, so that no Ctrl-C falls between two units.
-    let mut ctrl_c = Box::pin(interrupt(config.handle_interrupt));
     let interrupted = loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = &mut ctrl_c => break true,
+            _ = &mut stop => break true,
         };
         let Some(result) = next else { break false };
         let startup_failed = matches!(result, UnitResult::RelayError { startup: true, .. });
@@ -119,7 +128,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         }
     };
     drop(stream);
-    outcome.interrupted = interrupted;
+    outcome.interrupted = interrupted || config.cancel.is_cancelled();
     finish(&mut outcome, &config, started);
     Ok(outcome)
 }
@@ -144,11 +153,25 @@ fn save(checkpoint: Option<&Checkpoint>, outcome: &RunOutcome, config: &RunConfi
     }
 }
 
-async fn interrupt(enabled: bool) {
-    if enabled && tokio::signal::ctrl_c().await.is_ok() {
-        return;
+/// Resolves when the run's token is cancelled, or at Ctrl-C when the config asks for that.
+async fn interrupt(config: &RunConfig) {
+    let ctrl_c = async {
+        if config.handle_interrupt && tokio::signal::ctrl_c().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = config.cancel.cancelled() => {}
+        _ = ctrl_c => {}
     }
-    std::future::pending::<()>().await
+}
+
+/// The outcome of a run stopped before it started its units: nothing ran, marked interrupted.
+fn interrupted(mut outcome: RunOutcome, config: &RunConfig, started: Instant) -> RunOutcome {
+    outcome.interrupted = true;
+    finish(&mut outcome, config, started);
+    outcome
 }
 
 fn units(config: &RunConfig) -> Vec<Unit> {

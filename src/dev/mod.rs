@@ -48,7 +48,7 @@ use crate::conformance::{BUILT_IN_VARIANTS, Variant};
 use crate::error::{Error, Result};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
-use crate::relay::{DEFAULT_TOKEN, RelayLaunch, RelaySpec, RelayTarget, install_interrupt_handler};
+use crate::relay::{DEFAULT_TOKEN, RelayLaunch, RelaySpec, RelayTarget};
 use redact::Redactor;
 use relay_slot::RelaySlot;
 use state::Parts;
@@ -97,7 +97,6 @@ impl DevServer {
     /// Errors: the address cannot be bound or a settings file is bad (exit code 2), the
     /// relay cannot start (exit code 3, with its output).
     pub async fn start(config: DevConfig) -> Result<DevServer> {
-        install_interrupt_handler();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Usage(format!("--listen {}: cannot listen there: {e}", config.listen)))?;

@@ -1,8 +1,14 @@
 //! Process groups of spawned relays: signals, liveness as the OS sees it, and the
-//! process-wide registry that an interrupt (Ctrl-C, SIGTERM) cleans up.
+//! process-wide registry of running relays that [`kill_all_relays`] stops.
+//!
+//! Every relay is started with [`MARKER_ENV`] set to a value of its own. Descendants inherit
+//! it, so a relay that leaves its process group (`setsid`, a double fork) is still found on
+//! Linux, by reading `/proc/<pid>/environ`. On macOS a process's environment is not readable
+//! this way: there only the process group is stopped (see `docs/cancellation.md`).
 
-use std::collections::BTreeSet;
-use std::sync::{Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -12,33 +18,59 @@ use nix::unistd::Pid;
 /// How long a relay may take to exit after SIGTERM before it gets SIGKILL.
 pub const TERM_GRACE: Duration = Duration::from_secs(5);
 
-/// Process groups of relays that are running now.
-static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// The environment variable that marks every process a relay starts: `<harness pid>-<n>`.
+pub const MARKER_ENV: &str = "QC_HARNESS_RELAY";
 
-/// Set by [`defer_exit_on_interrupt`].
-static DEFER_EXIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Relays that are running now: process group → marker.
+static LIVE_GROUPS: Mutex<BTreeMap<i32, String>> = Mutex::new(BTreeMap::new());
 
-/// How long the handler waits, after a first interrupt, for the caller to finish its report.
-const DEFERRED_EXIT: Duration = Duration::from_secs(10);
-
-/// The caller handles the first interrupt itself (stops its work, prints a partial report and
-/// exits): the handler then only stops the relays and exits on a second interrupt, or
-/// [`DEFERRED_EXIT`] later.
-pub fn defer_exit_on_interrupt() {
-    DEFER_EXIT.store(true, std::sync::atomic::Ordering::SeqCst);
+/// A fresh marker value for the next relay: `<harness pid>-<n>`.
+pub(crate) fn new_marker() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-pub(crate) fn register(pgid: i32) {
-    LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).insert(pgid);
+/// The marker prefix shared by every relay this process starts: `<harness pid>-`.
+pub fn marker_prefix() -> String {
+    format!("{}-", std::process::id())
+}
+
+pub(crate) fn register(pgid: i32, marker: &str) {
+    LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).insert(pgid, marker.to_string());
 }
 
 pub(crate) fn unregister(pgid: i32) {
     LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).remove(&pgid);
 }
 
+/// Makes this process the "child subreaper" (Linux): a relay's descendants whose parent
+/// exits (a daemon's double fork) are re-parented to this process instead of to init, so
+/// they stay in reach. Process-wide: the CLI calls it; a library user may. `false` where the
+/// OS has no such thing (macOS) or refuses.
+pub fn become_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integers and touches no memory.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
 /// Sends `signal` to every process of group `pgid`; `false` when the group no longer exists.
 pub fn signal_group(pgid: i32, signal: Signal) -> bool {
     !matches!(killpg(Pid::from_raw(pgid), signal), Err(Errno::ESRCH))
+}
+
+/// Sends `signal` to group `pgid` and to every live process carrying `marker` (daemons that
+/// left the group).
+pub(crate) fn signal_relay(pgid: i32, marker: &str, signal: Signal) {
+    signal_group(pgid, signal);
+    for pid in marked_processes(marker) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
+    }
 }
 
 /// The processes of group `pgid` that are still alive (zombies excluded), read from the OS.
@@ -48,11 +80,7 @@ pub fn signal_group(pgid: i32, signal: Signal) -> bool {
 pub fn group_members(pgid: i32) -> Vec<i32> {
     #[cfg(target_os = "linux")]
     {
-        let Ok(entries) = std::fs::read_dir("/proc") else { return probe_group(pgid) };
-        entries
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| process_group_if_alive(*pid) == Some(pgid))
-            .collect()
+        live_pids().into_iter().filter(|pid| process_group_if_alive(*pid) == Some(pgid)).collect()
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -60,32 +88,77 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
     }
 }
 
+/// Live processes (other than this one) whose environment holds `QC_HARNESS_RELAY=<marker>`
+/// exactly, or, when `marker` ends with `-`, any value starting with it. Empty off Linux.
+pub fn marked_processes(marker: &str) -> Vec<i32> {
+    let wanted = format!("{MARKER_ENV}={marker}");
+    let prefix = marker.ends_with('-');
+    live_pids()
+        .into_iter()
+        .filter(|pid| *pid != std::process::id() as i32)
+        .filter(|pid| {
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
+            environ
+                .split(|b| *b == 0)
+                .any(|var| if prefix { var.starts_with(wanted.as_bytes()) } else { var == wanted.as_bytes() })
+        })
+        .filter(|pid| is_alive(*pid))
+        .collect()
+}
+
+/// Every pid in `/proc` (empty off Linux).
+fn live_pids() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()).collect()
+}
+
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 fn probe_group(pgid: i32) -> Vec<i32> {
     if signal_group_zero(pgid) { vec![pgid] } else { Vec::new() }
 }
 
+#[cfg_attr(target_os = "linux", allow(dead_code))]
 fn signal_group_zero(pgid: i32) -> bool {
     !matches!(nix::sys::signal::killpg(Pid::from_raw(pgid), None), Err(Errno::ESRCH))
 }
 
-/// The process group of `pid` from `/proc/<pid>/stat`, `None` if it is gone or a zombie.
-#[cfg(target_os = "linux")]
-fn process_group_if_alive(pid: i32) -> Option<i32> {
+fn is_alive(pid: i32) -> bool {
+    stat_fields(pid).is_some_and(|(state, _)| state != "Z" && state != "X")
+}
+
+/// `(state, process group)` of `pid` from `/proc/<pid>/stat`.
+fn stat_fields(pid: i32) -> Option<(String, i32)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
-    let state = fields.next()?;
+    let state = fields.next()?.to_string();
     let pgrp = fields.nth(1)?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// The process group of `pid`, `None` if it is gone or a zombie.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn process_group_if_alive(pid: i32) -> Option<i32> {
+    let (state, pgrp) = stat_fields(pid)?;
     (state != "Z" && state != "X").then_some(pgrp)
 }
 
+/// Whether nothing of a relay is alive: neither its group nor a marked process.
+pub(crate) fn relay_gone(pgid: i32, marker: &str) -> bool {
+    group_members(pgid).is_empty() && marked_processes(marker).is_empty()
+}
+
 /// Waits (blocking, polling) until group `pgid` has no live process, at most `deadline`.
+/// For threads outside the async runtime only.
 pub fn wait_group_empty_blocking(pgid: i32, deadline: Duration) -> bool {
+    wait_blocking(deadline, || group_members(pgid).is_empty())
+}
+
+fn wait_blocking(deadline: Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     loop {
-        if group_members(pgid).is_empty() {
+        if done() {
             return true;
         }
         if start.elapsed() >= deadline {
@@ -95,64 +168,20 @@ pub fn wait_group_empty_blocking(pgid: i32, deadline: Duration) -> bool {
     }
 }
 
-/// SIGTERM to every registered relay group, SIGKILL to those still alive after [`TERM_GRACE`].
+/// SIGTERM to every registered relay (group and marked descendants), SIGKILL to those still
+/// alive after [`TERM_GRACE`]. Blocking: call it from a plain thread or after the runtime.
 pub fn kill_all_relays() {
-    let groups: Vec<i32> = LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
-    for &pgid in &groups {
-        signal_group(pgid, Signal::SIGTERM);
+    let relays: Vec<(i32, String)> =
+        LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(p, m)| (*p, m.clone())).collect();
+    for (pgid, marker) in &relays {
+        signal_relay(*pgid, marker, Signal::SIGTERM);
     }
     let start = Instant::now();
-    for &pgid in &groups {
+    for (pgid, marker) in &relays {
         let left = TERM_GRACE.saturating_sub(start.elapsed());
-        if !wait_group_empty_blocking(pgid, left) {
-            signal_group(pgid, Signal::SIGKILL);
+        if !wait_blocking(left, || relay_gone(*pgid, marker)) {
+            signal_relay(*pgid, marker, Signal::SIGKILL);
         }
-        unregister(pgid);
+        unregister(*pgid);
     }
-}
-
-/// Makes SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every relay this process started, then
-/// exit with 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP). Idempotent; call it once early in a command that
-/// starts relays. [`start_relay`](super::start_relay) calls it too.
-pub fn install_interrupt_handler() {
-    static INSTALLED: OnceLock<bool> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new().name("qc-harness-signals".into()).spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                let _ = ready_tx.send(false);
-                return;
-            };
-            rt.block_on(wait_for_interrupt(ready_tx));
-        });
-        spawned.is_ok() && ready_rx.recv_timeout(Duration::from_secs(5)).unwrap_or(false)
-    });
-}
-
-async fn wait_for_interrupt(ready: std::sync::mpsc::Sender<bool>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let registered =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = registered else {
-        let _ = ready.send(false);
-        return;
-    };
-    let _ = ready.send(true);
-    let code = tokio::select! {
-        _ = int.recv() => 130,
-        _ = term.recv() => 143,
-        _ = hup.recv() => 129,
-    };
-    if DEFER_EXIT.load(std::sync::atomic::Ordering::SeqCst) {
-        eprintln!("qc-harness: interrupted, finishing the report (interrupt again to stop at once)");
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-            _ = tokio::time::sleep(DEFERRED_EXIT) => {}
-        }
-    } else {
-        eprintln!("qc-harness: interrupted, stopping the relay processes");
-    }
-    kill_all_relays();
-    std::process::exit(code);
 }

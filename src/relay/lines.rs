@@ -45,6 +45,8 @@ struct Process {
     stdin: Option<ChildStdin>,
     stdout: LineReader,
     stderr: OutputTail,
+    /// The value of [`group::MARKER_ENV`] in the relay's environment.
+    marker: String,
 }
 
 /// One input line.
@@ -233,9 +235,11 @@ impl LineReader {
 
 impl Process {
     fn start(command: &str) -> Result<Process> {
+        let marker = group::new_marker();
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
+            .env(group::MARKER_ENV, &marker)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -250,10 +254,9 @@ impl Process {
         if let Some(stream) = child.stderr.take() {
             stderr.capture(stream, "stderr");
         }
-        group::install_interrupt_handler();
-        group::register(child.id() as i32);
+        group::register(child.id() as i32, &marker);
         let stdout = LineReader { stdout, pending: Vec::new() };
-        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr })
+        Ok(Process { stdin: child.stdin.take(), child, stdout, stderr, marker })
     }
 
     fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
@@ -289,7 +292,7 @@ impl Process {
             std::thread::sleep(Duration::from_millis(5));
         }
         let pgid = self.child.id() as i32;
-        group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        group::signal_relay(pgid, &self.marker, nix::sys::signal::Signal::SIGKILL);
         group::unregister(pgid);
         let _ = self.child.wait();
     }

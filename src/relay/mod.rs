@@ -22,6 +22,7 @@ pub mod lines;
 mod port;
 mod process;
 mod ready;
+mod signals;
 pub mod spec;
 mod tail;
 mod url;
@@ -29,13 +30,14 @@ mod url;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-pub use group::{defer_exit_on_interrupt, group_members, install_interrupt_handler, kill_all_relays};
+pub use group::{MARKER_ENV, become_subreaper, group_members, kill_all_relays, marked_processes};
 pub use launch::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
 };
 pub use lines::LinesRelay;
 use process::RelayProcess;
 use ready::Probe;
+pub use signals::{Escalate, ShutdownSignals};
 pub use spec::{RelaySpec, RelayTarget};
 pub use tail::OutputTail;
 
@@ -139,7 +141,6 @@ async fn spawn_and_wait(
     launch: &RelayLaunch,
     built_in: bool,
 ) -> Result<RunningRelay> {
-    install_interrupt_handler();
     let mut attempt = 1;
     loop {
         match spawn_once(command, spec, launch, built_in).await {

@@ -1,7 +1,7 @@
 //! [`RelayProcess`]: a relay command running through `sh -c` in its own process group.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub(crate) struct RelayProcess {
     pgid: i32,
+    /// The value of [`group::MARKER_ENV`] in the relay's environment.
+    marker: String,
     tail: OutputTail,
     exit: watch::Receiver<Option<String>>,
     readers: Vec<JoinHandle<()>>,
@@ -24,11 +26,13 @@ pub(crate) struct RelayProcess {
 
 impl RelayProcess {
     /// Runs `sh -c command` with `env` added to the harness's environment, in a new
-    /// process group, stdin closed, stdout and stderr captured.
+    /// process group, stdin closed, stdout and stderr captured. Must run inside a tokio
+    /// runtime: the leader is reaped by a task of that runtime.
     pub(crate) fn spawn(command: &str, env: &[(&str, String)]) -> Result<Self> {
-        let mut cmd = Command::new("sh");
+        let marker = group::new_marker();
+        let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c").arg(command).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.process_group(0);
+        cmd.process_group(0).env(group::MARKER_ENV, &marker);
         for (name, value) in env {
             cmd.env(name, value);
         }
@@ -36,24 +40,26 @@ impl RelayProcess {
             message: format!("cannot run `sh -c {command}`: {e}"),
             tail: String::new(),
         })?;
-        let pgid = child.id() as i32;
-        group::register(pgid);
+        let pgid = child.id().map(|id| id as i32).ok_or_else(|| Error::Relay {
+            message: format!("`sh -c {command}` exited before it could be watched"),
+            tail: String::new(),
+        })?;
+        group::register(pgid, &marker);
         let tail = OutputTail::new();
         let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            readers.push(tail.capture(out, "stdout"));
+        if let Some(out) = child.stdout.take().and_then(|s| s.into_owned_fd().ok()) {
+            readers.push(tail.capture(std::fs::File::from(out), "stdout"));
         }
-        if let Some(err) = child.stderr.take() {
-            readers.push(tail.capture(err, "stderr"));
+        if let Some(err) = child.stderr.take().and_then(|s| s.into_owned_fd().ok()) {
+            readers.push(tail.capture(std::fs::File::from(err), "stderr"));
         }
         let (tx, exit) = watch::channel(None);
-        // A plain thread reaps the leader as soon as it exits, whatever runtime is around.
-        std::thread::spawn(move || {
-            let status = child.wait().map(describe).unwrap_or_else(|e| format!("wait failed: {e}"));
+        tokio::spawn(async move {
+            let status = child.wait().await.map(describe).unwrap_or_else(|e| format!("wait failed: {e}"));
             let _ = tx.send(Some(status));
         });
         tracing::debug!("relay started: pid/pgid {pgid}: sh -c {command:?}");
-        Ok(RelayProcess { pgid, tail, exit, readers, stopped: false })
+        Ok(RelayProcess { pgid, marker, tail, exit, readers, stopped: false })
     }
 
     /// The process group id (= the leader's pid).
@@ -92,12 +98,12 @@ impl RelayProcess {
         if self.stopped {
             return Ok(());
         }
-        group::signal_group(self.pgid, Signal::SIGTERM);
+        group::signal_relay(self.pgid, &self.marker, Signal::SIGTERM);
         let start = Instant::now();
         let graceful = self.wait_gone(TERM_GRACE).await;
         if !graceful {
             tracing::warn!("relay (pgid {}) still running {TERM_GRACE:?} after SIGTERM: SIGKILL", self.pgid);
-            group::signal_group(self.pgid, Signal::SIGKILL);
+            group::signal_relay(self.pgid, &self.marker, Signal::SIGKILL);
             self.wait_gone(Duration::from_secs(5)).await;
         }
         tracing::debug!("relay (pgid {}) stopped after {:?}", self.pgid, start.elapsed());
@@ -113,7 +119,7 @@ impl RelayProcess {
             return false;
         }
         loop {
-            if group::group_members(self.pgid).is_empty() {
+            if group::relay_gone(self.pgid, &self.marker) {
                 return true;
             }
             if start.elapsed() >= deadline {
@@ -125,17 +131,14 @@ impl RelayProcess {
 }
 
 impl Drop for RelayProcess {
-    /// Kills the whole group at once and waits (at most 2 s) until the leader is reaped.
+    /// Kills the whole group, and every process that carries the relay's marker, at once;
+    /// never waits (this may run on a runtime thread). The leader is reaped by its task;
+    /// callers that need to know that the relay is gone call [`RelayProcess::stop`].
     fn drop(&mut self) {
         if self.stopped {
             return;
         }
-        group::signal_group(self.pgid, Signal::SIGKILL);
-        let start = Instant::now();
-        while self.exit.borrow().is_none() && start.elapsed() < Duration::from_secs(2) {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        group::wait_group_empty_blocking(self.pgid, Duration::from_secs(1));
+        group::signal_relay(self.pgid, &self.marker, Signal::SIGKILL);
         group::unregister(self.pgid);
     }
 }

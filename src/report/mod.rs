@@ -43,16 +43,25 @@ pub fn write_redacted_files(
     Ok(())
 }
 
-/// Writes a report file; `-` is stdout.
+/// Writes a report file atomically (a temporary file in the same folder, then a rename), so
+/// that an interrupt never leaves a cut-off report; `-` is stdout.
 fn write(path: &Path, text: &str) -> Result<()> {
     if path.as_os_str() == "-" {
         println!("{text}");
         return Ok(());
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".qc-harness-report-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| Error::io(temp.path(), e))?;
+    // A report is for everyone who can read the folder, as `fs::write` would leave it.
+    let readable = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    temp.as_file().set_permissions(readable).map_err(|e| Error::io(temp.path(), e))?;
+    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
 }
 
 #[cfg(test)]

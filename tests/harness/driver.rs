@@ -121,6 +121,11 @@ async fn leaves_no_process_of_the_group_after_a_dropped_relay() {
     let pgid = relay.process_group().unwrap();
     assert!(group_members(pgid).len() >= 4, "{:?}", group_members(pgid));
     drop(relay);
+    // Drop kills at once but does not wait (it may run on a runtime thread).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !group_members(pgid).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_group_gone(pgid);
 }
 
@@ -248,6 +253,9 @@ const HELPER_ENV: &str = "QC_HARNESS_INTERRUPT_HELPER_PGID_FILE";
 #[ignore = "helper process for kills_the_relay_group_when_the_harness_is_interrupted"]
 async fn interrupt_helper_process() {
     let Ok(file) = std::env::var(HELPER_ENV) else { return };
+    // The library installs no handler by itself: this program asks for one, as the CLI does.
+    let exit = |code| std::process::exit(code);
+    qc_harness::relay::ShutdownSignals::install(qc_harness::relay::Escalate::OnFirstSignal, exit).unwrap();
     let relay = start(&command_spec(format!("sleep 300 & {} --children 1", listen_py()))).await;
     std::fs::write(&file, relay.process_group().unwrap().to_string()).unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;

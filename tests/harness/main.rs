@@ -1,6 +1,7 @@
 //! The one integration test binary. Each module owns one part of the harness.
 
 mod broken_relays;
+mod cancellation;
 mod clevertap;
 mod cli_polish;
 mod conformance;
@@ -8,9 +9,11 @@ mod correct_relays;
 mod dev;
 mod driver;
 mod examples;
+mod fake_process;
 mod first_hour;
 mod fixtures;
 mod flags;
+mod leaks;
 mod map_cli;
 mod mapping_rules;
 mod parity;

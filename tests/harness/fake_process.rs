@@ -1,0 +1,77 @@
+//! Tests: the `qc-harness` process around the fake CleverTap: it raises its open-file limit
+//! (wiremock's accept loop dies at the first "too many open files") and odd requests print
+//! no panic backtrace.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
+
+/// Starts `qc-harness clevertap` on a free port through `sh -c`, with `prelude` run first
+/// (`ulimit ...`); returns the child and the port from its banner.
+fn start_fake(prelude: &str) -> (Child, u16) {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{prelude}; exec '{EXE}' clevertap --listen 127.0.0.1:0"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.next().expect("a banner line").unwrap();
+    let port = banner.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port in the banner");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port)
+}
+
+/// SIGTERM, then everything the fake wrote on stderr.
+fn stop(mut child: Child) -> String {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.wait().unwrap();
+    stderr
+}
+
+fn soft_open_files(pid: u32) -> u64 {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_fake_raises_its_open_file_limit() {
+    let hard: u64 = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap().1;
+    if hard <= 256 {
+        eprintln!("skipped: the hard limit ({hard}) leaves nothing to raise");
+        return;
+    }
+    let (child, _) = start_fake("ulimit -Sn 256");
+    let soft = soft_open_files(child.id());
+    stop(child);
+    assert!(soft > 256, "the soft limit stayed at {soft}");
+}
+
+#[test]
+fn cut_off_and_badly_chunked_bodies_print_no_panic() {
+    let (child, port) = start_fake("true");
+    let requests = [
+        "POST /1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"d\":[",
+        "POST /1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n",
+        "POST http://[::1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    ];
+    for request in requests {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let _ = stream.read(&mut [0u8; 256]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let stderr = stop(child);
+    assert!(!stderr.contains("panicked"), "a panic reached stderr:\n{stderr}");
+}
