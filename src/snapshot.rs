@@ -302,7 +302,7 @@ mod tests {
         std::fs::write(&target, &kept).unwrap();
         std::os::unix::fs::symlink(&target, dir.path().join("f@v.snap")).unwrap();
         let err = store(dir.path(), true).check("f", "v", &[json!({"a": 1})]).unwrap_err();
-        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), kept);
     }
 
