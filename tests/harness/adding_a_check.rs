@@ -34,7 +34,7 @@ impl Check for UploadedOnce {
             let user = "qc-check-example-uploaded-once";
             let delivery = ctx.sender.send(&sample_event("subscription_renewed", user)).await;
             let deadline = Instant::now() + ctx.timeout;
-            wait_until(deadline, || processed_of(ctx.bench, user) >= 1).await;
+            wait_until(ctx.bench.fake(), deadline, || processed_of(ctx.bench, user) >= 1).await;
             settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
             let uploaded = processed_of(ctx.bench, user);
             let answered = delivery.attempts.last().and_then(|a| a.status);
