@@ -9,6 +9,7 @@ use qc_harness::mapping::map_event;
 use qc_harness::props::strategies;
 use qc_harness::qonversion::EVENT_KINDS;
 use qc_harness::{Settings, WebhookEvent};
+use serde_json::Value;
 
 /// What `mapping.md` says the record is, as far as these rules go.
 #[derive(Debug)]
@@ -32,24 +33,30 @@ fn expected(event: &WebhookEvent, settings: &Settings) -> Option<Expected> {
     if !production && !settings.send_sandbox {
         return None;
     }
-    let from_properties = event.properties.get().and_then(|p| p.get("_q_custom_user_id")).and_then(|v| v.as_str());
-    let identity = [event.custom_user_id.get().map(String::as_str), from_properties]
+    // `properties._q_custom_user_id` may be a number (CleverTap takes numeric identities).
+    let from_properties = match event.properties.get().and_then(|p| p.get("_q_custom_user_id")) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let identity = [event.custom_user_id.get().cloned(), from_properties]
         .into_iter()
         .flatten()
-        .find(|s| !s.is_empty())?
-        .to_string();
+        .find(|s| !s.is_empty())?;
     let custom_name = own.and_then(|e| e.name.clone()).filter(|n| !n.is_empty());
     Some(Expected {
         identity,
         ts: event.time.get().or(event.created_at.get()).copied(),
         evt_name: custom_name.unwrap_or_else(|| name.to_string()),
-        revenue_allowed: settings.send_revenue && own.and_then(|e| e.send_revenue).unwrap_or(kind.carries_revenue),
+        revenue_allowed: settings.send_revenue
+            && own.and_then(|e| e.send_revenue).unwrap_or(kind.carries_revenue),
         refund: matches!(name, "subscription_refunded" | "in_app_refunded"),
     })
 }
 
 fn cases(seed: u64, n: usize) -> Vec<(WebhookEvent, Settings)> {
-    let config = Config { rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
+    let config =
+        Config { rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
     let mut runner = TestRunner::new(config);
     let strategy = strategies::case();
     (0..n).map(|_| strategy.new_tree(&mut runner).unwrap().current()).collect()
@@ -74,7 +81,12 @@ fn check_rules(seed: u64, n: usize) -> usize {
         }
         let revenue = got.evt_data.get("revenue").and_then(|v| v.as_f64());
         assert!(want.revenue_allowed || revenue.is_none(), "revenue switched off: {}", context());
-        assert_eq!(revenue.is_some(), got.evt_data.contains_key("currency"), "revenue and currency: {}", context());
+        assert_eq!(
+            revenue.is_some(),
+            got.evt_data.contains_key("currency"),
+            "revenue and currency: {}",
+            context()
+        );
         if want.refund {
             assert!(revenue.is_none_or(|r| r <= 0.0), "a refund is negative: {}", context());
         }
