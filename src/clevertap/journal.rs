@@ -280,6 +280,26 @@ impl Journal {
         self.len() == 0
     }
 
+    /// Waits until nothing was added to the journal for `quiet` (the relay's settle window:
+    /// "nothing more within it"), or until `cap`; returns whether it went quiet. Wakes on
+    /// journal changes, never polls.
+    pub async fn wait_quiet(&self, quiet: Duration, cap: tokio::time::Instant) -> bool {
+        let mut changes = self.subscribe();
+        changes.borrow_and_update();
+        loop {
+            let quiet_end = tokio::time::Instant::now() + quiet;
+            match tokio::time::timeout_at(quiet_end.min(cap), changes.changed()).await {
+                Err(_) => return quiet_end <= cap,
+                Ok(Ok(())) if tokio::time::Instant::now() < cap => changes.borrow_and_update(),
+                Ok(Ok(())) => return false,
+                Ok(Err(_)) => {
+                    tokio::time::sleep_until(quiet_end.min(cap)).await;
+                    return quiet_end <= cap;
+                }
+            };
+        }
+    }
+
     /// A receiver that changes whenever an entry is added or the journal is cleared.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()

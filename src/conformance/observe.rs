@@ -2,13 +2,10 @@
 
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep};
+use tokio::time::Instant;
 
 use super::compare::ObservedRecord;
 use crate::clevertap::{FakeCleverTap, JournalEntry, RecordEntry, RecordOutcome};
-
-/// How often the journal is looked at while waiting.
-const POLL: Duration = Duration::from_millis(5);
 
 /// Records of requests CleverTap answered 200 (processed, or listed in `unprocessed`),
 /// dry runs excluded, in arrival order.
@@ -38,37 +35,34 @@ pub async fn collect(
     deadline: Instant,
     quiet: Duration,
 ) -> Vec<ObservedRecord> {
-    wait_until(deadline, || accepted_records(fake).len() >= at_least).await;
+    wait_until(fake, deadline, || accepted_records(fake).len() >= at_least).await;
     settle(fake, quiet, deadline.max(Instant::now()) + quiet * 4).await;
     accepted_records(fake)
 }
 
-/// Waits until the journal saw no new request for `quiet`, or `cap` passes.
+/// Waits until the journal saw no new request for `quiet`, or `cap` passes
+/// ([`crate::clevertap::Journal::wait_quiet`]: woken by the journal, no polling).
 pub async fn settle(fake: &FakeCleverTap, quiet: Duration, cap: Instant) {
-    let mut seen = fake.journal().requests().len();
-    let mut since = Instant::now();
-    while Instant::now() < cap {
-        sleep(POLL.min(quiet)).await;
-        let now = fake.journal().requests().len();
-        if now != seen {
-            seen = now;
-            since = Instant::now();
-        } else if since.elapsed() >= quiet {
-            return;
-        }
-    }
+    fake.journal().wait_quiet(quiet, cap).await;
 }
 
-/// Polls `condition` until it holds or `deadline` passes; returns whether it held.
-pub async fn wait_until(deadline: Instant, mut condition: impl FnMut() -> bool) -> bool {
+/// Waits until `condition` (on `fake`'s journal) holds or `deadline` passes, checking it
+/// again whenever the journal changes (no polling); returns whether it held.
+pub async fn wait_until(
+    fake: &FakeCleverTap,
+    deadline: Instant,
+    mut condition: impl FnMut() -> bool,
+) -> bool {
+    let mut changes = fake.journal().subscribe();
     loop {
+        changes.borrow_and_update();
         if condition() {
             return true;
         }
-        if Instant::now() >= deadline {
-            return false;
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return condition(),
         }
-        sleep(POLL).await;
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use super::bench::BenchPool;
-use super::checks::{self, CheckContext, check_def};
+use super::checks::{self, CheckContext, check_named};
 use super::config::RunConfig;
 use super::mapping_run::{UNATTRIBUTED, case_inputs, run_variant};
 use super::outcome::{CaseResult, CheckResult, Level, RunOutcome, Status};
@@ -232,10 +232,11 @@ async fn run_unit(config: &RunConfig, pool: &BenchPool, unit: Unit) -> UnitResul
 }
 
 async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> UnitResult {
-    let Some(def) = check_def(name) else {
+    let Some(check) = check_named(name) else {
         return UnitResult::RelayError { error: format!("unknown check `{name}`"), startup: false };
     };
-    let plan = checks::plan(name, &config.check_settings, pool.fixed_settings().is_some());
+    let def = check.def();
+    let plan = checks::plan(check, &config.check_settings, pool.fixed_settings().is_some());
     let started = Instant::now();
     let mut result = CheckResult {
         name: name.to_string(),
@@ -264,7 +265,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
         FakeQonversion::new(bench.relay().webhook_url(), bench.token.clone()).timeout(config.timeout);
     let ctx = CheckContext { bench: &bench, sender, timeout: config.timeout, settle: config.settle };
     let limit = config.timeout.saturating_mul(3).saturating_add(Duration::from_secs(5));
-    let verdict = match tokio::time::timeout(limit, checks::run_check(name, &ctx)).await {
+    let verdict = match tokio::time::timeout(limit, check.run(&ctx)).await {
         Ok(verdict) => verdict,
         Err(_) => checks::Verdict {
             passed: false,

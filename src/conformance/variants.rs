@@ -6,23 +6,57 @@ use crate::error::{Error, Result};
 use crate::mapping::Settings;
 use crate::qonversion::catalogue::EVENT_KINDS;
 
+/// A built-in variant: a name and how it changes the default settings.
+///
+/// Adding one is one entry in [`BUILT_IN`]; there is no name dispatch to keep in step.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltInVariant {
+    /// Name shown in reports and snapshot file names.
+    pub name: &'static str,
+    /// Changes [`Settings::default`] into this variant's settings.
+    pub apply: fn(&mut Settings),
+}
+
 /// The built-in variants, in run order.
 ///
 /// Each separates a pair of settings rules of `mapping.md`: `revenue-off-event-on` (global
 /// `send_revenue: false`, every event `send_revenue: true`: both must hold, so no revenue) and
 /// `empty-name` (every custom name `""`: falls back to the machine name) catch relays that
 /// let the per-event switch win or send an empty `evtName`.
-pub const BUILT_IN_VARIANTS: [&str; 9] = [
-    "default",
-    "gross",
-    "no-revenue",
-    "sandbox-on",
-    "event-disabled",
-    "event-no-revenue",
-    "renamed",
-    "revenue-off-event-on",
-    "empty-name",
+pub static BUILT_IN: [BuiltInVariant; 9] = [
+    BuiltInVariant { name: "default", apply: |_| {} },
+    BuiltInVariant { name: "gross", apply: |s| s.send_proceeds = false },
+    BuiltInVariant { name: "no-revenue", apply: |s| s.send_revenue = false },
+    BuiltInVariant { name: "sandbox-on", apply: |s| s.send_sandbox = true },
+    BuiltInVariant { name: "event-disabled", apply: |s| each_event(s, |e, _| e.enabled = Some(false)) },
+    BuiltInVariant {
+        name: "event-no-revenue",
+        apply: |s| each_event(s, |e, _| e.send_revenue = Some(false)),
+    },
+    BuiltInVariant {
+        name: "renamed",
+        apply: |s| each_event(s, |e, display| e.name = Some(format!("QC {display}"))),
+    },
+    BuiltInVariant {
+        name: "revenue-off-event-on",
+        apply: |s| {
+            s.send_revenue = false;
+            each_event(s, |e, _| e.send_revenue = Some(true));
+        },
+    },
+    BuiltInVariant { name: "empty-name", apply: |s| each_event(s, |e, _| e.name = Some(String::new())) },
 ];
+
+/// The names of the built-in variants, in run order (from [`BUILT_IN`]).
+pub const BUILT_IN_VARIANTS: [&str; 9] = {
+    let mut names = [""; 9];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = BUILT_IN[i].name;
+        i += 1;
+    }
+    names
+};
 
 /// One settings variant: every fixture is sent to a relay started with these settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,22 +79,9 @@ impl Variant {
     /// assert!(Variant::built_in("nope").is_none());
     /// ```
     pub fn built_in(name: &str) -> Option<Variant> {
+        let built_in = BUILT_IN.iter().find(|v| v.name == name)?;
         let mut settings = Settings::default();
-        match name {
-            "default" => {}
-            "gross" => settings.send_proceeds = false,
-            "no-revenue" => settings.send_revenue = false,
-            "sandbox-on" => settings.send_sandbox = true,
-            "event-disabled" => each_event(&mut settings, |e, _| e.enabled = Some(false)),
-            "event-no-revenue" => each_event(&mut settings, |e, _| e.send_revenue = Some(false)),
-            "renamed" => each_event(&mut settings, |e, display| e.name = Some(format!("QC {display}"))),
-            "revenue-off-event-on" => {
-                settings.send_revenue = false;
-                each_event(&mut settings, |e, _| e.send_revenue = Some(true));
-            }
-            "empty-name" => each_event(&mut settings, |e, _| e.name = Some(String::new())),
-            _ => return None,
-        }
+        (built_in.apply)(&mut settings);
         Some(Variant { name: name.to_string(), settings, origin: "built-in".to_string() })
     }
 

@@ -273,8 +273,12 @@ async fn counts_concurrency_per_account_and_honours_a_custom_limit() {
         .unwrap();
     let body = batch(&[event("trial_started")]);
     let first = ["A", "A", "B", "B"].map(|account| upload_as(&fake, account, "P", "", body.clone()));
+    // The late upload goes out once the fake has journaled the first four (on arrival,
+    // before their 800 ms latency), not after a guessed 200 ms.
     let late = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let journal = fake.journal();
+        let four = |j: &qc_harness::clevertap::Journal| if j.len() >= 4 { Ok(()) } else { Err(j.len()) };
+        journal.wait_until(Duration::from_secs(10), four).await.expect("the first four uploads arrive");
         upload_as(&fake, "A", "P", "", body.clone()).await
     };
     let (first, late) = tokio::join!(futures::future::join_all(first), late);

@@ -1,5 +1,6 @@
 //! The one integration test binary. Each module owns one part of the harness.
 
+mod adding_a_check;
 mod broken_relays;
 mod cancellation;
 mod clevertap;

@@ -2,12 +2,14 @@
 //!
 //! - here: the reference mapping against every property, and what the strategies generate;
 //! - [`properties`]: each property fails on the broken record it is about;
+//! - [`rules`]: the reference mapping against hand-written rules of `mapping.md`;
 //! - [`lines`]: the JSON-lines adapter;
 //! - [`cli`]: `qc-harness prop` through the built binary, catching broken relays.
 
 mod cli;
 mod lines;
 mod properties;
+mod rules;
 
 use std::collections::BTreeSet;
 
@@ -16,27 +18,12 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
 use qc_harness::mapping::{map_event, revenue::currency};
 use qc_harness::props::strategies;
-use qc_harness::props::{CheckOptions, PropConfig, ReferenceMapping, check, run_properties};
+use qc_harness::props::{CheckOptions, check};
 use qc_harness::qonversion::{EVENT_KINDS, Field, TransactionId};
 use qc_harness::{Settings, WebhookEvent};
 
-fn run_reference(cases: u32, seed: u64) {
-    let config = PropConfig { cases, seed, ..PropConfig::default() };
-    let outcome = run_properties(&mut ReferenceMapping, &strategies::case(), &config).unwrap();
-    assert!(outcome.failure.is_none(), "{:#?}", outcome.failure);
-    assert_eq!(outcome.cases, cases);
-}
-
-// 10,000 cases in all, split so that the test threads share them.
-#[test]
-fn reference_mapping_satisfies_every_property_seed_1() {
-    run_reference(4_000, 1);
-}
-
-#[test]
-fn reference_mapping_satisfies_every_property_seed_2() {
-    run_reference(4_000, 2);
-}
+// The reference mapping against independent expectations: [`rules`] (hand-written rules of
+// mapping.md, 8,000 cases) and the Python oracle's outputs in tests/expected/ (`fixtures`).
 
 proptest! {
     #![proptest_config(ProptestConfig {

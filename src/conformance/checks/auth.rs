@@ -150,7 +150,10 @@ async fn keeps_serving(ctx: &CheckContext<'_>, user: &str) -> Verdict {
     let expected = expected_records(&event, &ctx.bench.settings).len();
     let delivery = ctx.sender.send(&event).await;
     let deadline = Instant::now() + ctx.timeout;
-    super::super::observe::wait_until(deadline, || Tally::of(ctx.bench, &after).uploaded() >= expected).await;
+    super::super::observe::wait_until(ctx.bench.fake(), deadline, || {
+        Tally::of(ctx.bench, &after).uploaded() >= expected
+    })
+    .await;
     let tally = Tally::of(ctx.bench, &after);
     let details = describe_delivery("valid webhook afterwards", &delivery);
     let status = answer(delivery.final_status(), &delivery.last_attempt().and_then(|a| a.error.clone()));

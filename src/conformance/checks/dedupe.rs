@@ -96,7 +96,10 @@ async fn redeliver_during_upload(ctx: &CheckContext<'_>, user: &str) -> (Vec<Str
     let first = ctx.sender.send_with_retries(&event);
     let second = async {
         // The journal shows an upload as soon as it arrives; its answer is held.
-        wait_until(Instant::now() + ctx.timeout, || !uploads_of(ctx.bench, user).is_empty()).await;
+        wait_until(ctx.bench.fake(), Instant::now() + ctx.timeout, || {
+            !uploads_of(ctx.bench, user).is_empty()
+        })
+        .await;
         let sent_at = SystemTime::now();
         (sent_at, ctx.sender.send_raw(body, authorization).await)
     };
@@ -114,7 +117,7 @@ async fn redeliver_during_upload(ctx: &CheckContext<'_>, user: &str) -> (Vec<Str
 
 async fn wait_for(ctx: &CheckContext<'_>, user: &str, records: usize) -> Tally {
     let deadline = Instant::now() + ctx.timeout;
-    wait_until(deadline, || Tally::of(ctx.bench, user).uploaded() >= records).await;
+    wait_until(ctx.bench.fake(), deadline, || Tally::of(ctx.bench, user).uploaded() >= records).await;
     settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
     Tally::of(ctx.bench, user)
 }

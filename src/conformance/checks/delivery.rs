@@ -40,7 +40,7 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
 /// Waits until a record of `user` was uploaded (or the timeout), then for quiet.
 pub(super) async fn wait_for_one(ctx: &CheckContext<'_>, user: &str) -> Tally {
     let deadline = Instant::now() + ctx.timeout;
-    wait_until(deadline, || Tally::of(ctx.bench, user).uploaded() >= 1).await;
+    wait_until(ctx.bench.fake(), deadline, || Tally::of(ctx.bench, user).uploaded() >= 1).await;
     settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
     Tally::of(ctx.bench, user)
 }

@@ -52,7 +52,7 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
         wanted.push((label, user(event), expected));
     }
     let deadline = Instant::now() + ctx.timeout;
-    super::super::observe::wait_until(deadline, || {
+    super::super::observe::wait_until(ctx.bench.fake(), deadline, || {
         wanted.iter().all(|(_, u, n)| Tally::of(ctx.bench, u).uploaded() >= *n)
     })
     .await;

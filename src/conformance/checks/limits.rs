@@ -72,7 +72,7 @@ pub(super) async fn run(name: &str, ctx: &CheckContext<'_>) -> Verdict {
     };
     let deadline = Instant::now() + ctx.timeout;
     let all_of = |p: &str| Tally::matching(ctx.bench, |id| id.starts_with(p));
-    wait_until(deadline, || all_of(&prefix).uploaded() >= expected).await;
+    wait_until(ctx.bench.fake(), deadline, || all_of(&prefix).uploaded() >= expected).await;
     settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
     let mut verdict = match name {
         "upstream.headers" => headers(ctx),

@@ -13,7 +13,15 @@ mod limits;
 mod outage;
 mod partial;
 pub mod records;
+mod registry;
+mod trial;
 
+pub use registry::*;
+pub use trial::try_check;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde_json::json;
@@ -48,109 +56,40 @@ const fn should(name: &'static str, clause: &'static str, expected: &'static str
     CheckDef { name, level: Level::Should, clause, expected }
 }
 
-/// Every check, in report order.
-pub const CHECKS: [CheckDef; 24] = [
-    must(
-        "auth.missing-token",
-        "MUST 1",
-        "a webhook without Authorization is answered 401/403 and nothing is uploaded, whatever the event (forwarded, unknown, disabled, sandbox, downgraded)",
-    ),
-    must(
-        "auth.wrong-token",
-        "MUST 1",
-        "a webhook with another token (different, suffixed, in another letter case, or Bearer) is answered 401/403 and nothing is uploaded, whatever the event",
-    ),
-    must(
-        "body.empty",
-        "MUST 4",
-        "an empty body is answered 400, nothing is uploaded, the relay keeps serving",
-    ),
-    must(
-        "body.malformed",
-        "MUST 4",
-        "a body that is not JSON is answered 400, nothing is uploaded, the relay keeps serving",
-    ),
-    must(
-        "body.not-object",
-        "MUST 4",
-        "a JSON body that is not an object is answered 400, nothing is uploaded, the relay keeps serving",
-    ),
-    must("event.unknown", "MUST 3", "an unknown event name is answered 2xx and not uploaded"),
-    must("event.downgraded", "MUST 3", "subscription_downgraded is answered 2xx and not uploaded"),
-    must(
-        "event.sandbox",
-        "MUST 3",
-        "sandbox (and unmarked) events are answered 2xx and uploaded only when send_sandbox is true",
-    ),
-    must(
-        "event.disabled",
-        "MUST 3",
-        "a disabled event is answered 2xx and not uploaded; enabled ones still are",
-    ),
-    must(
-        "upstream.headers",
-        "MUST 6",
-        "every upload, retries included, has X-CleverTap-Account-Id, the X-CleverTap-Passcode and Content-Type: application/json",
-    ),
-    must(
-        "upstream.batch-limit",
-        "MUST 6",
-        "1500 webhooks at once (the first upload answered after 1.5 s): no upload request has more than 1000 records; every event is uploaded once",
-    ),
-    must("upstream.429", "MUST 5", "after a 429 the event is still uploaded exactly once"),
-    must("upstream.5xx", "MUST 5", "after 500 and 503 answers the event is still uploaded exactly once"),
-    must(
-        "upstream.connection-drop",
-        "MUST 5",
-        "after a dropped connection the event is still uploaded exactly once",
-    ),
-    must(
-        "delivery.outage",
-        "MUST 5",
-        "through a CleverTap outage that outlasts the relay's retries (every upload fails until each webhook was answered once, and for at least 1.5 s), with Qonversion redelivering on its schedule, every event is uploaded exactly once",
-    ),
-    must(
-        "delivery.distinct-events",
-        "MUST 5",
-        "two genuine events that differ only in `time` are both uploaded (the dedupe key includes `time`)",
-    ),
-    should("delivery.redelivery", "SHOULD 7", "the same webhook delivered twice is uploaded once"),
-    should(
-        "delivery.concurrent-redelivery",
-        "SHOULD 7",
-        "a redelivery that arrives while the first delivery is still uploading is not uploaded again",
-    ),
-    should(
-        "upstream.backoff",
-        "SHOULD 8",
-        "after 4 HTTP 500s in a row the retry delays grow: the last is at least 1.5× the first and ≥ 100 ms",
-    ),
-    should(
-        "upstream.backoff-429",
-        "SHOULD 8",
-        "after 4 HTTP 429s without Retry-After the retry delays grow: the last is at least 1.5× the first",
-    ),
-    should(
-        "upstream.backoff-drop",
-        "SHOULD 8",
-        "after 4 dropped connections in a row the retry delays grow: the last is at least 1.5× the first and ≥ 100 ms",
-    ),
-    should(
-        "upstream.retry-after",
-        "SHOULD 8",
-        "after 429 with Retry-After: 1 the next upload waits at least 1 s",
-    ),
-    should("upstream.concurrency", "SHOULD 9", "at most 15 uploads in flight for the account"),
-    should(
-        "upstream.partial",
-        "SHOULD 10",
-        "a record CleverTap lists in `unprocessed` is sent at most 3 times (watched until the relay was quiet for 2.5× its longest retry gap)",
-    ),
-];
+/// A behaviour check: its definition, the fake's setup it needs, and the check itself.
+///
+/// One type per check, listed once in [`REGISTRY`]; see `docs/adding-a-check.md`.
+pub trait Check: Send + Sync {
+    /// Name, level, clause and expectation.
+    fn def(&self) -> &'static CheckDef;
+    /// The fake CleverTap's faults and latency for this check (none by default).
+    fn setup(&self) -> FakeSetup {
+        FakeSetup::default()
+    }
+    /// The check needs an event disabled in the relay's settings. `fixed_settings`: the relay
+    /// runs with settings the harness cannot change (`--relay-url`).
+    fn disables_an_event(&self, fixed_settings: bool) -> bool {
+        let _ = fixed_settings;
+        false
+    }
+    /// Runs the check on `ctx`'s bench.
+    fn run<'a>(&'a self, ctx: &'a CheckContext<'a>) -> CheckFuture<'a>;
+}
+
+/// What [`Check::run`] returns.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Verdict> + 'a>>;
+
+/// Every check's definition, in report order (from [`REGISTRY`]).
+pub static CHECKS: LazyLock<Vec<CheckDef>> = LazyLock::new(|| REGISTRY.iter().map(|c| *c.def()).collect());
+
+/// The registered check named `name`.
+pub fn check_named(name: &str) -> Option<&'static dyn Check> {
+    REGISTRY.iter().copied().find(|c| c.def().name == name)
+}
 
 /// The definition of a check by name.
 pub fn check_def(name: &str) -> Option<&'static CheckDef> {
-    CHECKS.iter().find(|c| c.name == name)
+    check_named(name).map(|c| c.def())
 }
 
 /// Resolves `--checks`: names or groups (`upstream`, `upstream.*`), `all` (default) or `none`.
@@ -198,24 +137,17 @@ pub struct CheckPlan {
     pub setup: FakeSetup,
 }
 
-/// The settings and fake setup of check `name`, starting from `base`.
+/// The settings and fake setup of `check`, starting from `base`.
 ///
 /// With `fixed` settings (a `--relay-url` relay runs with the settings declared for it),
 /// checks that can do without a settings change keep `base`: the auth checks then send
 /// the disabled class only when `base` disables an event.
-pub fn plan(name: &str, base: &Settings, fixed: bool) -> CheckPlan {
+pub fn plan(check: &dyn Check, base: &Settings, fixed: bool) -> CheckPlan {
     let mut settings = base.clone();
-    let disables = name == "event.disabled" || (name.starts_with("auth.") && !fixed);
-    if disables && filtering::disabled_event(base).is_none() {
+    if check.disables_an_event(fixed) && filtering::disabled_event(base).is_none() {
         settings.event_mut(filtering::DISABLED_EVENT).enabled = Some(false);
     }
-    let setup = delivery::setup(name)
-        .or_else(|| backoff::setup(name))
-        .or_else(|| limits::setup(name))
-        .or_else(|| outage::setup(name))
-        .or_else(|| partial::setup(name))
-        .unwrap_or_default();
-    CheckPlan { settings, setup }
+    CheckPlan { settings, setup: check.setup() }
 }
 
 /// The result of running one check.
@@ -230,7 +162,8 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(passed: bool, observed: impl Into<String>, details: Vec<String>) -> Self {
+    /// A verdict: whether the check held, what happened, and the details.
+    pub fn new(passed: bool, observed: impl Into<String>, details: Vec<String>) -> Self {
         Verdict { passed, observed: observed.into(), details }
     }
 }
@@ -245,25 +178,6 @@ pub struct CheckContext<'a> {
     pub timeout: Duration,
     /// Quiet time that ends a wait for extras.
     pub settle: Duration,
-}
-
-/// Runs check `name` on `bench`.
-pub async fn run_check(name: &str, ctx: &CheckContext<'_>) -> Verdict {
-    match name {
-        "auth.missing-token" | "auth.wrong-token" => auth::run(name, ctx).await,
-        "body.empty" | "body.malformed" | "body.not-object" => auth::run_body(name, ctx).await,
-        "event.unknown" | "event.downgraded" | "event.sandbox" | "event.disabled" => {
-            filtering::run(name, ctx).await
-        }
-        "upstream.headers" | "upstream.batch-limit" | "upstream.concurrency" => limits::run(name, ctx).await,
-        "delivery.outage" => outage::run(ctx).await,
-        "delivery.distinct-events" | "delivery.concurrent-redelivery" => dedupe::run(name, ctx).await,
-        "upstream.backoff" | "upstream.backoff-429" | "upstream.backoff-drop" | "upstream.retry-after" => {
-            backoff::run(name, ctx).await
-        }
-        "upstream.partial" => partial::run(ctx).await,
-        _ => delivery::run(name, ctx).await,
-    }
 }
 
 /// A production webhook for `event_name` whose identity is `user`.

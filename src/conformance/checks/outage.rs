@@ -62,7 +62,8 @@ pub(super) async fn run(ctx: &CheckContext<'_>) -> Verdict {
     };
     let (deliveries, (lasted, ended)) = tokio::join!(deliveries, outage);
     let deadline = Instant::now() + ctx.timeout;
-    wait_until(deadline, || users.iter().all(|u| Tally::of(ctx.bench, u).uploaded() >= 1)).await;
+    wait_until(ctx.bench.fake(), deadline, || users.iter().all(|u| Tally::of(ctx.bench, u).uploaded() >= 1))
+        .await;
     settle(ctx.bench.fake(), ctx.settle, deadline + ctx.settle).await;
     let mut details = Vec::new();
     for (i, delivery) in deliveries.iter().enumerate() {

@@ -41,12 +41,14 @@ pub(super) async fn run(ctx: &CheckContext<'_>) -> Verdict {
 /// more than [`MAX_SENDS`] times, or three times the timeout passes.
 async fn watch(ctx: &CheckContext<'_>, user: &str) -> Verdict {
     let cap = Instant::now() + ctx.timeout * 3;
-    wait_until(Instant::now() + ctx.timeout, || !uploads_of(ctx.bench, user).is_empty()).await;
+    wait_until(ctx.bench.fake(), Instant::now() + ctx.timeout, || !uploads_of(ctx.bench, user).is_empty())
+        .await;
     let mut seen = uploads_of(ctx.bench, user).len();
     let (mut since, mut longest_gap) = (Instant::now(), Duration::ZERO);
     let quiet = |gap: Duration| MIN_QUIET.max(gap.mul_f64(QUIET_FACTOR));
     while Instant::now() < cap && seen <= MAX_SENDS && since.elapsed() < quiet(longest_gap) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let quiet_end = (since + quiet(longest_gap)).min(cap);
+        wait_until(ctx.bench.fake(), quiet_end, || uploads_of(ctx.bench, user).len() != seen).await;
         let now = uploads_of(ctx.bench, user).len();
         if now != seen {
             longest_gap = longest_gap.max(since.elapsed());

@@ -69,9 +69,15 @@ pub async fn processed(fake: &FakeCleverTap, n: usize) -> Vec<RecordEntry> {
     fake.wait_for_records(n, WAIT).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Waits a moment for anything late, then returns every request the fake received.
+/// The relay's settle window: an upload that has not arrived after this much quiet is
+/// taken not to come (the reference relay flushes every few tens of milliseconds).
+pub const SETTLE: Duration = Duration::from_millis(300);
+
+/// Waits until the journal stayed quiet for [`SETTLE`] (event-driven: a late upload restarts
+/// the window), then returns every request the fake received.
 pub async fn settled_requests(fake: &FakeCleverTap) -> Vec<JournalEntry> {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quiet = fake.journal().wait_quiet(SETTLE, tokio::time::Instant::now() + WAIT).await;
+    assert!(quiet, "the relay kept uploading for {WAIT:?}");
     fake.journal().requests()
 }
 
