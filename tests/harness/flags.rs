@@ -18,6 +18,9 @@ fn required_args(path: &str) -> Vec<&'static str> {
         "parity" => vec!["--upstream", "http://127.0.0.1:9", "--account-id", "A", "--passcode", "P"],
         "completions" => vec!["bash"],
         "fixtures" => vec![],
+        "report merge" => vec!["shard.json"],
+        "snapshots list" | "snapshots show" | "snapshots review" => vec![],
+        "snapshots accept" | "snapshots reject" => vec!["--all"],
         other => panic!("flags.rs: add the required arguments of `{other}` to required_args"),
     }
 }

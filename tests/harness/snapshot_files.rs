@@ -12,6 +12,8 @@ fn run_default_variant(snapshots: &Path, extra: &[&str]) -> Output {
         .args(["run", "--variants", "default", "--checks", "none", "--snapshots"])
         .arg(snapshots)
         .args(extra)
+        .env_remove("CI") // outside CI mode: pending `.snap.new` files are written (and refused here)
+        .env_remove("INSTA_UPDATE")
         .output()
         .unwrap()
 }
@@ -70,11 +72,13 @@ fn a_fixture_name_too_long_for_the_file_system_is_an_input_error_naming_the_file
     let dir = tempfile::tempdir().unwrap();
     let fixtures = dir.path().join("fixtures");
     std::fs::create_dir(&fixtures).unwrap();
-    let event = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events/trial_started.ios.json"))
-        .unwrap();
+    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/events/");
     let long = format!("{}.ios", "t".repeat(246));
-    std::fs::write(fixtures.join(format!("{long}.json")), &event).unwrap();
-    std::fs::write(fixtures.join("short.ios.json"), &event).unwrap();
+    // Two different events: a relay deduplicates the same event sent twice.
+    let started = std::fs::read(format!("{events}trial_started.ios.json")).unwrap();
+    let converted = std::fs::read(format!("{events}trial_converted.ios.json")).unwrap();
+    std::fs::write(fixtures.join(format!("{long}.json")), &started).unwrap();
+    std::fs::write(fixtures.join("short.ios.json"), &converted).unwrap();
     let snaps = dir.path().join("snapshots");
     let fixtures = fixtures.to_string_lossy().into_owned();
     let out = run_default_variant(&snaps, &["--fixtures", &fixtures, "--accept"]);
