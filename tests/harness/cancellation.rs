@@ -173,7 +173,6 @@ fn mid_run_signal(signal: Signal, code: i32) {
     let child = start_run(dir.path(), &["--json", "report.json", "--no-snapshots", "--jobs", "2"]);
     let report = dir.path().join("report.json");
     wait_until("a partial report is written", Duration::from_secs(60), || report.exists());
-    std::thread::sleep(Duration::from_millis(300));
     interrupt(child, dir.path(), signal, code);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).expect("a complete JSON report");

@@ -60,12 +60,19 @@ fn ctrl_c_prints_a_partial_summary() {
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(EXE)
         .args(["run", "--relay-cmd", "python3 -m http.server $PORT --bind 127.0.0.1", "--checks", "none"])
+        .args(["--json", "report.json"])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // The run is under way once its first partial report is written: signal it then, not after a guess.
+    let report = dir.path().join("report.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !report.exists() {
+        assert!(std::time::Instant::now() < deadline, "no partial report within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let output = child.wait_with_output().unwrap();

@@ -69,9 +69,9 @@ fn cut_off_and_badly_chunked_bodies_print_no_panic() {
         stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         stream.write_all(request.as_bytes()).unwrap();
         let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Each connection is answered or closed before the next: its handler has finished.
         let _ = stream.read(&mut [0u8; 256]);
     }
-    std::thread::sleep(Duration::from_millis(300));
     let stderr = stop(child);
     assert!(!stderr.contains("panicked"), "a panic reached stderr:\n{stderr}");
 }
