@@ -51,27 +51,25 @@ impl DevEvent {
     }
 }
 
-/// The shared state of a `dev` session.
+/// The shared state of a `dev` session: its [`Parts`] (reached through `Deref`, e.g.
+/// `state.fake`) and what changes while it runs.
 #[derive(Debug)]
 pub struct DevState {
-    /// The fake CleverTap.
-    pub fake: FakeCleverTap,
-    /// The relay.
-    pub relay: RelaySlot,
-    /// Fixtures and journeys the page can send.
-    pub catalogue: FixtureCatalogue,
-    /// Settings variants the page can switch to.
-    pub variants: Vec<Variant>,
-    /// Hides the passcode and the token.
-    pub redactor: Redactor,
-    /// The webhook token sent to the relay.
-    pub token: String,
+    parts: Parts,
     current: Mutex<Variant>,
     webhooks: Mutex<WebhookLog>,
     faults: Mutex<FaultBoard>,
     events: broadcast::Sender<DevEvent>,
     switching: tokio::sync::Mutex<()>,
     closing: watch::Sender<bool>,
+}
+
+impl std::ops::Deref for DevState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.parts
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,12 +98,7 @@ impl DevState {
     pub fn new(parts: Parts) -> DevState {
         let current = parts.variants.first().cloned().expect("dev has at least one variant");
         DevState {
-            fake: parts.fake,
-            relay: parts.relay,
-            catalogue: parts.catalogue,
-            variants: parts.variants,
-            redactor: parts.redactor,
-            token: parts.token,
+            parts,
             current: Mutex::new(current),
             webhooks: Mutex::new(WebhookLog::default()),
             faults: Mutex::new(FaultBoard::default()),

@@ -188,15 +188,7 @@ async fn chaos_injects_faults_reproducibly_and_journals_them() {
 #[tokio::test]
 async fn the_journal_serialises_after_every_fault_kind() {
     let fake = faulty("1=delay:20,2=429:3,3=500,4=503,5=drop,6=partial:1").await;
-    for _ in 0..6 {
-        let _ = client()
-            .post(format!("{}/1/upload", fake.uri()))
-            .header("X-CleverTap-Account-Id", fake.account_id())
-            .header("X-CleverTap-Passcode", fake.passcode())
-            .body(batch(&[event("x")]))
-            .send()
-            .await;
-    }
+    upload_one_record_each(&fake, 6).await;
     let entries = fake.wait_for_requests(6, WAIT).await.unwrap();
     // Both the text writer and serde_json's Value (which rejects u128) must take every entry.
     let text = serde_json::to_string(&entries).expect("the journal serialises as text");
@@ -213,7 +205,15 @@ async fn the_journal_serialises_after_every_fault_kind() {
 #[tokio::test]
 async fn the_journal_serialises_under_chaos() {
     let fake = FakeCleverTap::builder().chaos(3, 1.0).start().await.unwrap();
-    for _ in 0..20 {
+    upload_one_record_each(&fake, 20).await;
+    let entries = fake.wait_for_requests(20, WAIT).await.unwrap();
+    assert!(entries.iter().any(|e| matches!(e.fault, Some(Fault::Delay(_)))), "seed 3 gives a delay in 20");
+    serde_json::to_value(&entries).expect("the journal serialises as a Value");
+}
+
+/// Sends `n` one-record uploads, whatever each answer (some faults drop the connection).
+async fn upload_one_record_each(fake: &FakeCleverTap, n: usize) {
+    for _ in 0..n {
         let _ = client()
             .post(format!("{}/1/upload", fake.uri()))
             .header("X-CleverTap-Account-Id", fake.account_id())
@@ -222,7 +222,4 @@ async fn the_journal_serialises_under_chaos() {
             .send()
             .await;
     }
-    let entries = fake.wait_for_requests(20, WAIT).await.unwrap();
-    assert!(entries.iter().any(|e| matches!(e.fault, Some(Fault::Delay(_)))), "seed 3 gives a delay in 20");
-    serde_json::to_value(&entries).expect("the journal serialises as a Value");
 }
