@@ -22,8 +22,12 @@ pub use kinds::{valid_email, valid_phone};
 
 mod kinds;
 mod nested;
+mod scan;
+mod stream;
 #[cfg(test)]
 mod tests;
+mod upload;
+pub(crate) use upload::{RecordResult, Upload};
 
 /// Most records one request may carry.
 pub const MAX_RECORDS: usize = 1000;
