@@ -25,6 +25,8 @@ mod nested;
 mod scan;
 mod stream;
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
 mod upload;
 pub(crate) use upload::{RecordResult, Upload};

@@ -110,4 +110,13 @@ impl<'a> Upload<'a> {
     pub(crate) fn streamed(&self) -> bool {
         matches!(self, Upload::Scanned { .. })
     }
+
+    /// How many records the streaming pass proved valid without parsing them.
+    #[cfg(test)]
+    pub(crate) fn proven_valid(&self) -> usize {
+        match self {
+            Upload::Scanned { spans, .. } => spans.iter().filter(|span| span.valid).count(),
+            Upload::Parsed(_) => 0,
+        }
+    }
 }

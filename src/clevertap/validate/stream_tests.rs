@@ -1,0 +1,520 @@
+//! The streaming pass against the `View` path it replaces (the oracle, [`Upload::parse`]):
+//! seeded random upload bodies with every rule's violation, escapes, repeated keys, unicode,
+//! nested objects on and off, huge numbers, deep nesting, and random byte mutations. The
+//! envelope error, each record's result and the answer text must be identical.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::{Rules, Upload};
+use crate::clevertap::answer::Answer;
+
+/// What the oracle and the new path said about one body.
+#[derive(Default)]
+struct Tally {
+    bodies: usize,
+    streamed: usize,
+    records: usize,
+    proven: usize,
+    refused: usize,
+}
+
+/// Answers `body` both ways and asserts they agree; returns (streamed, proven valid records).
+fn compare(body: &[u8], rules: &Rules, partial: &[usize], tally: &mut Tally) {
+    let shown = || String::from_utf8_lossy(body).into_owned();
+    tally.bodies += 1;
+    match (Upload::parse(body), Upload::read(body, rules)) {
+        (Err(old), Err(new)) => {
+            assert_eq!(old, new, "envelope error differs for {}", shown());
+            tally.refused += 1;
+        }
+        (Ok(old), Ok(new)) => {
+            let (old_results, new_results) = (old.results(rules, partial), new.results(rules, partial));
+            assert_eq!(old_results, new_results, "results differ for {} with {rules:?}", shown());
+            let old_answer = Answer::build(&old_results, |i| old.echo(i)).body();
+            let new_answer = Answer::build(&new_results, |i| new.echo(i)).body();
+            assert_eq!(old_answer, new_answer, "answer differs for {}", shown());
+            tally.streamed += usize::from(new.streamed());
+            tally.records += new.len();
+            tally.proven += new.proven_valid();
+        }
+        (old, new) => panic!("one path refused: old {old:?}, new {new:?}, body {}", shown()),
+    }
+}
+
+struct Gen {
+    rng: StdRng,
+    /// This body may get syntax errors and values the pass leaves to serde_json.
+    hostile: bool,
+}
+
+const NAMES: &[&str] = &[
+    "subscription_renewed",
+    "trial_started",
+    "Charged",
+    "charged",
+    "App Launched",
+    "app launched",
+    " AppLaunched ",
+    "NOTIFICATION  sent",
+    "Notification Clic\u{212A}ed",
+    "App\u{A0}Launched",
+    "App Launchéd",
+    "purchase.done",
+    "a:b",
+    "x$y",
+    "100%",
+    "café_event",
+    "日本語イベント",
+    "",
+    "   ",
+    "Stayed",
+    "stayed1",
+    "Web Page Viewed!",
+    "discard_me",
+];
+
+const KEYS: &[&str] = &[
+    "platform",
+    "product_id",
+    "revenue",
+    "currency",
+    "Items",
+    "a.b",
+    "k$",
+    "",
+    "ключ",
+    "quote\"d",
+    "back\\slash",
+    "tab\tkey",
+    "Amount",
+    "deep",
+];
+
+const NUMBERS: &[&str] = &[
+    "0",
+    "-0",
+    "1",
+    "42",
+    "-7",
+    "6.993",
+    "1e3",
+    "1E+2",
+    "2.5e-3",
+    "1e99",
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "1.7976931348623157e308",
+    "18446744073709551615",
+    "18446744073709551616",
+    "123456789012345678901234567890",
+    "0.000000000000000000000000000001",
+    "1717000000",
+    "99999999999",
+    "100000000000",
+    "01",
+    "1.",
+    "-",
+    ".5",
+    "+1",
+];
+
+impl Gen {
+    fn new(seed: u64) -> Gen {
+        Gen { rng: StdRng::seed_from_u64(seed), hostile: false }
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.gen_bool(p)
+    }
+
+    /// A chance taken in hostile bodies only.
+    fn rarely(&mut self, p: f64) -> bool {
+        self.hostile && self.rng.gen_bool(p)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items.choose(&mut self.rng).copied().unwrap_or("")
+    }
+
+    fn ws(&mut self) -> &'static str {
+        if self.chance(0.85) { "" } else { self.pick(&[" ", "\n", "\t ", "\r\n  "]) }
+    }
+
+    /// `text` as a JSON string, sometimes with needless escapes (`\u0041`, `\/`).
+    fn string(&mut self, text: &str) -> String {
+        let quoted = serde_json::to_string(text).expect("strings serialise");
+        if !self.chance(0.15) {
+            return quoted;
+        }
+        let mut out = String::from("\"");
+        for c in quoted[1..quoted.len() - 1].chars() {
+            match c {
+                'a'..='z' if self.chance(0.2) => out.push_str(&format!("\\u{:04x}", c as u32)),
+                '/' => out.push_str("\\/"),
+                'é' if self.chance(0.5) => out.push_str("\\u00E9"),
+                _ => out.push(c),
+            }
+        }
+        if self.rarely(0.2) {
+            out.push_str(self.pick(&["\\ud83d\\ude00", "\\ud800", "\\udc00x", "\\n", "\\x", "\u{1}"]));
+        }
+        out.push('"');
+        out
+    }
+
+    fn object(&mut self, fields: &[(String, String)]) -> String {
+        let mut out = format!("{{{}", self.ws());
+        for (i, (key, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let key = self.string(key);
+            let (a, b, c) = (self.ws(), self.ws(), self.ws());
+            out.push_str(&format!("{a}{key}{b}:{c}{value}"));
+        }
+        if self.rarely(0.02) {
+            out.push(',');
+        }
+        out.push_str(self.ws());
+        out.push('}');
+        out
+    }
+
+    fn array(&mut self, items: &[String]) -> String {
+        let sep = if self.chance(0.1) { " , " } else { "," };
+        format!("[{}{}]", items.join(sep), self.ws())
+    }
+
+    fn long(&mut self, unit: &str, count: usize) -> String {
+        unit.repeat(count)
+    }
+
+    fn text_value(&mut self) -> String {
+        let text = match self.rng.gen_range(0..8) {
+            0 => self.long("a", 512),
+            1 => self.long("a", 513),
+            2 => self.long("é", 256),
+            3 => format!("{}\n", self.long("b", 509)),
+            4 => "$D_1717000000".to_string(),
+            5 => "".to_string(),
+            _ => self.pick(&["iOS", "com.example.pro.monthly", "EUR", "ünïcode", "a\"b"]).to_string(),
+        };
+        self.string(&text)
+    }
+
+    fn scalar(&mut self) -> String {
+        match self.rng.gen_range(0..6) {
+            0 if self.rarely(0.3) => self.pick(NUMBERS).to_string(),
+            0 => self.pick(&["0", "1", "42", "-7", "6.993", "1E+2", "2.5e-3", "-0", "1717000000"]).to_string(),
+            1 if self.rarely(0.1) => self.pick(&["nul", "tru", "True"]).to_string(),
+            1 => self.pick(&["true", "false", "null"]).to_string(),
+            _ => self.text_value(),
+        }
+    }
+
+    /// Any value, nested up to `depth` more levels.
+    fn value(&mut self, depth: usize) -> String {
+        if depth == 0 || self.chance(0.6) {
+            return self.scalar();
+        }
+        let count = self.rng.gen_range(0..4);
+        if self.chance(0.5) {
+            let items: Vec<String> = (0..count).map(|_| self.value(depth - 1)).collect();
+            self.array(&items)
+        } else {
+            let fields: Vec<(String, String)> =
+                (0..count).map(|_| (self.key(), self.value(depth - 1))).collect();
+            self.object(&fields)
+        }
+    }
+
+    fn key(&mut self) -> String {
+        match self.rng.gen_range(0..12) {
+            0 => self.long("k", 120),
+            1 => self.long("k", 121),
+            2 => self.long("ж", 120),
+            3 => self.long("ж", 121),
+            _ => self.pick(KEYS).to_string(),
+        }
+    }
+
+    fn deep(&mut self) -> String {
+        let depth = self.rng.gen_range(90..135);
+        format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    fn event_data(&mut self) -> String {
+        match self.rng.gen_range(0..20) {
+            0 => return self.pick(&["null", "[]", "\"x\"", "1"]).to_string(),
+            1 if self.hostile => return self.deep(),
+            _ => {}
+        }
+        let count = if self.chance(0.05) { self.rng.gen_range(98..103) } else { self.rng.gen_range(0..6) };
+        let fields: Vec<(String, String)> = (0..count)
+            .map(|i| {
+                let key = if count > 20 { format!("p{i}") } else { self.key() };
+                let value = match self.rng.gen_range(0..10) {
+                    0 => self.items(),
+                    1 | 2 => self.value(4),
+                    3 => "null".to_string(),
+                    _ => self.scalar(),
+                };
+                (key, value)
+            })
+            .collect();
+        self.object(&fields)
+    }
+
+    fn items(&mut self) -> String {
+        let count = self.rng.gen_range(0..3);
+        let items: Vec<String> = (0..count)
+            .map(|_| if self.chance(0.85) { self.value(3).replace("1e400", "1") } else { "{}".into() })
+            .collect();
+        let items: Vec<String> =
+            items.into_iter().map(|v| if v.starts_with('{') || self.chance(0.3) { v } else { "{}".into() }).collect();
+        self.array(&items)
+    }
+
+    fn identity(&mut self) -> String {
+        match self.rng.gen_range(0..14) {
+            0 => self.string(&"a".repeat(120)),
+            1 => self.string(&"a".repeat(121)),
+            2 => self.string(&"é".repeat(120)),
+            3 => self.string(&"é".repeat(121)),
+            4 => self.pick(&["\"\"", "null", "true", "[]", "{}", "-3.5e2", "42"]).to_string(),
+            _ => {
+                let user = format!("user-{}", self.rng.gen_range(0..1000));
+                self.string(&user)
+            }
+        }
+    }
+
+    fn ts(&mut self) -> String {
+        let options = [
+            "1717000000",
+            "0",
+            "-1",
+            "99999999999",
+            "100000000000",
+            "1.5",
+            "1e9",
+            "\"1717000000\"",
+            "\"0\"",
+            "\"00000000001\"",
+            "\"\"",
+            "\"17a\"",
+            "\"123456789012\"",
+            "null",
+            "true",
+            "18446744073709551616",
+            "\"\\u0031\"",
+            "[1]",
+        ];
+        self.pick(&options).to_string()
+    }
+
+    fn profile_data(&mut self) -> String {
+        if self.chance(0.1) {
+            return self.pick(&["null", "\"x\"", "[]", "{}"]).to_string();
+        }
+        let good: &[(&str, &[&str])] = &[
+            ("Gender", &["\"M\"", "\"F\"", "\"m\"", "1", "null"]),
+            ("Email", &["\"a@b.co\"", "\"a@b\"", "\"a b@c.co\"", "5", "null"]),
+            ("Phone", &["\"+14155551234\"", "\"14155551234\"", "\"+0123\"", "\"\\u002B1\""]),
+            ("Employed", &["\"Y\"", "\"N\"", "\"yes\""]),
+            ("Education", &["\"School\"", "\"College\"", "\"Graduate\"", "\"PhD\""]),
+            ("Married", &["\"Y\"", "\"N\"", "true"]),
+            ("Age", &["30", "\"30\"", "\"3x\"", "\"\"", "-1.5", "{}"]),
+            ("Name", &["\"Ann\"", "{\"a\":[1]}"]),
+        ];
+        let count = self.rng.gen_range(0..5);
+        let fields: Vec<(String, String)> = (0..count)
+            .map(|_| {
+                let (key, values) = good.choose(&mut self.rng).copied().expect("not empty");
+                (key.to_string(), self.pick(values).to_string())
+            })
+            .collect();
+        self.object(&fields)
+    }
+
+    fn token_data(&mut self) -> String {
+        let kind = self.pick(&["\"fcm\"", "\"chrome\"", "\"apns\"", "\"bad\"", "\"\"", "1"]);
+        let keys = self.pick(&["{\"p256dh\":\"x\",\"auth\":\"y\"}", "{\"p256dh\":\"x\"}", "null"]);
+        let id = self.pick(&["\"tok\"", "\"\"", "7"]);
+        let mut fields = vec![("id".to_string(), id.to_string()), ("type".into(), kind.into())];
+        if self.chance(0.5) {
+            fields.push(("keys".into(), keys.into()));
+        }
+        fields.shuffle(&mut self.rng);
+        self.object(&fields)
+    }
+
+    fn record(&mut self) -> String {
+        if self.chance(0.03) {
+            return self.pick(&["1", "\"x\"", "[]", "null", "{}"]).to_string();
+        }
+        let kind = match self.rng.gen_range(0..20) {
+            0 => self.pick(&["\"Event\"", "\"\"", "5", "\"ev\\u0065nt\"", "null"]).to_string(),
+            1 | 2 => "\"token\"".to_string(),
+            3..=6 => "\"profile\"".to_string(),
+            _ => "\"event\"".to_string(),
+        };
+        let mut fields = Vec::new();
+        if !self.chance(0.03) {
+            fields.push(("type".to_string(), kind));
+        }
+        let id_key = self.pick(&["identity", "identity", "identity", "FBID", "GPID", "objectId"]);
+        if !self.chance(0.04) {
+            fields.push((id_key.to_string(), self.identity()));
+        }
+        if self.chance(0.1) {
+            let key = self.pick(&["objectId", "GPID", "FBID"]);
+            fields.push((key.to_string(), self.identity()));
+        }
+        if self.chance(0.8) {
+            fields.push(("ts".to_string(), if self.chance(0.7) { "1717000000".into() } else { self.ts() }));
+        }
+        if !self.chance(0.05) {
+            let name = self.pick(NAMES);
+            let name = if self.chance(0.03) { self.pick(&["null", "1", "{}"]).to_string() } else { self.string(name) };
+            fields.push(("evtName".to_string(), name));
+        }
+        if !self.chance(0.05) {
+            fields.push(("evtData".to_string(), self.event_data()));
+        }
+        if self.chance(0.3) {
+            fields.push(("profileData".to_string(), self.profile_data()));
+        }
+        if self.chance(0.15) {
+            fields.push(("tokenData".to_string(), self.token_data()));
+        }
+        if self.chance(0.15) {
+            fields.push((self.key(), self.value(3)));
+        }
+        fields.shuffle(&mut self.rng);
+        if self.chance(0.05) && !fields.is_empty() {
+            let copy = fields[self.rng.gen_range(0..fields.len())].clone();
+            let at = self.rng.gen_range(0..=fields.len());
+            fields.insert(at, copy);
+        }
+        self.object(&fields)
+    }
+
+    fn body(&mut self) -> Vec<u8> {
+        self.hostile = self.chance(0.3);
+        let count = match self.rng.gen_range(0..200) {
+            0 => 0,
+            1 => 1001,
+            2 => 1000,
+            _ => self.rng.gen_range(1..6),
+        };
+        let records: Vec<String> = if count >= 1000 {
+            vec!["{\"type\":\"event\",\"identity\":1,\"evtName\":\"e\",\"evtData\":{}}".to_string(); count]
+        } else {
+            (0..count).map(|_| self.record()).collect()
+        };
+        let d = self.array(&records);
+        let mut fields = vec![("d".to_string(), d)];
+        match self.rng.gen_range(0..30) {
+            0 => fields.push(("d".into(), "[{}]".into())),
+            1 => fields.insert(0, ("d".into(), "[{}]".into())),
+            2 => fields.push(("extra".into(), self.value(3))),
+            3 => fields[0].0 = "D".into(),
+            4 => fields[0].1 = "{}".into(),
+            _ => {}
+        }
+        let mut body = format!("{}{}{}", self.ws(), self.object(&fields), self.ws()).into_bytes();
+        if self.rarely(0.03) {
+            body.extend_from_slice(self.pick(&["x", "}", " 1", "\u{feff}"]).as_bytes());
+        }
+        if self.rarely(0.5) {
+            self.mutate(&mut body);
+        }
+        body
+    }
+
+    /// One random edit of a byte: a cut, an insertion, a replacement.
+    fn mutate(&mut self, body: &mut Vec<u8>) {
+        if body.is_empty() {
+            return;
+        }
+        let at = self.rng.gen_range(0..body.len());
+        let byte = *b"\"{}[],:\\ 0e.-+tnu\x01\xc3".choose(&mut self.rng).expect("not empty");
+        match self.rng.gen_range(0..3) {
+            0 => {
+                body.remove(at);
+            }
+            1 => body.insert(at, byte),
+            _ => body[at] = byte,
+        }
+    }
+
+    fn rules(&mut self) -> Rules {
+        let mut rules = Rules::default();
+        rules.nested_objects = self.chance(0.5);
+        if self.chance(0.3) {
+            rules.property_limit = self.rng.gen_range(0..4);
+        }
+        if self.chance(0.3) {
+            rules.discarded.insert("discard_me".to_string());
+        }
+        rules
+    }
+}
+
+#[test]
+fn the_streaming_pass_answers_exactly_as_the_view_path_on_random_uploads() {
+    let mut source = Gen::new(0x5eed_2026);
+    let mut tally = Tally::default();
+    for _ in 0..20_000 {
+        let (body, rules) = (source.body(), source.rules());
+        let partial: &[usize] = if source.chance(0.1) { &[1, 3] } else { &[] };
+        compare(&body, &rules, partial, &mut tally);
+    }
+    // The comparison means something only if both paths were taken often.
+    println!(
+        "{} bodies: {} streamed, {} refused; {} records, {} proven valid in the pass",
+        tally.bodies, tally.streamed, tally.refused, tally.records, tally.proven
+    );
+    assert!(tally.streamed > tally.bodies / 3, "streamed {} of {}", tally.streamed, tally.bodies);
+    assert!(tally.proven > tally.records / 10, "proven {} of {} records", tally.proven, tally.records);
+    assert!(tally.proven < tally.records, "some records must take the slow path");
+    assert!(tally.refused > 100, "refused {}", tally.refused);
+}
+
+#[test]
+fn the_perf_kit_body_is_proven_valid_in_one_pass() {
+    let record = |i: usize| {
+        format!(
+            r#"{{"identity":"user-{i}","ts":{},"type":"event","evtName":"subscription_renewed","evtData":{{"platform":"iOS","product_id":"com.example.pro.monthly","revenue":6.993,"currency":"EUR"}}}}"#,
+            1_717_000_000 + i
+        )
+    };
+    let body = format!("{{\"d\":[{}]}}", (0..1000).map(record).collect::<Vec<_>>().join(","));
+    let upload = Upload::read(body.as_bytes(), &Rules::default()).unwrap();
+    assert!(upload.streamed());
+    assert_eq!((upload.len(), upload.proven_valid()), (1000, 1000));
+}
+
+#[test]
+fn what_serde_json_refuses_is_refused() {
+    let rules = Rules::default();
+    let ok = r#"{"type":"event","identity":"u","evtName":"e","evtData":{"v":VALUE}}"#;
+    for value in [
+        "01", "1.", "-", ".5", "+1", "1e", "1e+", "1e400", "nul", "tru", "[1,]", "{\"a\":1,}", "{,}", "[,1]",
+        "\"\\ud800\"", "\"\\udc00\"", "\"\\x\"", "\"\u{1}\"", "\"\\u12\"", "{1:2}", "[1 2]", "{\"a\" 1}",
+    ] {
+        let body = format!("{{\"d\":[{}]}}", ok.replace("VALUE", value));
+        assert_eq!(Upload::read(body.as_bytes(), &rules).unwrap_err().status, 400, "{value}");
+    }
+    for value in ["1e308", "-0", "0.5e-400", "\"\\ud83d\\ude00\"", "\"\\u00e9\\/\"", "[[[[1]]]]"] {
+        let body = format!("{{\"d\":[{}]}}", ok.replace("VALUE", value));
+        assert!(Upload::read(body.as_bytes(), &rules).is_ok(), "{value}");
+    }
+    for body in ["", " ", "[]", "{\"d\":[]}", "{\"d\":{}}", "{\"d\":[1]} x", "\u{feff}{\"d\":[1]}"] {
+        assert_eq!(Upload::read(body.as_bytes(), &rules).unwrap_err().status, 400, "{body:?}");
+    }
+}
