@@ -121,6 +121,32 @@ const NUMBERS: &[&str] = &[
     "+1",
 ];
 
+/// Values serde_json refuses, or that only just pass.
+const EDGE_TOKENS: &[&str] = &[
+    "nul",
+    "True",
+    "[1,]",
+    "{\"a\":1,}",
+    "{,}",
+    "[,]",
+    "[1 2]",
+    "{\"a\" 1}",
+    "{1:2}",
+    "\"\\ud800\"",
+    "\"\\udc00\"",
+    "\"\\ud800\\u0041\"",
+    "\"\\ud83d\\ude00\"",
+    "\"\\uD83D\\uDE00\"",
+    "\"\\u00g0\"",
+    "\"\\x\"",
+    "\"tab\there\"",
+    "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"",
+    "\"\u{7f}\"",
+    "[]",
+    "{}",
+    "[[]]",
+];
+
 impl Gen {
     fn new(seed: u64) -> Gen {
         Gen { rng: StdRng::seed_from_u64(seed), hostile: false }
@@ -352,7 +378,75 @@ impl Gen {
         self.object(&fields)
     }
 
+    /// A key that passes the key rules.
+    fn good_key(&mut self) -> String {
+        match self.rng.gen_range(0..10) {
+            0 => self.long("k", 120),
+            1 => self.long("ж", 120),
+            _ => self.pick(&["platform", "product_id", "revenue", "ключ", "", "a b", "Amount"]).to_string(),
+        }
+    }
+
+    /// A value `depth` objects deep (arrays around objects add no level), valid keys.
+    fn nested(&mut self, depth: usize) -> String {
+        if depth == 0 {
+            return self.scalar();
+        }
+        let (key, inner) = (self.good_key(), self.nested(depth - 1));
+        let object = self.object(&[(key, inner)]);
+        if self.chance(0.3) { format!("[{object}, {}]", self.scalar()) } else { object }
+    }
+
+    /// A record meant to pass every rule (bad luck in hostile bodies aside).
+    fn valid_record(&mut self) -> String {
+        let user = format!("user-{}", self.rng.gen_range(0..1000));
+        let mut fields = vec![
+            ("identity".to_string(), self.string(&user)),
+            ("ts".to_string(), "1717000000".to_string()),
+        ];
+        if self.chance(0.2) {
+            let mut data = Vec::new();
+            for (key, values) in [("Email", "\"a@b.co\""), ("Phone", "\"+14155551234\""), ("Age", "\"30\"")] {
+                if self.chance(0.5) {
+                    data.push((key.to_string(), values.to_string()));
+                }
+            }
+            data.push((self.good_key(), self.value(3)));
+            fields.push(("type".into(), "\"profile\"".into()));
+            fields.push(("profileData".into(), self.object(&data)));
+        } else {
+            let name = self.pick(&["subscription_renewed", "trial_started", "Charged", "café_event", "日本語イベント"]);
+            let mut data = Vec::new();
+            for _ in 0..self.rng.gen_range(0..5) {
+                data.push((self.good_key(), self.scalar()));
+            }
+            if self.chance(0.3) {
+                let depth = self.rng.gen_range(1..6);
+                data.push((self.good_key(), self.nested(depth)));
+            }
+            if self.chance(0.2) {
+                data.push(("Items".into(), self.items()));
+            }
+            fields.push(("type".into(), "\"event\"".into()));
+            fields.push(("evtName".into(), self.string(name)));
+            fields.push(("evtData".into(), self.object(&data)));
+        }
+        if self.chance(0.3) {
+            fields.push((self.good_key(), self.value(3)));
+        }
+        if self.chance(0.1) {
+            // One token at the edge of JSON's grammar in an otherwise valid record.
+            let edge = if self.chance(0.5) { self.pick(NUMBERS) } else { self.pick(EDGE_TOKENS) };
+            fields.push(("extra".into(), edge.to_string()));
+        }
+        fields.shuffle(&mut self.rng);
+        self.object(&fields)
+    }
+
     fn record(&mut self) -> String {
+        if self.chance(0.5) {
+            return self.valid_record();
+        }
         if self.chance(0.03) {
             return self.pick(&["1", "\"x\"", "[]", "null", "{}"]).to_string();
         }
