@@ -172,6 +172,21 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError
     Ok(records)
 }
 
+/// Benchmark hook, not API: answers an upload body as the fake does after auth, with the
+/// streaming pass (`streaming`) or with the whole-body `View` parse it replaced. Returns the
+/// answer text (or the envelope failure's).
+#[doc(hidden)]
+pub fn bench_answer(body: &[u8], rules: &Rules, streaming: bool) -> String {
+    let upload = if streaming { Upload::read(body, rules) } else { Upload::parse(body) };
+    match upload {
+        Ok(upload) => {
+            let results = upload.results(rules, &[]);
+            super::answer::Answer::build(&results, |i| upload.echo(i)).body()
+        }
+        Err(e) => super::answer::failure(&e.error, e.status),
+    }
+}
+
 /// Checks one record; the first failing rule in the documented order decides the code.
 pub fn check_record(record: &Value, rules: &Rules) -> Result<(), RecordError> {
     check_view(&View::of(record), rules)
