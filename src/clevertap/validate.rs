@@ -287,13 +287,35 @@ fn same_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
 /// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
 pub fn is_restricted(name: &str) -> bool {
     if name.is_ascii() {
-        // The common case, without Unicode case tables; the same answer (tested against the slow path).
-        return RESTRICTED_EVENTS
-            .iter()
-            .any(|restricted| same_ascii_ignoring_case_and_spaces(restricted, name));
+        // The common case, without Unicode case tables; the same answer (tested against the slow
+        // path). Only names with a restricted name's first letter and length (spaces left out)
+        // are compared in full.
+        let Some(first) = name.bytes().find(|b| !is_ascii_space(*b)) else { return false };
+        let mut squeezed = None;
+        return RESTRICTED_EVENTS.iter().zip(RESTRICTED_SQUEEZED_LENGTHS).any(|(restricted, length)| {
+            restricted.as_bytes()[0].eq_ignore_ascii_case(&first)
+                && *squeezed.get_or_insert_with(|| name.bytes().filter(|b| !is_ascii_space(*b)).count()) == length
+                && same_ascii_ignoring_case_and_spaces(restricted, name)
+        });
     }
     RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
 }
+
+/// The length of each of [`RESTRICTED_EVENTS`] without its spaces (all are ASCII).
+const RESTRICTED_SQUEEZED_LENGTHS: [usize; RESTRICTED_EVENTS.len()] = {
+    let mut lengths = [0; RESTRICTED_EVENTS.len()];
+    let mut i = 0;
+    while i < lengths.len() {
+        let name = RESTRICTED_EVENTS[i].as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            lengths[i] += (name[j] != b' ') as usize;
+            j += 1;
+        }
+        i += 1;
+    }
+    lengths
+};
 
 /// ASCII whitespace as `char::is_whitespace` sees it (which, unlike `u8::is_ascii_whitespace`,
 /// includes the vertical tab).
@@ -314,15 +336,20 @@ fn same_ascii_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
     }
 }
 
+/// The bytes of [`PROHIBITED_CHARS`] (all ASCII), as a table.
+static PROHIBITED_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < PROHIBITED_CHARS.len() {
+        table[PROHIBITED_CHARS[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn prohibited_char(text: &str) -> Option<char> {
-    // Every prohibited character is ASCII: scan bytes.
-    let prohibited = |b: &u8| {
-        matches!(
-            b,
-            b'%' | b'>' | b'<' | b'!' | b'|' | b'&' | b'.' | b':' | b';' | b'$' | b'\'' | b'"' | b'\\'
-        )
-    };
-    text.bytes().find(prohibited).map(char::from)
+    // Every prohibited character is ASCII: look bytes up.
+    text.bytes().find(|b| PROHIBITED_BYTES[usize::from(*b)]).map(char::from)
 }
 
 fn check_event(fields: &View, rules: &Rules) -> Result<(), RecordError> {

@@ -86,21 +86,25 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    #[inline]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
+    #[inline]
     fn byte(&self) -> Scan<u8> {
         self.bytes().get(self.pos).copied().ok_or(Unsure)
     }
 
     /// Skips JSON whitespace (serde_json's four bytes).
+    #[inline]
     pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
             self.pos += 1;
         }
     }
 
+    #[inline]
     fn expect(&mut self, byte: u8) -> Scan<()> {
         if self.byte()? != byte {
             return Err(Unsure);
@@ -110,6 +114,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips whitespace and says what the next value is.
+    #[inline]
     pub(crate) fn next(&mut self) -> Scan<Next> {
         self.ws();
         Ok(match self.byte()? {
@@ -130,6 +135,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes the scalar `next` says is there (not an array or object).
+    #[inline]
     pub(crate) fn scalar(&mut self, next: Next) -> Scan<Scalar<'a>> {
         Ok(match next {
             Next::Str => Scalar::Str(self.string()?),
@@ -148,6 +154,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes the next value, whatever it is: a scalar, or an array or object if `None`.
+    #[inline]
     pub(crate) fn value(&mut self) -> Scan<Option<Scalar<'a>>> {
         match self.next()? {
             next @ (Next::Array | Next::Object) => {
@@ -188,6 +195,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Enters an array (`[`) or object (`{`) after whitespace.
+    #[inline]
     pub(crate) fn open(&mut self, bracket: u8) -> Scan<()> {
         self.ws();
         self.expect(bracket)?;
@@ -196,6 +204,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Moves to the next array item; false (the `]` consumed) at the end of the array.
+    #[inline]
     pub(crate) fn item(&mut self, first: &mut bool) -> Scan<bool> {
         self.ws();
         let byte = self.byte()?;
@@ -215,6 +224,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Moves to the next object key and past its `:`; `None` (the `}` consumed) at the end.
+    #[inline]
     pub(crate) fn key(&mut self, first: &mut bool) -> Scan<Option<Token<'a>>> {
         self.ws();
         let byte = self.byte()?;
@@ -239,6 +249,7 @@ impl<'a> Cursor<'a> {
         Ok(Some(key))
     }
 
+    #[inline]
     fn close(&mut self) -> Scan<bool> {
         self.pos += 1;
         self.depth -= 1;
@@ -246,13 +257,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes a string (the cursor is on its `"`).
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Scan<Token<'a>> {
         self.expect(b'"')?;
         let start = self.pos;
         let bytes = self.bytes();
         let mut escaped = false;
         loop {
-            self.pos += run_length(&bytes[self.pos..]);
+            self.pos = run_end(bytes, self.pos);
             match bytes.get(self.pos) {
                 Some(b'"') => break,
                 Some(b'\\') => {
@@ -293,6 +305,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     fn digits(&mut self) -> usize {
         let start = self.pos;
         while let Some(b'0'..=b'9') = self.bytes().get(self.pos) {
@@ -302,6 +315,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes a number in JSON's grammar, `Unsure` where serde_json could find it out of range.
+    #[inline]
     pub(crate) fn number(&mut self) -> Scan<Option<u64>> {
         let negative = self.byte()? == b'-';
         if negative {
@@ -352,22 +366,31 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// How many bytes of `bytes` may stay inside a string before a `"`, `\` or control character,
-/// eight bytes at a time (SWAR: a byte-wise "has zero" test on three masks).
-fn run_length(bytes: &[u8]) -> usize {
+/// The index of the first `"`, `\` or control character in `bytes` from `at` (or the length),
+/// eight bytes at a time (SWAR: a byte-wise "has zero" test on three masks; the lowest flagged
+/// byte is always a true match).
+#[inline(always)]
+fn run_end(bytes: &[u8], mut at: usize) -> usize {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES << 7;
-    let mut offset = 0;
-    for chunk in bytes.chunks_exact(8) {
+    while let Some(chunk) = bytes.get(at..at + 8) {
         let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let slash = word ^ (ONES * u64::from(b'\\'));
         let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(word ^ (ONES * u64::from(b'"')));
-        let slash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(word ^ (ONES * u64::from(b'\\')));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let slash = slash.wrapping_sub(ONES) & !slash;
         let found = (control | quote | slash) & HIGH;
         if found != 0 {
-            return offset + (found.trailing_zeros() / 8) as usize;
+            return at + (found.trailing_zeros() / 8) as usize;
         }
-        offset += 8;
+        at += 8;
     }
-    offset + bytes[offset..].iter().position(|b| STRING_STOP[usize::from(*b)]).unwrap_or(bytes.len() - offset)
+    while let Some(byte) = bytes.get(at) {
+        if STRING_STOP[usize::from(*byte)] {
+            break;
+        }
+        at += 1;
+    }
+    at
 }
