@@ -292,9 +292,9 @@ pub fn is_restricted(name: &str) -> bool {
         // are compared in full.
         let Some(first) = name.bytes().find(|b| !is_ascii_space(*b)) else { return false };
         let mut squeezed = None;
-        return RESTRICTED_EVENTS.iter().zip(RESTRICTED_SQUEEZED_LENGTHS).any(|(restricted, length)| {
+        return RESTRICTED_EVENTS.iter().zip(&RESTRICTED_SQUEEZED_LENGTHS).any(|(restricted, length)| {
             restricted.as_bytes()[0].eq_ignore_ascii_case(&first)
-                && *squeezed.get_or_insert_with(|| name.bytes().filter(|b| !is_ascii_space(*b)).count()) == length
+                && *squeezed.get_or_insert_with(|| name.bytes().filter(|b| !is_ascii_space(*b)).count()) == *length
                 && same_ascii_ignoring_case_and_spaces(restricted, name)
         });
     }
@@ -302,7 +302,7 @@ pub fn is_restricted(name: &str) -> bool {
 }
 
 /// The length of each of [`RESTRICTED_EVENTS`] without its spaces (all are ASCII).
-const RESTRICTED_SQUEEZED_LENGTHS: [usize; RESTRICTED_EVENTS.len()] = {
+static RESTRICTED_SQUEEZED_LENGTHS: [usize; RESTRICTED_EVENTS.len()] = {
     let mut lengths = [0; RESTRICTED_EVENTS.len()];
     let mut i = 0;
     while i < lengths.len() {

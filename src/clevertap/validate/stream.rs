@@ -229,7 +229,7 @@ impl Facts<'_> {
         !self.event_unsure
             && self.data
             && !(self.items && name != "Charged")
-            && !name.trim().is_empty()
+            && (name.as_bytes().first().is_some_and(u8::is_ascii_graphic) || !name.trim().is_empty())
             && !is_restricted(name)
             && !rules.discarded.contains(name)
             && prohibited_char(name).is_none()
