@@ -160,9 +160,15 @@ fn num_cpus() -> usize {
 
 /// The perf kit's 1000-record body (`loadgen gen-body --records N`, `../shared/perf`).
 fn perf_kit_body(records: usize) -> String {
-    const EVENTS: [&str; 5] =
-        ["subscription_renewed", "trial_started", "subscription_canceled", "billing_issue", "trial_converted"];
-    const PRODUCTS: [&str; 3] = ["com.example.pro.monthly", "com.example.pro.annual", "com.example.pro.weekly"];
+    const EVENTS: [&str; 5] = [
+        "subscription_renewed",
+        "trial_started",
+        "subscription_canceled",
+        "billing_issue",
+        "trial_converted",
+    ];
+    const PRODUCTS: [&str; 3] =
+        ["com.example.pro.monthly", "com.example.pro.annual", "com.example.pro.weekly"];
     const REVENUES: [&str; 5] = ["6.993", "49.99", "1049.993", "0.99", "9.99"];
     const CURRENCIES: [&str; 4] = ["EUR", "USD", "TRY", "GBP"];
     let record = |i: usize| {

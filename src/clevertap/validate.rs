@@ -19,8 +19,11 @@ use serde_json::Value;
 use super::view::View;
 use kinds::{check_profile, check_token};
 pub use kinds::{valid_email, valid_phone};
+use names::prohibited_char;
+pub use names::{is_restricted, normalise_event_name};
 
 mod kinds;
+mod names;
 mod nested;
 mod scan;
 mod stream;
@@ -264,92 +267,6 @@ fn check_ts(ts: Option<&View>) -> Result<(), RecordError> {
         }
         _ => Ok(()),
     }
-}
-
-/// Lower-case with every whitespace character removed (513's comparison).
-pub fn normalise_event_name(name: &str) -> String {
-    name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
-}
-
-/// True when `a` and `b` are equal ignoring ASCII case and whitespace (no allocation).
-fn same_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
-    let mut a = a.chars().filter(|c| !c.is_whitespace());
-    let mut b = b.chars().filter(|c| !c.is_whitespace());
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some(x), Some(y)) if x.to_lowercase().eq(y.to_lowercase()) => {}
-            _ => return false,
-        }
-    }
-}
-
-/// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
-pub fn is_restricted(name: &str) -> bool {
-    if name.is_ascii() {
-        // The common case, without Unicode case tables; the same answer (tested against the slow
-        // path). Only names with a restricted name's first letter and length (spaces left out)
-        // are compared in full.
-        let Some(first) = name.bytes().find(|b| !is_ascii_space(*b)) else { return false };
-        let mut squeezed = None;
-        return RESTRICTED_EVENTS.iter().zip(&RESTRICTED_SQUEEZED_LENGTHS).any(|(restricted, length)| {
-            restricted.as_bytes()[0].eq_ignore_ascii_case(&first)
-                && *squeezed.get_or_insert_with(|| name.bytes().filter(|b| !is_ascii_space(*b)).count()) == *length
-                && same_ascii_ignoring_case_and_spaces(restricted, name)
-        });
-    }
-    RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
-}
-
-/// The length of each of [`RESTRICTED_EVENTS`] without its spaces (all are ASCII).
-static RESTRICTED_SQUEEZED_LENGTHS: [usize; RESTRICTED_EVENTS.len()] = {
-    let mut lengths = [0; RESTRICTED_EVENTS.len()];
-    let mut i = 0;
-    while i < lengths.len() {
-        let name = RESTRICTED_EVENTS[i].as_bytes();
-        let mut j = 0;
-        while j < name.len() {
-            lengths[i] += (name[j] != b' ') as usize;
-            j += 1;
-        }
-        i += 1;
-    }
-    lengths
-};
-
-/// ASCII whitespace as `char::is_whitespace` sees it (which, unlike `u8::is_ascii_whitespace`,
-/// includes the vertical tab).
-fn is_ascii_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
-}
-
-/// [`same_ignoring_case_and_spaces`] for ASCII `b`.
-fn same_ascii_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
-    let mut a = a.bytes().filter(|c| !is_ascii_space(*c));
-    let mut b = b.bytes().filter(|c| !is_ascii_space(*c));
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
-            _ => return false,
-        }
-    }
-}
-
-/// The bytes of [`PROHIBITED_CHARS`] (all ASCII), as a table.
-static PROHIBITED_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < PROHIBITED_CHARS.len() {
-        table[PROHIBITED_CHARS[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
-
-fn prohibited_char(text: &str) -> Option<char> {
-    // Every prohibited character is ASCII: look bytes up.
-    text.bytes().find(|b| PROHIBITED_BYTES[usize::from(*b)]).map(char::from)
 }
 
 fn check_event(fields: &View, rules: &Rules) -> Result<(), RecordError> {

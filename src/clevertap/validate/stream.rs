@@ -10,8 +10,8 @@
 
 use super::scan::{Cursor, Next, Scalar, Scan, Token, Unsure};
 use super::{
-    MAX_KEY_CHARS, MAX_NESTING_LEVEL, MAX_RECORDS, MAX_VALUE_BYTES, Rules, is_restricted,
-    prohibited_char, usable_id, valid_email, valid_phone,
+    MAX_KEY_CHARS, MAX_NESTING_LEVEL, MAX_RECORDS, MAX_VALUE_BYTES, Rules, is_restricted, prohibited_char,
+    usable_id, valid_email, valid_phone,
 };
 
 /// Where one record lies in the body, and whether the pass proved it valid.
@@ -60,7 +60,8 @@ fn scan_records(cursor: &mut Cursor, body_len: usize, rules: &Rules) -> Scan<Vec
         }
         let next = cursor.next()?;
         let start = cursor.pos();
-        let valid = if next == Next::Object { record(cursor, rules)? } else { cursor.skip().map(|_| false)? };
+        let valid =
+            if next == Next::Object { record(cursor, rules)? } else { cursor.skip().map(|_| false)? };
         spans.push(Span { start, end: cursor.pos(), valid });
     }
     Ok(spans)
@@ -171,7 +172,9 @@ fn read_field<'a>(cursor: &mut Cursor<'a>, field: Field, rules: &Rules, facts: &
     };
     match (field, value) {
         (Field::Type, Scalar::Str(Token { raw: "event", escaped: false })) => facts.kind = Some(Kind::Event),
-        (Field::Type, Scalar::Str(Token { raw: "profile", escaped: false })) => facts.kind = Some(Kind::Profile),
+        (Field::Type, Scalar::Str(Token { raw: "profile", escaped: false })) => {
+            facts.kind = Some(Kind::Profile)
+        }
         (Field::Type, _) => facts.unsure = true, // a token record, or 524
         (Field::Identity | Field::Fbid | Field::Gpid, value) => facts.identity |= usable_identity(value),
         (Field::ObjectId, Scalar::Null) => {}
