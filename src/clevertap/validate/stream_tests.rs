@@ -115,3 +115,16 @@ fn what_serde_json_refuses_is_refused() {
         assert_eq!(Upload::read(body.as_bytes(), &rules).unwrap_err().status, 400, "{body:?}");
     }
 }
+
+/// Writes 2,000 generated bodies to the directory `$QC_STREAM_CORPUS`, to compare the answers
+/// of two builds of the binary (docs/architecture.md, "Validation without allocation storms").
+#[test]
+#[ignore = "writes files; run by hand with QC_STREAM_CORPUS=DIR"]
+fn write_a_corpus_of_generated_bodies() {
+    let dir = std::env::var("QC_STREAM_CORPUS").expect("QC_STREAM_CORPUS=DIR");
+    let mut source = Gen::new(0xc0_5e);
+    for i in 0..2000 {
+        std::fs::write(format!("{dir}/body-{i:04}.json"), source.body())
+            .expect("the corpus directory is writable");
+    }
+}
