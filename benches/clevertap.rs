@@ -6,12 +6,19 @@
 //! bodies at most 2 ms added per request. Each case runs bare and fake alternately, three
 //! rounds, and keeps each server's best round (the machine is shared).
 //!
-//! Run: `cargo bench --bench clevertap`
+//! First, validation alone (criterion): a 1000-record upload body (the perf kit's) answered
+//! by the streaming pass and by the whole-body `View` parse it replaced.
+//!
+//! Run: `cargo bench --bench clevertap` (`QC_BENCH_CASE=validate` for validation only).
+//! Instruction counts: `QC_VALIDATE_DRIVER=stream:100 valgrind --tool=callgrind <bench binary>`
+//! answers the body 100 times (`views:100` for the old path) and exits.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use criterion::{Criterion, Throughput};
 use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::clevertap::validate::{Rules, bench_answer};
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
@@ -43,6 +50,13 @@ fn cpu_time() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
@@ -144,7 +158,81 @@ fn num_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The perf kit's 1000-record body (`loadgen gen-body --records N`, `../shared/perf`).
+fn perf_kit_body(records: usize) -> String {
+    const EVENTS: [&str; 5] = [
+        "subscription_renewed",
+        "trial_started",
+        "subscription_canceled",
+        "billing_issue",
+        "trial_converted",
+    ];
+    const PRODUCTS: [&str; 3] =
+        ["com.example.pro.monthly", "com.example.pro.annual", "com.example.pro.weekly"];
+    const REVENUES: [&str; 5] = ["6.993", "49.99", "1049.993", "0.99", "9.99"];
+    const CURRENCIES: [&str; 4] = ["EUR", "USD", "TRY", "GBP"];
+    let record = |i: usize| {
+        format!(
+            concat!(
+                "{{\"identity\":\"user-{}\",\"ts\":{},\"type\":\"event\",\"evtName\":\"{}\",",
+                "\"evtData\":{{\"platform\":\"{}\",\"product_id\":\"{}\",\"revenue\":{},\"currency\":\"{}\"}}}}"
+            ),
+            42 + i,
+            1_717_000_000 + 60 * i,
+            EVENTS[i % EVENTS.len()],
+            ["iOS", "Android"][i % 2],
+            PRODUCTS[i % PRODUCTS.len()],
+            REVENUES[i % REVENUES.len()],
+            CURRENCIES[i % CURRENCIES.len()],
+        )
+    };
+    format!("{{\"d\":[{}]}}", (0..records).map(record).collect::<Vec<_>>().join(","))
+}
+
+/// Validation alone, both ways, on the perf kit's 1000-record body.
+fn validation() {
+    let body = perf_kit_body(1000);
+    let rules = Rules::default();
+    assert_eq!(bench_answer(body.as_bytes(), &rules, true), bench_answer(body.as_bytes(), &rules, false));
+    let mut criterion = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let mut group = criterion.benchmark_group("validate 1000-record upload");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("streaming pass", |b| {
+        b.iter(|| bench_answer(std::hint::black_box(body.as_bytes()), &rules, true))
+    });
+    group.bench_function("View parse (before)", |b| {
+        b.iter(|| bench_answer(std::hint::black_box(body.as_bytes()), &rules, false))
+    });
+    group.finish();
+}
+
+/// `QC_VALIDATE_DRIVER=stream:N|views:N`: answers the body N times, for valgrind; true if run.
+fn validation_driver() -> bool {
+    let Ok(spec) = std::env::var("QC_VALIDATE_DRIVER") else { return false };
+    let (path, times) = spec.split_once(':').unwrap_or((spec.as_str(), "1"));
+    let times: usize = times.parse().expect("QC_VALIDATE_DRIVER=stream:N or views:N");
+    let (body, rules) = (perf_kit_body(1000), Rules::default());
+    let (mut bytes, cpu) = (0, thread_cpu_time());
+    for _ in 0..times {
+        bytes += bench_answer(std::hint::black_box(body.as_bytes()), &rules, path == "stream").len();
+    }
+    let cpu_us = (thread_cpu_time() - cpu).as_secs_f64() * 1e6 / times as f64;
+    println!("{path}: {times} answers, {bytes} bytes of answers, body {} bytes", body.len());
+    println!("{path}: {cpu_us:.1} us of thread CPU time per 1000-record answer");
+    true
+}
+
 fn main() {
+    if validation_driver() {
+        return;
+    }
+    validation();
+    if std::env::var("QC_BENCH_CASE").ok().as_deref() == Some("validate") {
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let server = MockServer::builder().disable_request_recording().start().await;

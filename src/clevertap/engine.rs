@@ -13,8 +13,7 @@ use super::answer::{self, Answer};
 use super::config::{Account, FakeConfig};
 use super::fault::Chaos;
 use super::journal::{Journal, JournalEntry, Outcomes, REDACTED, RecordOutcome, Stored};
-use super::validate::{self, Rules};
-use super::view::View;
+use super::validate::{self, RecordResult, Rules, Upload};
 use super::{Fault, FaultScript};
 
 /// The path of the Upload API.
@@ -224,8 +223,8 @@ impl Engine {
             let reply = Reply::now(429, answer::failure(answer::TOO_MANY_CONCURRENT, 429));
             return rejected_whole(request, reply, in_flight);
         };
-        let records = match validate::parse_envelope(&request.body) {
-            Ok(records) => records,
+        let upload = match Upload::read(&request.body, &self.rules) {
+            Ok(upload) => upload,
             Err(e) => {
                 let reply =
                     Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
@@ -236,25 +235,17 @@ impl Engine {
             Some(Fault::Partial { records }) => records.as_slice(),
             _ => &[],
         };
-        let results = self.check_records(&records, partial);
-        let answer = Answer::build(&results, |i| records[i].to_value());
+        let results = self.check_records(&upload, partial);
+        let answer = Answer::build(&results, |i| upload.echo(i));
         let outcomes = outcomes_of(&results);
         let reply = Reply { delay: latency, ..Reply::now(200, answer.body()) };
         Processed { reply, outcomes, in_flight }
     }
 
-    fn check_records(&self, records: &[View], partial: &[usize]) -> Vec<Result<(), (u16, String)>> {
-        records
-            .iter()
-            .enumerate()
-            .map(|(i, record)| match validate::check_view(record, &self.rules) {
-                Err(e) => Err((e.code, e.message)),
-                Ok(()) if partial.contains(&(i + 1)) => {
-                    Err((answer::PARTIAL_FAULT_CODE, answer::PARTIAL_FAULT_TEXT.to_string()))
-                }
-                Ok(()) => Ok(()),
-            })
-            .collect()
+    /// Each record's result: most proven valid by the streaming pass, the rest checked on
+    /// their own `View` (`validate::Upload`).
+    fn check_records(&self, upload: &Upload, partial: &[usize]) -> Vec<RecordResult> {
+        upload.results(&self.rules, partial)
     }
 
     fn authenticate(&self, request: &Request) -> Result<&Account, &'static str> {
@@ -307,8 +298,8 @@ fn rejected_whole(request: &Request, reply: Reply, in_flight: usize) -> Processe
     Processed { reply, outcomes, in_flight }
 }
 
-fn outcomes_of(results: &[Result<(), (u16, String)>]) -> Vec<RecordOutcome> {
-    let outcome = |(i, result): (usize, &Result<(), (u16, String)>)| match result {
+fn outcomes_of(results: &[RecordResult]) -> Vec<RecordOutcome> {
+    let outcome = |(i, result): (usize, &RecordResult)| match result {
         Ok(()) => RecordOutcome::Processed,
         Err((code, message)) => {
             RecordOutcome::Unprocessed { code: *code, error: answer::skipped_text(message, i + 1) }

@@ -19,11 +19,20 @@ use serde_json::Value;
 use super::view::View;
 use kinds::{check_profile, check_token};
 pub use kinds::{valid_email, valid_phone};
+use names::prohibited_char;
+pub use names::{is_restricted, normalise_event_name};
 
 mod kinds;
+mod names;
 mod nested;
+mod scan;
+mod stream;
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
+mod upload;
+pub(crate) use upload::{RecordResult, Upload};
 
 /// Most records one request may carry.
 pub const MAX_RECORDS: usize = 1000;
@@ -166,6 +175,21 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError
     Ok(records)
 }
 
+/// Benchmark hook, not API: answers an upload body as the fake does after auth, with the
+/// streaming pass (`streaming`) or with the whole-body `View` parse it replaced. Returns the
+/// answer text (or the envelope failure's).
+#[doc(hidden)]
+pub fn bench_answer(body: &[u8], rules: &Rules, streaming: bool) -> String {
+    let upload = if streaming { Upload::read(body, rules) } else { Upload::parse(body) };
+    match upload {
+        Ok(upload) => {
+            let results = upload.results(rules, &[]);
+            super::answer::Answer::build(&results, |i| upload.echo(i)).body()
+        }
+        Err(e) => super::answer::failure(&e.error, e.status),
+    }
+}
+
 /// Checks one record; the first failing rule in the documented order decides the code.
 pub fn check_record(record: &Value, rules: &Rules) -> Result<(), RecordError> {
     check_view(&View::of(record), rules)
@@ -243,65 +267,6 @@ fn check_ts(ts: Option<&View>) -> Result<(), RecordError> {
         }
         _ => Ok(()),
     }
-}
-
-/// Lower-case with every whitespace character removed (513's comparison).
-pub fn normalise_event_name(name: &str) -> String {
-    name.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
-}
-
-/// True when `a` and `b` are equal ignoring ASCII case and whitespace (no allocation).
-fn same_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
-    let mut a = a.chars().filter(|c| !c.is_whitespace());
-    let mut b = b.chars().filter(|c| !c.is_whitespace());
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some(x), Some(y)) if x.to_lowercase().eq(y.to_lowercase()) => {}
-            _ => return false,
-        }
-    }
-}
-
-/// True when `name` is one of [`RESTRICTED_EVENTS`] (case and spaces ignored).
-pub fn is_restricted(name: &str) -> bool {
-    if name.is_ascii() {
-        // The common case, without Unicode case tables; the same answer (tested against the slow path).
-        return RESTRICTED_EVENTS
-            .iter()
-            .any(|restricted| same_ascii_ignoring_case_and_spaces(restricted, name));
-    }
-    RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
-}
-
-/// ASCII whitespace as `char::is_whitespace` sees it (which, unlike `u8::is_ascii_whitespace`,
-/// includes the vertical tab).
-fn is_ascii_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
-}
-
-/// [`same_ignoring_case_and_spaces`] for ASCII `b`.
-fn same_ascii_ignoring_case_and_spaces(a: &str, b: &str) -> bool {
-    let mut a = a.bytes().filter(|c| !is_ascii_space(*c));
-    let mut b = b.bytes().filter(|c| !is_ascii_space(*c));
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => {}
-            _ => return false,
-        }
-    }
-}
-
-fn prohibited_char(text: &str) -> Option<char> {
-    // Every prohibited character is ASCII: scan bytes.
-    let prohibited = |b: &u8| {
-        matches!(
-            b,
-            b'%' | b'>' | b'<' | b'!' | b'|' | b'&' | b'.' | b':' | b';' | b'$' | b'\'' | b'"' | b'\\'
-        )
-    };
-    text.bytes().find(prohibited).map(char::from)
 }
 
 fn check_event(fields: &View, rules: &Rules) -> Result<(), RecordError> {

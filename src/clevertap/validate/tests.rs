@@ -136,7 +136,7 @@ fn emails_and_phones() {
 
 /// The unoptimised rule: every restricted name, compared with Unicode case and whitespace.
 fn restricted_by_the_slow_path(name: &str) -> bool {
-    RESTRICTED_EVENTS.iter().any(|restricted| same_ignoring_case_and_spaces(restricted, name))
+    RESTRICTED_EVENTS.iter().any(|restricted| names::same_ignoring_case_and_spaces(restricted, name))
 }
 
 #[test]

@@ -1,0 +1,396 @@
+//! [`Cursor`]: a validating JSON tokenizer over a UTF-8 body that allocates nothing.
+//!
+//! It accepts a subset of what `serde_json::from_str` accepts, never more: whatever it is not
+//! sure of (invalid JSON, a `\u` escape of a UTF-16 surrogate, an exponent or integer part large
+//! enough to overflow an `f64`, nesting deeper than [`MAX_DEPTH`]) is [`Unsure`], and the
+//! caller then parses the body the slow way, which gives the exact answer (often a 400).
+
+/// The cursor cannot vouch for the body: check it on the slow path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unsure;
+
+/// A scan result.
+pub(crate) type Scan<T> = Result<T, Unsure>;
+
+/// Deepest nesting the cursor follows (serde_json refuses at 128).
+const MAX_DEPTH: usize = 100;
+/// Most integer digits of a number without exponent: 10^300 is far below `f64::MAX`.
+const MAX_INT_DIGITS: usize = 300;
+/// Most integer digits of a number with a positive exponent of at most [`MAX_EXP_DIGITS`].
+const MAX_INT_DIGITS_WITH_EXP: usize = 200;
+/// Most exponent digits followed (10^(200 + 99) is still finite).
+const MAX_EXP_DIGITS: usize = 2;
+
+/// A string: its raw text between the quotes, and whether that text holds escapes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token<'a> {
+    pub raw: &'a str,
+    pub escaped: bool,
+}
+
+impl<'a> Token<'a> {
+    /// The string's value when it has no escapes (then the raw text is the value).
+    pub(crate) fn plain(self) -> Option<&'a str> {
+        (!self.escaped).then_some(self.raw)
+    }
+}
+
+/// The kind of the next value, from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    Str,
+    Num,
+    Null,
+    Bool,
+    Array,
+    Object,
+}
+
+/// A scalar value that has been consumed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scalar<'a> {
+    Str(Token<'a>),
+    /// A number; the value when it is a plain unsigned integer of at most 19 digits.
+    Num(Option<u64>),
+    Null,
+    Bool,
+}
+
+/// A position in the body; every method checks what it consumes.
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: usize,
+}
+
+/// Bytes that end the fast run of a string: `"`, `\` and the control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(text: &'a str) -> Cursor<'a> {
+        Cursor { text, pos: 0, depth: 0 }
+    }
+
+    /// The byte offset of the cursor.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    #[inline]
+    fn byte(&self) -> Scan<u8> {
+        self.bytes().get(self.pos).copied().ok_or(Unsure)
+    }
+
+    /// Skips JSON whitespace (serde_json's four bytes).
+    #[inline]
+    pub(crate) fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, byte: u8) -> Scan<()> {
+        if self.byte()? != byte {
+            return Err(Unsure);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Skips whitespace and says what the next value is.
+    #[inline]
+    pub(crate) fn next(&mut self) -> Scan<Next> {
+        self.ws();
+        Ok(match self.byte()? {
+            b'"' => Next::Str,
+            b'-' | b'0'..=b'9' => Next::Num,
+            b'n' => Next::Null,
+            b't' | b'f' => Next::Bool,
+            b'[' => Next::Array,
+            b'{' => Next::Object,
+            _ => return Err(Unsure),
+        })
+    }
+
+    /// The end of the body: only whitespace may follow the value.
+    pub(crate) fn end(&mut self) -> Scan<()> {
+        self.ws();
+        if self.pos == self.text.len() { Ok(()) } else { Err(Unsure) }
+    }
+
+    /// Consumes the scalar `next` says is there (not an array or object).
+    #[inline]
+    pub(crate) fn scalar(&mut self, next: Next) -> Scan<Scalar<'a>> {
+        Ok(match next {
+            Next::Str => Scalar::Str(self.string()?),
+            Next::Num => Scalar::Num(self.number()?),
+            Next::Null => {
+                self.literal(b"null")?;
+                Scalar::Null
+            }
+            Next::Bool => {
+                let word: &[u8] = if self.byte()? == b't' { b"true" } else { b"false" };
+                self.literal(word)?;
+                Scalar::Bool
+            }
+            Next::Array | Next::Object => return Err(Unsure),
+        })
+    }
+
+    /// Consumes the next value, whatever it is: a scalar, or an array or object if `None`.
+    #[inline]
+    pub(crate) fn value(&mut self) -> Scan<Option<Scalar<'a>>> {
+        match self.next()? {
+            next @ (Next::Array | Next::Object) => {
+                self.skip_container(next)?;
+                Ok(None)
+            }
+            next => self.scalar(next).map(Some),
+        }
+    }
+
+    /// Consumes the next value.
+    pub(crate) fn skip(&mut self) -> Scan<()> {
+        self.value().map(drop)
+    }
+
+    fn skip_container(&mut self, next: Next) -> Scan<()> {
+        let mut first = true;
+        if next == Next::Array {
+            self.open(b'[')?;
+            while self.item(&mut first)? {
+                self.skip()?;
+            }
+        } else {
+            self.open(b'{')?;
+            while self.key(&mut first)?.is_some() {
+                self.skip()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Scan<()> {
+        if !self.bytes()[self.pos..].starts_with(word) {
+            return Err(Unsure);
+        }
+        self.pos += word.len();
+        Ok(())
+    }
+
+    /// Enters an array (`[`) or object (`{`) after whitespace.
+    #[inline]
+    pub(crate) fn open(&mut self, bracket: u8) -> Scan<()> {
+        self.ws();
+        self.expect(bracket)?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH { Err(Unsure) } else { Ok(()) }
+    }
+
+    /// Moves to the next array item; false (the `]` consumed) at the end of the array.
+    #[inline]
+    pub(crate) fn item(&mut self, first: &mut bool) -> Scan<bool> {
+        self.ws();
+        let byte = self.byte()?;
+        if std::mem::take(first) {
+            return if byte == b']' { self.close() } else { Ok(true) };
+        }
+        match byte {
+            b']' => self.close(),
+            b',' => {
+                self.pos += 1;
+                self.ws();
+                // `]` here is a trailing comma; any other mistake fails in the item itself.
+                if self.byte()? == b']' { Err(Unsure) } else { Ok(true) }
+            }
+            _ => Err(Unsure),
+        }
+    }
+
+    /// Moves to the next object key and past its `:`; `None` (the `}` consumed) at the end.
+    #[inline]
+    pub(crate) fn key(&mut self, first: &mut bool) -> Scan<Option<Token<'a>>> {
+        self.ws();
+        let byte = self.byte()?;
+        if !std::mem::take(first) {
+            if byte == b'}' {
+                return self.close().map(|_| None);
+            }
+            if byte != b',' {
+                return Err(Unsure);
+            }
+            self.pos += 1;
+            self.ws();
+        } else if byte == b'}' {
+            return self.close().map(|_| None);
+        }
+        if self.byte()? != b'"' {
+            return Err(Unsure); // a trailing comma, or a key that is not a string
+        }
+        let key = self.string()?;
+        self.ws();
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    #[inline]
+    fn close(&mut self) -> Scan<bool> {
+        self.pos += 1;
+        self.depth -= 1;
+        Ok(false)
+    }
+
+    /// Consumes a string (the cursor is on its `"`).
+    #[inline(always)]
+    pub(crate) fn string(&mut self) -> Scan<Token<'a>> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let bytes = self.bytes();
+        let mut escaped = false;
+        loop {
+            self.pos = run_end(bytes, self.pos);
+            match bytes.get(self.pos) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos += 1;
+                    self.escape()?;
+                }
+                _ => return Err(Unsure), // a control character, or the end of the body
+            }
+        }
+        let raw = &self.text[start..self.pos];
+        self.pos += 1;
+        Ok(Token { raw, escaped })
+    }
+
+    /// Checks one escape (after its `\`). `\u` escapes of UTF-16 surrogates are [`Unsure`]:
+    /// serde_json's pairing rules decide those.
+    fn escape(&mut self) -> Scan<()> {
+        match self.byte()? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                self.pos += 1;
+                Ok(())
+            }
+            b'u' => {
+                let hex = self.bytes().get(self.pos + 1..self.pos + 5).ok_or(Unsure)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| Unsure)?;
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(Unsure);
+                }
+                let unit = u16::from_str_radix(hex, 16).map_err(|_| Unsure)?;
+                if (0xD800..=0xDFFF).contains(&unit) {
+                    return Err(Unsure);
+                }
+                self.pos += 5;
+                Ok(())
+            }
+            _ => Err(Unsure),
+        }
+    }
+
+    #[inline]
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.bytes().get(self.pos) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// Consumes a number in JSON's grammar, `Unsure` where serde_json could find it out of range.
+    #[inline]
+    pub(crate) fn number(&mut self) -> Scan<Option<u64>> {
+        let negative = self.byte()? == b'-';
+        if negative {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let int_digits = match self.byte()? {
+            b'0' => {
+                self.pos += 1;
+                if let Some(b'0'..=b'9') = self.bytes().get(self.pos) {
+                    return Err(Unsure); // a leading zero
+                }
+                1
+            }
+            b'1'..=b'9' => self.digits(),
+            _ => return Err(Unsure),
+        };
+        let int_end = self.pos;
+        let mut plain = !negative;
+        if self.bytes().get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(Unsure);
+            }
+            plain = false;
+        }
+        if let Some(b'e' | b'E') = self.bytes().get(self.pos) {
+            self.pos += 1;
+            let sign = self.bytes().get(self.pos).copied();
+            if let Some(b'-' | b'+') = sign {
+                self.pos += 1;
+            }
+            let positive = sign != Some(b'-');
+            let exp_digits = self.digits();
+            let too_big = positive && int_digits > MAX_INT_DIGITS_WITH_EXP;
+            if exp_digits == 0 || exp_digits > MAX_EXP_DIGITS || too_big {
+                return Err(Unsure);
+            }
+            plain = false;
+        }
+        if int_digits > MAX_INT_DIGITS {
+            return Err(Unsure);
+        }
+        if !plain || int_digits > 19 {
+            return Ok(None);
+        }
+        Ok(self.text[int_start..int_end].parse::<u64>().ok())
+    }
+}
+
+/// The index of the first `"`, `\` or control character in `bytes` from `at` (or the length),
+/// eight bytes at a time (SWAR: a byte-wise "has zero" test on three masks; the lowest flagged
+/// byte is always a true match).
+#[inline(always)]
+fn run_end(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let slash = word ^ (ONES * u64::from(b'\\'));
+        let control = word.wrapping_sub(ONES * 0x20) & !word;
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let slash = slash.wrapping_sub(ONES) & !slash;
+        let found = (control | quote | slash) & HIGH;
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(byte) = bytes.get(at) {
+        if STRING_STOP[usize::from(*byte)] {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
