@@ -1,6 +1,7 @@
 //! The fake's runtime state and what it does with one request: number it, pick its fault,
 //! check auth, concurrency, envelope and records, build the answer and the journal entry.
-//! Everything here is synchronous and runs on wiremock's server thread, so it stays small.
+//! Everything here is synchronous and runs on the front's or wiremock's server thread, so it
+//! stays small.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -42,6 +43,13 @@ pub(crate) struct Reply {
     pub body: String,
     pub retry_after: Option<u64>,
     pub delay: Duration,
+}
+
+impl Ticket {
+    /// The request's fault closes the connection without an answer.
+    pub(crate) fn drops_connection(&self) -> bool {
+        self.fault == Some(Fault::DropConnection)
+    }
 }
 
 impl Reply {
@@ -137,19 +145,26 @@ impl Engine {
     }
 
     /// Numbers the request and picks its fault; true when the connection must be dropped.
+    /// (wiremock's path: the ticket waits in `pending` for the responder on the same thread.)
     pub(crate) fn admit(&self, request: &Request) -> bool {
         if self.is_control(request) {
             return false;
         }
+        let ticket = self.ticket();
+        let drop = ticket.drops_connection();
+        self.lock().pending = Some(ticket);
+        drop
+    }
+
+    /// Numbers a request and picks its fault (the front's path: the caller keeps the ticket).
+    pub(crate) fn ticket(&self) -> Ticket {
         let mut state = self.lock();
         state.seq += 1;
         let seq = state.seq;
         let fault = state.script.fault_for(seq).or_else(|| state.chaos.and_then(|c| c.fault_for(seq)));
         let arrival = Instant::now();
-        let drop = fault == Some(Fault::DropConnection);
         let offset = arrival.saturating_duration_since(state.epoch);
-        state.pending = Some(Ticket { seq, arrival, offset, received_at: SystemTime::now(), fault });
-        drop
+        Ticket { seq, arrival, offset, received_at: SystemTime::now(), fault }
     }
 
     fn take_ticket(&self) -> Ticket {
@@ -180,7 +195,11 @@ impl Engine {
 
     /// Journals a dropped connection (the client gets no response).
     pub(crate) fn record_drop(&self, request: &Request) {
-        let ticket = self.take_ticket();
+        self.record_drop_for(self.take_ticket(), request);
+    }
+
+    /// [`record_drop`](Self::record_drop) with the ticket the caller holds.
+    pub(crate) fn record_drop_for(&self, ticket: Ticket, request: &Request) {
         let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
         let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
         let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
@@ -189,9 +208,31 @@ impl Engine {
 
     /// Answers an upload (or any other request) and journals it.
     pub(crate) fn answer(&self, request: &Request) -> Reply {
-        let ticket = self.take_ticket();
+        self.answer_for(self.take_ticket(), request)
+    }
+
+    /// [`answer`](Self::answer) with the ticket the caller holds.
+    pub(crate) fn answer_for(&self, ticket: Ticket, request: &Request) -> Reply {
         let processed = self.process(&ticket, request);
         let reply = processed.reply.clone();
+        self.journal.push_stored(journal_entry(&ticket, request, processed));
+        reply
+    }
+
+    /// Answers an upload whose body was too large to read (`request.body` is empty): the
+    /// ticket's fault and the credentials are checked as for any upload, then HTTP `status`
+    /// with `error`. Journaled like any refused request.
+    pub(crate) fn refuse_for(&self, ticket: Ticket, request: &Request, status: u16, error: &str) -> Reply {
+        let reply = fault_reply(ticket.fault.as_ref()).unwrap_or_else(|| {
+            let latency = self.lock().latency.saturating_add(fault_delay(ticket.fault.as_ref()));
+            let latency = latency.min(crate::duration::MAX.saturating_mul(2));
+            let (status, error) = match self.authenticate(request) {
+                Ok(_) => (status, error),
+                Err(auth) => (401, auth),
+            };
+            Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) }
+        });
+        let processed = Processed { reply: reply.clone(), outcomes: Vec::new(), in_flight: 0 };
         self.journal.push_stored(journal_entry(&ticket, request, processed));
         reply
     }
