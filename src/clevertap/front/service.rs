@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use wiremock::http::Url;
 
-use super::body::{BodyError, read_limited, too_large_text};
+use super::body::{BodyError, discard, read_limited, too_large_text};
 use super::forward::forward;
 use super::{MAX_BODY_BYTES, Shared};
 use crate::clevertap::answer::{self, CONTENT_TYPE};
@@ -50,7 +50,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answe
     let body = match read_limited(&parts.headers, body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(BodyError::Broken(e)) => return Err(Closed(format!("unreadable body: {e}"))),
-        Err(BodyError::TooLarge { declared }) => {
+        Err(BodyError::TooLarge { declared, rest }) => {
+            tokio::spawn(discard(rest));
             let text = too_large_text(declared, MAX_BODY_BYTES);
             return too_large(&shared, parts, is_upload, &text).await;
         }
