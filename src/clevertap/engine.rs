@@ -14,6 +14,7 @@ use super::answer::{self, Answer};
 use super::config::{Account, FakeConfig};
 use super::fault::Chaos;
 use super::journal::{Journal, JournalEntry, Outcomes, REDACTED, RecordOutcome, Stored};
+use super::order::Order;
 use super::validate::{self, Rules};
 use super::view::View;
 use super::{Fault, FaultScript};
@@ -30,6 +31,7 @@ const RECYCLE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
     seq: u64,
+    generation: u64,
     arrival: Instant,
     offset: Duration,
     received_at: SystemTime,
@@ -60,6 +62,8 @@ impl Reply {
 
 struct State {
     seq: u64,
+    /// Resets so far: request numbers restart at each.
+    generation: u64,
     epoch: Instant,
     script: FaultScript,
     chaos: Option<Chaos>,
@@ -79,6 +83,7 @@ pub(crate) struct Engine {
     pub(crate) recycle_after: usize,
     state: Mutex<State>,
     pub(crate) journal: Journal,
+    order: Order,
 }
 
 /// What processing a request produced, before it goes to the journal.
@@ -92,6 +97,7 @@ impl Engine {
     pub(crate) fn new(config: &FakeConfig) -> Engine {
         let state = State {
             seq: 0,
+            generation: 0,
             epoch: Instant::now(),
             script: config.faults.clone(),
             chaos: config.chaos,
@@ -109,6 +115,7 @@ impl Engine {
             recycle_after: config.recycle_after,
             state: Mutex::new(state),
             journal: Journal::new(config.journal_capacity, config.journal_byte_budget),
+            order: Order::default(),
         }
     }
 
@@ -132,6 +139,7 @@ impl Engine {
     pub(crate) fn reset(&self, faults: bool) {
         let mut state = self.lock();
         state.seq = 0;
+        state.generation += 1;
         state.epoch = Instant::now();
         if faults {
             state.script = FaultScript::new();
@@ -164,7 +172,8 @@ impl Engine {
         let fault = state.script.fault_for(seq).or_else(|| state.chaos.and_then(|c| c.fault_for(seq)));
         let arrival = Instant::now();
         let offset = arrival.saturating_duration_since(state.epoch);
-        Ticket { seq, arrival, offset, received_at: SystemTime::now(), fault }
+        let generation = state.generation;
+        Ticket { seq, generation, arrival, offset, received_at: SystemTime::now(), fault }
     }
 
     fn take_ticket(&self) -> Ticket {
@@ -174,7 +183,8 @@ impl Engine {
             state.seq += 1;
             let arrival = Instant::now();
             let offset = arrival.saturating_duration_since(state.epoch);
-            Ticket { seq: state.seq, arrival, offset, received_at: SystemTime::now(), fault: None }
+            let (seq, generation) = (state.seq, state.generation);
+            Ticket { seq, generation, arrival, offset, received_at: SystemTime::now(), fault: None }
         })
     }
 
@@ -203,7 +213,7 @@ impl Engine {
         let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
         let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
         let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
-        self.journal.push_stored(journal_entry(&ticket, request, processed));
+        self.journal_in_turn(&ticket, request, processed);
     }
 
     /// Answers an upload (or any other request) and journals it.
@@ -215,7 +225,7 @@ impl Engine {
     pub(crate) fn answer_for(&self, ticket: Ticket, request: &Request) -> Reply {
         let processed = self.process(&ticket, request);
         let reply = processed.reply.clone();
-        self.journal.push_stored(journal_entry(&ticket, request, processed));
+        self.journal_in_turn(&ticket, request, processed);
         reply
     }
 
@@ -233,8 +243,14 @@ impl Engine {
             Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) }
         });
         let processed = Processed { reply: reply.clone(), outcomes: Vec::new(), in_flight: 0 };
-        self.journal.push_stored(journal_entry(&ticket, request, processed));
+        self.journal_in_turn(&ticket, request, processed);
         reply
+    }
+
+    /// Journals after every lower request number (see [`Order`]).
+    fn journal_in_turn(&self, ticket: &Ticket, request: &Request, processed: Processed) {
+        let stored = journal_entry(ticket, request, processed);
+        self.order.in_turn(ticket.generation, ticket.seq, || self.journal.push_stored(stored));
     }
 
     fn process(&self, ticket: &Ticket, request: &Request) -> Processed {

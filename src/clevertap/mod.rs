@@ -17,6 +17,7 @@ mod front;
 pub mod fault;
 pub mod journal;
 mod limits;
+mod order;
 mod recycle;
 mod server;
 pub mod standalone;
