@@ -18,18 +18,27 @@ fn upload_head(fake: &FakeCleverTap, extra: &str) -> String {
     )
 }
 
-/// Reads what the server sends until it closes or `limit` passes; `None` on timeout.
-fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
+/// Reads one answer (head and `Content-Length` body), or what came before the server closed;
+/// `None` when nothing complete came within `limit`.
+fn read_answer(stream: &mut TcpStream, limit: Duration) -> Option<String> {
     stream.set_read_timeout(Some(limit)).unwrap();
     let mut got = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
-        match stream.read(&mut buffer) {
-            Ok(0) => return Some(String::from_utf8_lossy(&got).into_owned()),
-            Ok(n) => got.extend_from_slice(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Some(String::from_utf8_lossy(&got).into_owned());
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                .and_then(|v| v.parse::<usize>().ok());
+            if length.is_some_and(|n| body.len() >= n) {
+                return Some(text);
             }
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(text),
+            Ok(n) => got.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(text),
             Err(_) => return None,
         }
     }
@@ -48,8 +57,8 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
         partial.write_all(b"POST /1/upload HTTP/1.1\r\nHost: x\r\n").unwrap();
         let mut silent = TcpStream::connect(addr).unwrap();
         let started = Instant::now();
-        let partial = read_until_closed(&mut partial, Duration::from_secs(5)).map(|_| started.elapsed());
-        let silent = read_until_closed(&mut silent, Duration::from_secs(5)).map(|_| started.elapsed());
+        let partial = read_answer(&mut partial, Duration::from_secs(5)).map(|_| started.elapsed());
+        let silent = read_answer(&mut silent, Duration::from_secs(5)).map(|_| started.elapsed());
         (partial, silent)
     })
     .await;
@@ -66,7 +75,7 @@ async fn a_declared_body_over_10_mib_gets_413_before_a_byte_of_it_is_sent() {
     let answer = blocking(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream.write_all(head.as_bytes()).unwrap();
-        read_until_closed(&mut stream, Duration::from_secs(5))
+        read_answer(&mut stream, Duration::from_secs(5))
     })
     .await
     .expect("no answer within 5 s: the fake waits for a 300 MB body");
@@ -92,7 +101,7 @@ async fn a_chunked_body_is_refused_once_past_10_mib_without_waiting_for_its_end(
             stream.write_all(b"\r\n").unwrap();
         }
         // The body never ends: a server that buffers to the end never answers.
-        read_until_closed(&mut stream, Duration::from_secs(15))
+        read_answer(&mut stream, Duration::from_secs(15))
     })
     .await
     .expect("no answer: the fake waits for the end of an endless body");
@@ -169,4 +178,38 @@ async fn requests_off_the_upload_path_still_go_through_wiremock_with_numbering_a
     let entries = fake.journal().requests();
     let seen: Vec<_> = entries.iter().map(|e| (e.seq, e.method.as_str(), e.status)).collect();
     assert_eq!(seen, [(1, "GET", 405), (2, "GET", 0), (3, "POST", 200)]);
+}
+
+/// The descriptor of the listening socket bound to `addr` in this process.
+fn listening_fd(addr: std::net::SocketAddr) -> Option<i32> {
+    let std::net::SocketAddr::V4(v4) = addr else { return None };
+    for entry in std::fs::read_dir("/proc/self/fd").ok()?.filter_map(Result::ok) {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let mut sockaddr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let named = unsafe { libc::getsockname(fd, (&raw mut sockaddr).cast(), &mut len) } == 0;
+        let (mut listening, mut optlen) = (0i32, std::mem::size_of::<i32>() as libc::socklen_t);
+        let asked = unsafe {
+            libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, (&raw mut listening).cast(), &mut optlen)
+        } == 0;
+        let port = u16::from_be(sockaddr.sin_port);
+        if named && asked && listening == 1 && i32::from(sockaddr.sin_family) == libc::AF_INET && port == v4.port()
+        {
+            return Some(fd);
+        }
+    }
+    None
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_fake_that_cannot_accept_for_good_says_it_is_dead() {
+    let fake = FakeCleverTap::builder().accept_retry_for(Duration::from_millis(300)).start().await.unwrap();
+    assert!(!fake.health().is_dead());
+    let fd = listening_fd(fake.address()).expect("the fake's listening socket");
+    // A shut-down listening socket fails every accept (EINVAL): a persistent accept error.
+    assert_eq!(unsafe { libc::shutdown(fd, libc::SHUT_RDWR) }, 0);
+    let reason = tokio::time::timeout(Duration::from_secs(10), fake.died()).await.expect("dead within 10 s");
+    assert!(reason.contains("accepting connections failed"), "{reason}");
+    assert!(fake.health().is_dead());
 }

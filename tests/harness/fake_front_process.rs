@@ -16,7 +16,7 @@ const IDLE: usize = 100;
 fn start_fake(flags: &str) -> (Child, u16) {
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(format!("ulimit -n {FD_LIMIT}; exec '{EXE}' clevertap --listen 127.0.0.1:0 -q {flags}"))
+        .arg(format!("ulimit -n {FD_LIMIT}; exec '{EXE}' clevertap --listen 127.0.0.1:0 {flags}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
