@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use super::FaultScript;
 use super::answer::CONTENT_TYPE;
 use super::config::{FakeCleverTapBuilder, FakeConfig};
 use super::engine::Engine;
 use super::front::{Front, Health};
 use super::journal::{Journal, JournalEntry, RecordEntry, WaitTimeout};
 use super::recycle::Recycler;
-use super::FaultScript;
 use crate::error::{Error, Result};
 
 /// The fake CleverTap Upload API. Dropping it stops the server.
@@ -45,13 +45,19 @@ use crate::error::{Error, Result};
 /// # });
 /// ```
 pub struct FakeCleverTap {
-    front: Front,
-    address: SocketAddr,
+    /// Boxed: a fake is moved around in benches and its size matters there.
+    front: Box<Serving>,
     /// wiremock, behind the front; only kept alive here.
     _wiremock: ServerHandle,
     engine: Arc<Engine>,
-    region: String,
     recycler: Recycler,
+}
+
+/// The front, the address it listens on, and the region.
+struct Serving {
+    front: Front,
+    address: SocketAddr,
+    region: String,
 }
 
 /// Owns the wiremock server and drops it on a plain thread.
@@ -76,7 +82,7 @@ impl fmt::Debug for FakeCleverTap {
         f.debug_struct("FakeCleverTap")
             .field("uri", &self.uri())
             .field("account_id", &self.account_id())
-            .field("region", &self.region)
+            .field("region", &self.front.region)
             .finish_non_exhaustive()
     }
 }
@@ -117,17 +123,18 @@ impl FakeCleverTap {
         // Only now does the front accept: the first request finds the engine and the mocks ready.
         let front = Front::spawn(listener, engine.clone(), *server.address(), config.front).await?;
         let server = ServerHandle(Some(server));
-        Ok(FakeCleverTap { front, address, _wiremock: server, engine, region: config.region, recycler })
+        let front = Box::new(Serving { front, address, region: config.region });
+        Ok(FakeCleverTap { front, _wiremock: server, engine, recycler })
     }
 
     /// `http://127.0.0.1:PORT`; relays POST to `uri() + "/1/upload"`.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.front.address)
     }
 
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.front.address
     }
 
     /// Whether the fake still accepts connections. It is [`Health::Dead`] only when accepting
@@ -142,13 +149,13 @@ impl FakeCleverTap {
     /// # });
     /// ```
     pub fn health(&self) -> Health {
-        self.front.health()
+        self.front.front.health()
     }
 
     /// Completes when the fake dies (see [`health`](Self::health)), with the reason; never
     /// completes while it serves.
     pub async fn died(&self) -> String {
-        let mut watch = self.front.watch();
+        let mut watch = self.front.front.watch();
         loop {
             if let Health::Dead { reason } = &*watch.borrow_and_update() {
                 return reason.clone();
@@ -171,7 +178,7 @@ impl FakeCleverTap {
 
     /// The configured region (default `eu1`).
     pub fn region(&self) -> &str {
-        &self.region
+        &self.front.region
     }
 
     /// A handle on the journal.

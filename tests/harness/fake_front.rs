@@ -29,7 +29,9 @@ fn read_answer(stream: &mut TcpStream, limit: Duration) -> Option<String> {
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let length = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                })
                 .and_then(|v| v.parse::<usize>().ok());
             if length.is_some_and(|n| body.len() >= n) {
                 return Some(text);
@@ -147,7 +149,11 @@ async fn the_first_request_to_a_fresh_fake_is_always_answered_by_the_fake() {
             .unwrap();
         let status = answer.status().as_u16();
         let text = answer.text().await.unwrap();
-        assert_eq!((status, text.contains(r#""processed":1"#)), (200, true), "start {start}: {status} {text:?}");
+        assert_eq!(
+            (status, text.contains(r#""processed":1"#)),
+            (200, true),
+            "start {start}: {status} {text:?}"
+        );
         let other = client.get(format!("{}/elsewhere", fake.uri())).send().await.unwrap();
         assert_eq!(other.status(), 404, "start {start}");
         assert!(other.text().await.unwrap().contains(r#""code":404"#), "start {start}: a bare 404");
@@ -190,10 +196,20 @@ fn listening_fd(addr: std::net::SocketAddr) -> Option<i32> {
         let named = unsafe { libc::getsockname(fd, (&raw mut sockaddr).cast(), &mut len) } == 0;
         let (mut listening, mut optlen) = (0i32, std::mem::size_of::<i32>() as libc::socklen_t);
         let asked = unsafe {
-            libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, (&raw mut listening).cast(), &mut optlen)
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ACCEPTCONN,
+                (&raw mut listening).cast(),
+                &mut optlen,
+            )
         } == 0;
         let port = u16::from_be(sockaddr.sin_port);
-        if named && asked && listening == 1 && i32::from(sockaddr.sin_family) == libc::AF_INET && port == v4.port()
+        if named
+            && asked
+            && listening == 1
+            && i32::from(sockaddr.sin_family) == libc::AF_INET
+            && port == v4.port()
         {
             return Some(fd);
         }

@@ -65,7 +65,9 @@ pub(super) fn too_large_text(declared: Option<u64>, limit: usize) -> String {
         Some(length) => {
             format!("Payload too large: the request body is over the 10 MiB limit ({length} bytes)")
         }
-        None => format!("Payload too large: the request body is over the 10 MiB limit (more than {limit} bytes)"),
+        None => {
+            format!("Payload too large: the request body is over the 10 MiB limit (more than {limit} bytes)")
+        }
     }
 }
 

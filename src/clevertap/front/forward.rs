@@ -36,7 +36,8 @@ pub(super) async fn forward(
     body: Bytes,
 ) -> Result<Response<Full<Bytes>>, ForwardFailed> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let uri: Uri = format!("http://{to}{path}").parse().map_err(|e| ForwardFailed(format!("bad URI: {e}")))?;
+    let uri: Uri =
+        format!("http://{to}{path}").parse().map_err(|e| ForwardFailed(format!("bad URI: {e}")))?;
     let mut request = Request::builder().method(parts.method).uri(uri).body(Full::new(body)).map_err(fail)?;
     *request.headers_mut() = end_to_end(parts.headers);
     let answer = client.request(request).await.map_err(fail)?;
@@ -55,7 +56,8 @@ fn fail(e: impl std::fmt::Display) -> ForwardFailed {
 
 /// The headers without hop-by-hop ones (the body is re-sent whole, with its own length).
 fn end_to_end(mut headers: HeaderMap) -> HeaderMap {
-    for name in [header::CONNECTION, header::TRANSFER_ENCODING, header::TE, header::TRAILER, header::UPGRADE] {
+    for name in [header::CONNECTION, header::TRANSFER_ENCODING, header::TE, header::TRAILER, header::UPGRADE]
+    {
         headers.remove(name);
     }
     headers.remove("keep-alive");

@@ -143,7 +143,8 @@ async fn control_answer(shared: &Shared, parts: &http::request::Parts) -> Result
     let request = engine_request(parts, Bytes::new())?;
     let engine = shared.engine.clone();
     let work = move || control::answer(&engine, &request.method, &request.url);
-    let reply = tokio::task::spawn_blocking(work).await.map_err(|e| Closed(format!("journal read failed: {e}")))?;
+    let reply =
+        tokio::task::spawn_blocking(work).await.map_err(|e| Closed(format!("journal read failed: {e}")))?;
     let mut answer = json_answer(reply.status, reply.body);
     if let Some(next) = reply.next_since {
         answer.headers_mut().insert("x-qc-next-since", HeaderValue::from(next));
