@@ -13,7 +13,8 @@ pub mod exit_code {
     pub const FAILURE: i32 = 1;
     /// Usage or configuration error: bad flag, unreadable or invalid input file.
     pub const USAGE: i32 = 2;
-    /// The relay could not be started or died.
+    /// The relay could not be started or died (or the harness's own fake CleverTap died:
+    /// [`Error::Harness`]; never reported as the relay's fault).
     pub const RELAY: i32 = 3;
 }
 
@@ -56,6 +57,10 @@ pub enum Error {
     /// A network or server problem of the harness itself (bind failed, ...).
     #[error("{0}")]
     Network(String),
+    /// The harness itself stopped working mid-run (its fake CleverTap died); exit code 3,
+    /// and nothing it observed is blamed on the relay.
+    #[error("harness error: {0}")]
+    Harness(String),
     /// Checks, snapshots or a delivery failed; the report has already been printed.
     #[error("{0}")]
     Failed(String),
@@ -74,7 +79,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Failed(_) => exit_code::FAILURE,
-            Error::Relay { .. } => exit_code::RELAY,
+            Error::Relay { .. } | Error::Harness(_) => exit_code::RELAY,
             Error::InvalidInput { .. } | Error::Io { .. } | Error::Usage(_) | Error::Network(_) => {
                 exit_code::USAGE
             }

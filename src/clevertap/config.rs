@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::fault::Chaos;
+use super::front::FrontLimits;
 use super::journal::{DEFAULT_BYTE_BUDGET, DEFAULT_CAPACITY};
 use super::validate::Rules;
 use super::{FakeCleverTap, FaultScript};
@@ -64,6 +65,8 @@ pub struct FakeConfig {
     pub control_endpoints: bool,
     /// Requests served by one wiremock mock before it is replaced.
     pub recycle_after: usize,
+    /// The front's connection cap, header timeout, accept retry time and threads.
+    pub front: FrontLimits,
 }
 
 impl Default for FakeConfig {
@@ -81,6 +84,7 @@ impl Default for FakeConfig {
             journal_byte_budget: DEFAULT_BYTE_BUDGET,
             control_endpoints: false,
             recycle_after: DEFAULT_RECYCLE_AFTER,
+            front: FrontLimits::default(),
         }
     }
 }
@@ -213,6 +217,36 @@ impl FakeCleverTapBuilder {
     /// Requests one wiremock mock serves before it is replaced (default 4096; memory bound).
     pub fn recycle_after(mut self, requests: usize) -> Self {
         self.config.recycle_after = requests.max(1);
+        self
+    }
+
+    /// Most connections open at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`](super::DEFAULT_MAX_CONNECTIONS), 1024); more wait in
+    /// the kernel's accept queue until one closes.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.front.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long a client may take to send a request's headers before the connection is
+    /// closed (default [`DEFAULT_HEADER_TIMEOUT`](super::DEFAULT_HEADER_TIMEOUT), 10 s).
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.config.front.header_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long accepting connections may keep failing (for example "too many open files")
+    /// before the fake gives up and reports itself dead (default
+    /// [`DEFAULT_ACCEPT_RETRY_FOR`](super::DEFAULT_ACCEPT_RETRY_FOR), 30 s).
+    pub fn accept_retry_for(mut self, time: Duration) -> Self {
+        self.config.front.accept_retry_for = time;
+        self
+    }
+
+    /// Threads that serve requests (default 1; `qc-harness clevertap` uses 2). With more than
+    /// one, uploads are answered on a multi-threaded runtime.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.config.front.threads = threads.clamp(1, 64);
         self
     }
 

@@ -9,21 +9,19 @@
 //! next page (the last seq served, or `since` itself when nothing was new).
 //!
 //! The journal is serialised one entry at a time from shared handles copied under its lock,
-//! so a read never blocks an upload's append; it still runs on wiremock's one server thread,
-//! which is why large journals should be read in pages.
+//! so a read never blocks an upload's append, and the front runs it on a blocking thread, so
+//! it never holds a thread that answers uploads. Pages still bound the memory of one answer.
 
 use std::sync::Arc;
 
-use wiremock::{Request, ResponseTemplate};
+use wiremock::http::{Method, Url};
 
-use super::answer::CONTENT_TYPE;
 use super::engine::Engine;
 use super::journal::Stored;
 
 /// Requests per page when `limit` is not given on a paged read.
 pub const DEFAULT_PAGE: usize = 100;
-/// A page stops after the entry that takes it past this much JSON (bounds the time a read
-/// holds wiremock's server thread).
+/// A page stops after the entry that takes it past this much JSON (bounds one answer's size).
 pub const PAGE_BYTES: usize = 1024 * 1024;
 
 /// What a `GET` asked for.
@@ -36,9 +34,9 @@ struct Query {
 }
 
 /// Parses the query; `Err` names the bad parameter.
-fn parse_query(request: &Request) -> Result<Query, String> {
+fn parse_query(url: &Url) -> Result<Query, String> {
     let (mut since, mut limit, mut records) = (None, None, None);
-    for (key, value) in request.url.query_pairs() {
+    for (key, value) in url.query_pairs() {
         let number = || value.parse::<u64>().map_err(|_| format!("{key}={value} is not a whole number"));
         match key.as_ref() {
             "since" => since = Some(number()?),
@@ -98,13 +96,29 @@ fn serialise_page(entries: &[Arc<Stored>], records: bool) -> (String, Option<u64
     (String::from_utf8(out).unwrap_or_default(), last)
 }
 
-fn get(engine: &Engine, request: &Request) -> ResponseTemplate {
-    let query = match parse_query(request) {
+/// A control endpoint's answer (JSON body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ControlAnswer {
+    /// HTTP status.
+    pub(crate) status: u16,
+    /// `x-qc-next-since` (reads only).
+    pub(crate) next_since: Option<u64>,
+    /// `allow` (405 only).
+    pub(crate) allow: Option<&'static str>,
+    /// The JSON text.
+    pub(crate) body: String,
+}
+
+impl ControlAnswer {
+    fn json(status: u16, body: String) -> ControlAnswer {
+        ControlAnswer { status, next_since: None, allow: None, body }
+    }
+}
+
+fn get(engine: &Engine, url: &Url) -> ControlAnswer {
+    let query = match parse_query(url) {
         Ok(query) => query,
-        Err(error) => {
-            let body = serde_json::json!({ "error": error }).to_string();
-            return ResponseTemplate::new(400).set_body_raw(body, CONTENT_TYPE);
-        }
+        Err(error) => return ControlAnswer::json(400, serde_json::json!({ "error": error }).to_string()),
     };
     let page = engine.journal.page(query.since, query.limit);
     let (body, last) = if query.paged {
@@ -112,22 +126,21 @@ fn get(engine: &Engine, request: &Request) -> ResponseTemplate {
     } else {
         (serialise_whole(&page), page.last().map(|e| e.seq()))
     };
-    ResponseTemplate::new(200)
-        .insert_header("x-qc-next-since", last.unwrap_or(query.since).to_string().as_str())
-        .set_body_raw(body, CONTENT_TYPE)
+    ControlAnswer { next_since: Some(last.unwrap_or(query.since)), ..ControlAnswer::json(200, body) }
 }
 
-/// Answers a request to the control path.
-pub(crate) fn respond(engine: &Engine, request: &Request) -> ResponseTemplate {
-    match request.method.as_str() {
-        "GET" | "HEAD" => get(engine, request),
+/// Answers a request to the control path (blocking: serialising a large journal takes time).
+pub(crate) fn answer(engine: &Engine, method: &Method, url: &Url) -> ControlAnswer {
+    match method.as_str() {
+        "GET" | "HEAD" => get(engine, url),
         "DELETE" => {
             let cleared = engine.journal.len();
             engine.reset(false);
-            ResponseTemplate::new(200).set_body_raw(format!(r#"{{"cleared":{cleared}}}"#), CONTENT_TYPE)
+            ControlAnswer::json(200, format!(r#"{{"cleared":{cleared}}}"#))
         }
-        _ => ResponseTemplate::new(405)
-            .insert_header("allow", "GET, DELETE")
-            .set_body_raw(r#"{"error":"use GET or DELETE"}"#, CONTENT_TYPE),
+        _ => ControlAnswer {
+            allow: Some("GET, DELETE"),
+            ..ControlAnswer::json(405, r#"{"error":"use GET or DELETE"}"#.to_string())
+        },
     }
 }

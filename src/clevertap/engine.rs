@@ -1,6 +1,7 @@
 //! The fake's runtime state and what it does with one request: number it, pick its fault,
 //! check auth, concurrency, envelope and records, build the answer and the journal entry.
-//! Everything here is synchronous and runs on wiremock's server thread, so it stays small.
+//! Everything here is synchronous and runs on the front's or wiremock's server thread, so it
+//! stays small.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -13,6 +14,7 @@ use super::answer::{self, Answer};
 use super::config::{Account, FakeConfig};
 use super::fault::Chaos;
 use super::journal::{Journal, JournalEntry, Outcomes, REDACTED, RecordOutcome, Stored};
+use super::order::Order;
 use super::validate::{self, RecordResult, Rules, Upload};
 use super::{Fault, FaultScript};
 
@@ -28,6 +30,7 @@ const RECYCLE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
     seq: u64,
+    generation: u64,
     arrival: Instant,
     offset: Duration,
     received_at: SystemTime,
@@ -43,6 +46,13 @@ pub(crate) struct Reply {
     pub delay: Duration,
 }
 
+impl Ticket {
+    /// The request's fault closes the connection without an answer.
+    pub(crate) fn drops_connection(&self) -> bool {
+        self.fault == Some(Fault::DropConnection)
+    }
+}
+
 impl Reply {
     fn now(status: u16, body: String) -> Reply {
         Reply { status, body, retry_after: None, delay: Duration::ZERO }
@@ -51,6 +61,8 @@ impl Reply {
 
 struct State {
     seq: u64,
+    /// Resets so far: request numbers restart at each.
+    generation: u64,
     epoch: Instant,
     script: FaultScript,
     chaos: Option<Chaos>,
@@ -70,6 +82,7 @@ pub(crate) struct Engine {
     pub(crate) recycle_after: usize,
     state: Mutex<State>,
     pub(crate) journal: Journal,
+    order: Order,
 }
 
 /// What processing a request produced, before it goes to the journal.
@@ -83,6 +96,7 @@ impl Engine {
     pub(crate) fn new(config: &FakeConfig) -> Engine {
         let state = State {
             seq: 0,
+            generation: 0,
             epoch: Instant::now(),
             script: config.faults.clone(),
             chaos: config.chaos,
@@ -100,6 +114,7 @@ impl Engine {
             recycle_after: config.recycle_after,
             state: Mutex::new(state),
             journal: Journal::new(config.journal_capacity, config.journal_byte_budget),
+            order: Order::default(),
         }
     }
 
@@ -123,6 +138,7 @@ impl Engine {
     pub(crate) fn reset(&self, faults: bool) {
         let mut state = self.lock();
         state.seq = 0;
+        state.generation += 1;
         state.epoch = Instant::now();
         if faults {
             state.script = FaultScript::new();
@@ -136,19 +152,27 @@ impl Engine {
     }
 
     /// Numbers the request and picks its fault; true when the connection must be dropped.
+    /// (wiremock's path: the ticket waits in `pending` for the responder on the same thread.)
     pub(crate) fn admit(&self, request: &Request) -> bool {
         if self.is_control(request) {
             return false;
         }
+        let ticket = self.ticket();
+        let drop = ticket.drops_connection();
+        self.lock().pending = Some(ticket);
+        drop
+    }
+
+    /// Numbers a request and picks its fault (the front's path: the caller keeps the ticket).
+    pub(crate) fn ticket(&self) -> Ticket {
         let mut state = self.lock();
         state.seq += 1;
         let seq = state.seq;
         let fault = state.script.fault_for(seq).or_else(|| state.chaos.and_then(|c| c.fault_for(seq)));
         let arrival = Instant::now();
-        let drop = fault == Some(Fault::DropConnection);
         let offset = arrival.saturating_duration_since(state.epoch);
-        state.pending = Some(Ticket { seq, arrival, offset, received_at: SystemTime::now(), fault });
-        drop
+        let generation = state.generation;
+        Ticket { seq, generation, arrival, offset, received_at: SystemTime::now(), fault }
     }
 
     fn take_ticket(&self) -> Ticket {
@@ -158,7 +182,8 @@ impl Engine {
             state.seq += 1;
             let arrival = Instant::now();
             let offset = arrival.saturating_duration_since(state.epoch);
-            Ticket { seq: state.seq, arrival, offset, received_at: SystemTime::now(), fault: None }
+            let (seq, generation) = (state.seq, state.generation);
+            Ticket { seq, generation, arrival, offset, received_at: SystemTime::now(), fault: None }
         })
     }
 
@@ -179,20 +204,52 @@ impl Engine {
 
     /// Journals a dropped connection (the client gets no response).
     pub(crate) fn record_drop(&self, request: &Request) {
-        let ticket = self.take_ticket();
+        self.record_drop_for(self.take_ticket(), request);
+    }
+
+    /// [`record_drop`](Self::record_drop) with the ticket the caller holds.
+    pub(crate) fn record_drop_for(&self, ticket: Ticket, request: &Request) {
         let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
         let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
         let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
-        self.journal.push_stored(journal_entry(&ticket, request, processed));
+        self.journal_in_turn(&ticket, request, processed);
     }
 
     /// Answers an upload (or any other request) and journals it.
     pub(crate) fn answer(&self, request: &Request) -> Reply {
-        let ticket = self.take_ticket();
+        self.answer_for(self.take_ticket(), request)
+    }
+
+    /// [`answer`](Self::answer) with the ticket the caller holds.
+    pub(crate) fn answer_for(&self, ticket: Ticket, request: &Request) -> Reply {
         let processed = self.process(&ticket, request);
         let reply = processed.reply.clone();
-        self.journal.push_stored(journal_entry(&ticket, request, processed));
+        self.journal_in_turn(&ticket, request, processed);
         reply
+    }
+
+    /// Answers an upload whose body was too large to read (`request.body` is empty): the
+    /// ticket's fault and the credentials are checked as for any upload, then HTTP `status`
+    /// with `error`. Journaled like any refused request.
+    pub(crate) fn refuse_for(&self, ticket: Ticket, request: &Request, status: u16, error: &str) -> Reply {
+        let reply = fault_reply(ticket.fault.as_ref()).unwrap_or_else(|| {
+            let latency = self.lock().latency.saturating_add(fault_delay(ticket.fault.as_ref()));
+            let latency = latency.min(crate::duration::MAX.saturating_mul(2));
+            let (status, error) = match self.authenticate(request) {
+                Ok(_) => (status, error),
+                Err(auth) => (401, auth),
+            };
+            Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) }
+        });
+        let processed = Processed { reply: reply.clone(), outcomes: Vec::new(), in_flight: 0 };
+        self.journal_in_turn(&ticket, request, processed);
+        reply
+    }
+
+    /// Journals after every lower request number (see [`Order`]).
+    fn journal_in_turn(&self, ticket: &Ticket, request: &Request, processed: Processed) {
+        let stored = journal_entry(ticket, request, processed);
+        self.order.in_turn(ticket.generation, ticket.seq, || self.journal.push_stored(stored));
     }
 
     fn process(&self, ticket: &Ticket, request: &Request) -> Processed {

@@ -1,11 +1,12 @@
 //! Process-wide settings that keep the fake alive under load and quiet under odd requests.
 //! Both are opt-in (the CLI calls them): a library never changes them behind its user's back.
 //!
-//! - [`raise_open_file_limit`]: wiremock's accept loop stops for good at its first accept
-//!   error, and running out of file descriptors is the usual one (macOS starts at 256).
+//! - [`raise_open_file_limit`]: the fake's front survives running out of file descriptors
+//!   (it backs off and retries, and reports itself dead only after a while), but a higher
+//!   limit keeps it from getting there (macOS starts at 256).
 //! - [`quiet_request_panics`]: wiremock panics in a connection's task when a request body
-//!   is cut off or badly chunked; the connection is dropped either way, so the backtrace is
-//!   only noise in the harness's output.
+//!   is cut off or badly chunked. The front reads every body itself now, so this is only a
+//!   guard for what it forwards; the connection is dropped either way.
 
 /// Raises the soft limit on open files to the hard limit (at most 65,536; macOS caps it at
 /// `OPEN_MAX`, 10,240). Returns the soft limit in force afterwards, `None` if it is unknown.

@@ -14,8 +14,10 @@ mod config;
 mod control;
 mod engine;
 pub mod fault;
+mod front;
 pub mod journal;
 mod limits;
+mod order;
 mod recycle;
 mod server;
 pub mod standalone;
@@ -28,6 +30,10 @@ pub use config::{
 };
 pub use engine::{CONTROL_PATH, UPLOAD_PATH};
 pub use fault::{Fault, FaultScript};
+pub use front::{
+    DEFAULT_ACCEPT_RETRY_FOR, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, FrontLimits, Health,
+    MAX_BODY_BYTES,
+};
 pub use journal::{Journal, JournalEntry, RecordEntry, RecordOutcome, WaitTimeout};
 pub use limits::{quiet_request_panics, raise_open_file_limit};
 pub use server::FakeCleverTap;

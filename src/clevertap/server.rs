@@ -1,6 +1,9 @@
-//! [`FakeCleverTap`]: the Upload API on a `wiremock::MockServer`.
+//! [`FakeCleverTap`]: the Upload API, served by the fake's own front with a
+//! `wiremock::MockServer` behind it.
 //!
-//! Two mocks carry the engine: a high-priority one whose matcher numbers each request and
+//! The front (`super::front`) owns the listener: it answers `POST /1/upload` and the journal
+//! endpoint itself, from the engine, and forwards every other request to wiremock, which
+//! listens on a private loopback port. On wiremock, two mocks carry the same engine: a high-priority one whose matcher numbers each request and
 //! picks its fault (it matches only when the connection must be dropped, and then answers
 //! with a responder error, so hyper closes the connection without a response), and one that
 //! answers everything else. wiremock keeps a copy of every request a mock matched, so the
@@ -14,12 +17,13 @@ use std::time::Duration;
 
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use super::FaultScript;
 use super::answer::CONTENT_TYPE;
 use super::config::{FakeCleverTapBuilder, FakeConfig};
 use super::engine::Engine;
+use super::front::{Front, Health};
 use super::journal::{Journal, JournalEntry, RecordEntry, WaitTimeout};
 use super::recycle::Recycler;
-use super::{FaultScript, control};
 use crate::error::{Error, Result};
 
 /// The fake CleverTap Upload API. Dropping it stops the server.
@@ -41,10 +45,19 @@ use crate::error::{Error, Result};
 /// # });
 /// ```
 pub struct FakeCleverTap {
-    server: ServerHandle,
+    /// Boxed: a fake is moved around in benches and its size matters there.
+    front: Box<Serving>,
+    /// wiremock, behind the front; only kept alive here.
+    _wiremock: ServerHandle,
     engine: Arc<Engine>,
-    region: String,
     recycler: Recycler,
+}
+
+/// The front, the address it listens on, and the region.
+struct Serving {
+    front: Front,
+    address: SocketAddr,
+    region: String,
 }
 
 /// Owns the wiremock server and drops it on a plain thread.
@@ -53,14 +66,6 @@ pub struct FakeCleverTap {
 /// tokio task whose co-operative budget is spent, that lock answers "pending" forever and the
 /// drop spins at 100% CPU. A thread outside the runtime has no budget, so the drop completes.
 struct ServerHandle(Option<Arc<MockServer>>);
-
-impl std::ops::Deref for ServerHandle {
-    type Target = MockServer;
-
-    fn deref(&self) -> &MockServer {
-        self.0.as_deref().expect("the server is present until the handle is dropped")
-    }
-}
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
@@ -77,7 +82,7 @@ impl fmt::Debug for FakeCleverTap {
         f.debug_struct("FakeCleverTap")
             .field("uri", &self.uri())
             .field("account_id", &self.account_id())
-            .field("region", &self.region)
+            .field("region", &self.front.region)
             .finish_non_exhaustive()
     }
 }
@@ -103,25 +108,62 @@ impl FakeCleverTap {
         let addr = config.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| Error::Network(format!("fake CleverTap: cannot listen on {addr}: {e}")))?;
-        let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::Network(format!("fake CleverTap: no address for {addr}: {e}")))?;
+        let private = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .map_err(|e| Error::Network(format!("fake CleverTap: cannot listen on 127.0.0.1: {e}")))?;
+        let server = MockServer::builder().listener(private).disable_request_recording().start().await;
         let server = Arc::new(server);
         let engine = Arc::new(Engine::new(&config));
-        let recycler =
-            Recycler::spawn(server.address().port(), Arc::downgrade(&server), Arc::downgrade(&engine));
+        let recycler = Recycler::spawn(address.port(), Arc::downgrade(&server), Arc::downgrade(&engine));
         let (admission, answer) = mocks(&engine, &recycler);
         server.register(admission).await;
         server.register(answer).await;
-        Ok(FakeCleverTap { server: ServerHandle(Some(server)), engine, region: config.region, recycler })
+        // Only now does the front accept: the first request finds the engine and the mocks ready.
+        let front = Front::spawn(listener, engine.clone(), *server.address(), config.front).await?;
+        let server = ServerHandle(Some(server));
+        let front = Box::new(Serving { front, address, region: config.region });
+        Ok(FakeCleverTap { front, _wiremock: server, engine, recycler })
     }
 
     /// `http://127.0.0.1:PORT`; relays POST to `uri() + "/1/upload"`.
     pub fn uri(&self) -> String {
-        self.server.uri()
+        format!("http://{}", self.front.address)
     }
 
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
-        *self.server.address()
+        self.front.address
+    }
+
+    /// Whether the fake still accepts connections. It is [`Health::Dead`] only when accepting
+    /// kept failing (for example out of file descriptors) for longer than
+    /// [`accept_retry_for`](super::FakeCleverTapBuilder::accept_retry_for); anything it
+    /// observed after that is not the relay's fault.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let fake = qc_harness::clevertap::FakeCleverTap::start().await;
+    /// assert!(!fake.health().is_dead());
+    /// # });
+    /// ```
+    pub fn health(&self) -> Health {
+        self.front.front.health()
+    }
+
+    /// Completes when the fake dies (see [`health`](Self::health)), with the reason; never
+    /// completes while it serves.
+    pub async fn died(&self) -> String {
+        let mut watch = self.front.front.watch();
+        loop {
+            if let Health::Dead { reason } = &*watch.borrow_and_update() {
+                return reason.clone();
+            }
+            if watch.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// The first account's id (default `TEST-ACC-000`).
@@ -136,7 +178,7 @@ impl FakeCleverTap {
 
     /// The configured region (default `eu1`).
     pub fn region(&self) -> &str {
-        &self.region
+        &self.front.region
     }
 
     /// A handle on the journal.
@@ -268,11 +310,8 @@ struct Answerer {
 
 impl Respond for Answerer {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let template = if self.engine.is_control(request) {
-            control::respond(&self.engine, request)
-        } else {
-            template_for(self.engine.answer(request))
-        };
+        // The front serves the control path itself; anything here is answered by the engine.
+        let template = template_for(self.engine.answer(request));
         if self.engine.count_served(request) {
             self.recycler.recycle_now();
         }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{
     CONTROL_PATH, FakeCleverTap, FakeCleverTapBuilder, Journal, JournalEntry, RecordOutcome, UPLOAD_PATH,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What a standalone run saw, for the closing line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,7 +22,8 @@ pub struct Summary {
 }
 
 /// Starts the fake (with the journal endpoint), calls `ready` with it, prints every record
-/// through `print` until `shutdown` completes, then stops the server.
+/// through `print` until `shutdown` completes, then stops the server. Fails with
+/// [`Error::Harness`] (exit code 3) when the fake dies (see [`FakeCleverTap::health`]).
 pub async fn serve(
     builder: FakeCleverTapBuilder,
     color: bool,
@@ -67,6 +68,7 @@ pub async fn serve_with(
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { break },
             () = &mut shutdown => break,
+            reason = fake.died() => return Err(Error::Harness(reason)),
         }
     }
     drop(fake);

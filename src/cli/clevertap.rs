@@ -9,7 +9,8 @@ use super::Output;
 use crate::clevertap::standalone::{self, Summary};
 use crate::clevertap::validate::DEFAULT_PROPERTY_LIMIT;
 use crate::clevertap::{
-    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder, FaultScript,
+    DEFAULT_ACCOUNT_ID, DEFAULT_MAX_CONNECTIONS, DEFAULT_PASSCODE, FakeCleverTap, FakeCleverTapBuilder,
+    FaultScript,
 };
 use crate::error::{Result, exit_code};
 
@@ -77,6 +78,20 @@ pub struct ClevertapArgs {
     /// dropped. A number of bytes, or with K, M or G (KiB, MiB, GiB): 64M, 1G.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     journal_max_bytes: usize,
+    /// Most connections open at once; more wait in the kernel's queue until one closes.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = super::numbers::count)]
+    max_connections: usize,
+    /// How long a client may take to send a request's headers before its connection is closed,
+    /// in seconds (or with a unit: 500ms, 1m).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::duration::flag::positive_secs)]
+    header_timeout: Duration,
+    /// How long accepting connections may keep failing (e.g. "too many open files") before the
+    /// fake gives up and exits with code 3, in seconds (or with a unit).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = crate::duration::flag::positive_secs)]
+    accept_retry_for: Duration,
+    /// Threads that answer requests (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = super::numbers::threads)]
+    threads: usize,
 }
 
 /// `65536`, `64K`, `64M`, `1G` (binary units; `KiB`/`MiB`/`GiB` and `KB`/`MB`/`GB` read the same).
@@ -119,6 +134,10 @@ impl ClevertapArgs {
             .nested_objects(self.nested_objects)
             .journal_capacity(self.journal_capacity)
             .journal_max_bytes(self.journal_max_bytes)
+            .max_connections(self.max_connections)
+            .header_timeout(self.header_timeout)
+            .accept_retry_for(self.accept_retry_for)
+            .threads(self.threads)
             .faults(script);
         for name in &self.discard_event {
             builder = builder.discard_event(name.clone());

@@ -29,6 +29,11 @@ pub fn cases(text: &str) -> Result<u32, String> {
     whole_number(text, 1..=u32::MAX as usize).map(|n| n as u32)
 }
 
+/// A number of server threads: 1 to 64.
+pub fn threads(text: &str) -> Result<usize, String> {
+    whole_number(text, 1..=64)
+}
+
 /// A probability from 0 to 1.
 pub fn rate(text: &str) -> Result<f64, String> {
     let rate: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number from 0 to 1"))?;

@@ -141,9 +141,15 @@ impl Bench {
         }
     }
 
-    /// Stops an owned relay; resets a shared fake for the next unit.
+    /// Stops an owned relay; resets a shared fake for the next unit. A fake that died during
+    /// the unit is an [`Error::Harness`](crate::Error::Harness): what the unit saw is not the
+    /// relay's doing.
     pub async fn finish(self) -> Result<()> {
-        match self.inner {
+        let dead = match self.fake().health() {
+            crate::clevertap::Health::Dead { reason } => Some(crate::Error::Harness(reason)),
+            crate::clevertap::Health::Serving => None,
+        };
+        let finished = match self.inner {
             Inner::Owned { relay, fake } => {
                 let stopped = relay.stop().await;
                 drop(fake);
@@ -154,7 +160,8 @@ impl Bench {
                 guard.fake.set_latency(Duration::ZERO);
                 Ok(())
             }
-        }
+        };
+        dead.map_or(finished, Err)
     }
 }
 

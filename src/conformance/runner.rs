@@ -51,6 +51,8 @@ enum UnitResult {
         error: String,
         startup: bool,
     },
+    /// The harness's own fake died: the run stops with [`Error::Harness`] (exit code 3).
+    Harness(String),
 }
 
 /// Runs the conformance suite described by `config`.
@@ -117,6 +119,9 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
             _ = &mut stop => break true,
         };
         let Some(result) = next else { break false };
+        if let UnitResult::Harness(reason) = result {
+            return Err(Error::Harness(reason));
+        }
         let startup_failed = matches!(result, UnitResult::RelayError { startup: true, .. });
         absorb(&mut outcome, result);
         if let Some(bar) = &config.progress {
@@ -189,6 +194,7 @@ fn absorb(outcome: &mut RunOutcome, result: UnitResult) {
     match result {
         UnitResult::Cases(cases) => outcome.cases.extend(cases),
         UnitResult::Check(check) => outcome.checks.push(check),
+        UnitResult::Harness(_) => {} // handled by the caller: the run stops
         UnitResult::RelayError { error, .. } => {
             // Every unit starts its own relay; a relay that cannot start fails them all the
             // same way: report each distinct error once.
@@ -222,6 +228,7 @@ async fn run_unit(config: &RunConfig, pool: &BenchPool, unit: Unit) -> UnitResul
     match unit {
         Unit::Variant(variant) => match run_variant(config, pool, &variant).await {
             Ok(cases) => UnitResult::Cases(cases),
+            Err(Error::Harness(reason)) => UnitResult::Harness(reason),
             Err(e) => UnitResult::RelayError {
                 startup: !e.to_string().contains("during the mapping run"),
                 error: format!("variant {}: {e}", variant.name),
@@ -287,6 +294,8 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
         result.relay_tail = Some(bench.relay_tail());
     }
     result.duration = started.elapsed();
-    let _ = bench.finish().await;
+    if let Err(Error::Harness(reason)) = bench.finish().await {
+        return UnitResult::Harness(reason);
+    }
     UnitResult::Check(result)
 }

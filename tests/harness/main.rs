@@ -10,6 +10,8 @@ mod correct_relays;
 mod dev;
 mod driver;
 mod examples;
+mod fake_front;
+mod fake_front_process;
 mod fake_process;
 mod first_hour;
 mod fixtures;
