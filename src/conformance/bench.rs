@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::clevertap::{FakeCleverTap, FaultScript};
 use crate::error::Result;
 use crate::mapping::Settings;
-use crate::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, start_relay};
+use crate::relay::{RelayLaunch, RelaySpec, RunningRelay, start_relay};
 
 /// How the fake CleverTap behaves for one unit.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +68,7 @@ pub struct Bench {
 impl BenchPool {
     /// The pool for `spec`: attaches at once for `--relay-url` (one fake, one relay).
     pub async fn new(spec: &RelaySpec, token: &str, declared: &Settings) -> Result<BenchPool> {
-        if !matches!(spec.target, RelayTarget::Url(_)) {
+        if !spec.is_attached() {
             return Ok(BenchPool::Spawn { spec: spec.clone(), token: token.to_string() });
         }
         let mut builder = FakeCleverTap::builder();

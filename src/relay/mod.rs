@@ -17,6 +17,7 @@
 //! ```
 
 pub mod group;
+pub mod in_process;
 mod launch;
 pub mod lines;
 mod port;
@@ -30,6 +31,7 @@ mod url;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
+pub use in_process::{InProcessRelay, RelayAdapter, RelayHandle, RelaySetup};
 pub use group::{MARKER_ENV, become_subreaper, group_members, kill_all_relays, marked_processes};
 pub use launch::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
@@ -50,6 +52,8 @@ pub struct RunningRelay {
     base_url: String,
     webhook_path: String,
     process: Option<RelayProcess>,
+    /// An in-process relay's server task ([`RelayTarget::InProcess`]).
+    in_process: Option<RelayHandle>,
     /// Holds the settings file for the relay's lifetime.
     _settings_dir: Option<tempfile::TempDir>,
 }
@@ -65,15 +69,20 @@ impl RunningRelay {
         self.base_url.clone()
     }
 
-    /// The last lines the relay printed on stdout and stderr (empty for `--relay-url`).
+    /// The last lines the relay printed on stdout and stderr (empty for `--relay-url` and
+    /// in-process relays, whose output is the test process's own).
     pub fn output_tail(&self) -> String {
         self.process.as_ref().map(RelayProcess::tail).unwrap_or_default()
     }
 
-    /// `Some("exited with code 1")` once a spawned relay has exited; `None` while it runs
-    /// (and always for `--relay-url`).
+    /// `Some("exited with code 1")` once a spawned relay has exited (`Some("panicked: ...")`
+    /// for an in-process one); `None` while it runs (and always for `--relay-url`).
     pub fn exit_status(&self) -> Option<String> {
-        self.process.as_ref().and_then(RelayProcess::exit_status)
+        match (&self.process, &self.in_process) {
+            (Some(process), _) => process.exit_status(),
+            (None, Some(handle)) => handle.exit_status(),
+            (None, None) => None,
+        }
     }
 
     /// The relay's process group id (`None` for `--relay-url`).
@@ -91,8 +100,12 @@ impl RunningRelay {
     }
 
     /// Stops a spawned relay: SIGTERM to its process group, SIGKILL after 5 s; returns once
-    /// no process of the group is left. Does nothing for `--relay-url`.
+    /// no process of the group is left. Stops an in-process relay through its
+    /// [`RelayHandle::stop`]. Does nothing for `--relay-url`.
     pub async fn stop(mut self) -> Result<()> {
+        if let Some(handle) = self.in_process.take() {
+            handle.stop().await;
+        }
         match self.process.as_mut() {
             Some(process) => process.stop().await,
             None => Ok(()),
@@ -107,6 +120,8 @@ impl RunningRelay {
 ///   settings written to a file in a temporary directory.
 /// - [`RelayTarget::BuiltIn`]: `'<exe>' reference-relay`, exactly like a command (its
 ///   readiness probe defaults to `GET /health`).
+/// - [`RelayTarget::InProcess`]: a port-0 listener is bound on 127.0.0.1 and handed to the
+///   [`RelayAdapter`], which must start within the start-up timeout.
 /// - [`RelayTarget::Url`]: nothing is spawned; the URL must be reachable within the
 ///   start-up timeout.
 /// - [`RelayTarget::Lines`] is not an HTTP relay: a usage error (use the JSON-lines adapter).
@@ -119,10 +134,12 @@ pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<Runnin
             let command = format!("{} reference-relay", shell_quote(&exe.display().to_string()));
             spawn_and_wait(&command, spec, &launch, true).await
         }
+        RelayTarget::InProcess(relay) => in_process::start(relay, spec, &launch).await,
         RelayTarget::Url(url) => Ok(RunningRelay {
             base_url: url::attach(url, spec).await?,
             webhook_path: spec.webhook_path.clone(),
             process: None,
+            in_process: None,
             _settings_dir: None,
         }),
         RelayTarget::Lines(_) => Err(Error::Usage(
@@ -193,6 +210,7 @@ async fn spawn_once(
         base_url: format!("http://127.0.0.1:{port}"),
         webhook_path: spec.webhook_path.clone(),
         process: Some(process),
+        in_process: None,
         _settings_dir: Some(settings_dir),
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));

@@ -13,6 +13,7 @@ mod examples;
 mod fake_process;
 mod first_hour;
 mod fixtures;
+mod in_process;
 mod flags;
 mod leaks;
 mod map_cli;
