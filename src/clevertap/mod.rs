@@ -28,6 +28,6 @@ pub use config::{
 };
 pub use engine::{CONTROL_PATH, UPLOAD_PATH};
 pub use fault::{Fault, FaultScript};
-pub use journal::{Journal, JournalEntry, RecordEntry, RecordOutcome, WaitTimeout};
+pub use journal::{Journal, JournalEntry, NotQuiet, ReceivedRecord, RecordEntry, RecordOutcome, WaitTimeout};
 pub use limits::{quiet_request_panics, raise_open_file_limit};
 pub use server::FakeCleverTap;

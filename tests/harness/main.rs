@@ -27,3 +27,4 @@ mod send;
 mod sender;
 mod snapshot_files;
 mod snapshots_cli;
+mod typed_journal;
