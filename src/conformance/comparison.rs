@@ -92,10 +92,18 @@ impl Comparison {
     }
 }
 
-/// `value` with only the fields at `paths` (those it has).
+/// `value` with only the fields at `paths` (those it has). The objects on the way to every
+/// path are there on both sides, so that a field left out reads `evtData.platform: missing`,
+/// not `evtData: missing`.
 fn project(value: &Value, paths: &[Vec<String>]) -> Value {
     let mut out = Value::Object(Map::new());
     for path in paths {
+        let parents = &path[..path.len().saturating_sub(1)];
+        let mut at = &mut out;
+        for key in parents {
+            let Some(object) = at.as_object_mut() else { break };
+            at = object.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+        }
         if let Some(found) = lookup(value, path) {
             insert(&mut out, path, found.clone());
         }

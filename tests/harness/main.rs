@@ -12,6 +12,7 @@ mod driver;
 mod examples;
 mod fake_process;
 mod first_hour;
+mod fixture_compare;
 mod fixtures;
 mod in_process;
 mod flags;
