@@ -98,8 +98,11 @@ impl fmt::Display for Differences {
             writeln!(f, "    {line}")?;
         }
         if !self.other_records.is_empty() {
-            let mut ids: Vec<String> =
-                self.other_records.iter().map(|r| record_identity(&r.record).unwrap_or("none".into())).collect();
+            let mut ids: Vec<String> = self
+                .other_records
+                .iter()
+                .map(|r| record_identity(&r.record).unwrap_or("none".into()))
+                .collect();
             ids.dedup();
             write!(
                 f,

@@ -22,14 +22,14 @@ pub mod runner;
 pub mod suite;
 pub mod variants;
 
+pub use crate::relay::{RelayAdapter, RelayHandle, RelaySetup};
 pub use checks::{CHECKS, CheckDef, select_checks};
 pub use compare::{CompareOptions, Difference, ObservedRecord};
 pub use comparison::Comparison;
-pub use fixture_compare::{Differences, Received, compare_fixture};
 pub use config::{DEFAULT_TOKEN, RunConfig};
+pub use fixture_compare::{Differences, Received, compare_fixture};
 pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
 pub use partition::{Partition, RunPlan};
 pub use runner::{Checkpoint, run, run_with_checkpoint};
 pub use suite::Suite;
-pub use crate::relay::{RelayAdapter, RelayHandle, RelaySetup};
 pub use variants::{BUILT_IN_VARIANTS, Variant};

@@ -102,11 +102,17 @@ where
 
 /// [`RelayAdapter`] behind a pointer (its future boxed).
 trait DynAdapter: Send + Sync {
-    fn start_boxed(&self, setup: RelaySetup) -> Pin<Box<dyn Future<Output = Result<RelayHandle>> + Send + '_>>;
+    fn start_boxed(
+        &self,
+        setup: RelaySetup,
+    ) -> Pin<Box<dyn Future<Output = Result<RelayHandle>> + Send + '_>>;
 }
 
 impl<A: RelayAdapter> DynAdapter for A {
-    fn start_boxed(&self, setup: RelaySetup) -> Pin<Box<dyn Future<Output = Result<RelayHandle>> + Send + '_>> {
+    fn start_boxed(
+        &self,
+        setup: RelaySetup,
+    ) -> Pin<Box<dyn Future<Output = Result<RelayHandle>> + Send + '_>> {
         Box::pin(self.start(setup))
     }
 }
@@ -267,7 +273,9 @@ pub(crate) async fn start(
     let started = tokio::time::timeout(spec.startup_timeout, relay.start(RelaySetup::new(launch, listener)));
     let handle = match started.await {
         Ok(Ok(handle)) => handle,
-        Ok(Err(e)) => return Err(not_started(format!("the in-process relay {:?} did not start: {e}", relay.name))),
+        Ok(Err(e)) => {
+            return Err(not_started(format!("the in-process relay {:?} did not start: {e}", relay.name)));
+        }
         Err(_) => {
             return Err(not_started(format!(
                 "the in-process relay {:?} did not start within the start-up timeout of {:.1} s",

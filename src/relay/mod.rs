@@ -31,8 +31,8 @@ mod url;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-pub use in_process::{InProcessRelay, RelayAdapter, RelayHandle, RelaySetup};
 pub use group::{MARKER_ENV, become_subreaper, group_members, kill_all_relays, marked_processes};
+pub use in_process::{InProcessRelay, RelayAdapter, RelayHandle, RelaySetup};
 pub use launch::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
 };

@@ -68,7 +68,9 @@ async fn a_relay_that_drops_ts_fails_every_case_that_has_a_record() {
     let case = outcome.case("subscription_renewed.ios", "default").unwrap();
     assert_eq!(case.status, Status::Failed);
     assert!(
-        case.differences.iter().any(|d| matches!(d, Difference::Field { path, observed: None, .. } if path == "ts")),
+        case.differences
+            .iter()
+            .any(|d| matches!(d, Difference::Field { path, observed: None, .. } if path == "ts")),
         "{:?}",
         case.differences
     );
@@ -88,8 +90,11 @@ async fn the_disabled_event_check_runs_and_catches_a_relay_that_forwards_a_disab
     let check = broken.check("event.disabled").unwrap();
     assert_eq!(check.status, Status::Failed, "{check:#?}");
     assert!(check.observed.contains("expected no upload"), "{}", check.observed);
-    let correct =
-        Suite::new(adapter(Bug::None, seen())).variants(Vec::<&str>::new()).checks("event.disabled").run().await;
+    let correct = Suite::new(adapter(Bug::None, seen()))
+        .variants(Vec::<&str>::new())
+        .checks("event.disabled")
+        .run()
+        .await;
     assert_eq!(correct.unwrap().check("event.disabled").unwrap().status, Status::Passed);
 }
 

@@ -37,7 +37,10 @@ async fn wait_for_returns_only_the_matching_records_typed_with_the_raw_json() {
     assert_eq!(renewed.len(), 1);
     let got = &renewed[0];
     let event = got.event.as_ref().expect("a well-formed record is typed");
-    assert_eq!((event.identity.as_str(), event.ts, event.evt_name.as_str()), ("u2", Some(1_700_000_000), "subscription_renewed"));
+    assert_eq!(
+        (event.identity.as_str(), event.ts, event.evt_name.as_str()),
+        ("u2", Some(1_700_000_000), "subscription_renewed")
+    );
     assert_eq!(got.data_str("platform"), Some("iOS"));
     assert_eq!(got.data_f64("revenue"), Some(4.99));
     assert_eq!(got.raw, record("subscription_renewed", "u2"));
