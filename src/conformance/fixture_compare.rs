@@ -79,7 +79,7 @@ impl Received for [ObservedRecord] {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Differences {
     /// The case, as the run's reports show it (variant `given settings`).
-    pub case: CaseResult,
+    pub case: Box<CaseResult>,
     /// Received records that carry another identity (other fixtures' records): not compared.
     pub other_records: Vec<ObservedRecord>,
 }
@@ -172,5 +172,5 @@ pub fn compare_fixture<R: Received + ?Sized>(
         snapshot: SnapshotStatus::NotChecked,
         relay_tail: None,
     };
-    Err(Differences { case, other_records: split.unattributed })
+    Err(Differences { case: Box::new(case), other_records: split.unattributed })
 }

@@ -293,8 +293,7 @@ pub(crate) async fn start(
     Ok(super::RunningRelay {
         base_url,
         webhook_path,
-        process: None,
-        in_process: Some(handle),
+        runner: super::Runner::InProcess(Box::new(handle)),
         _settings_dir: None,
     })
 }

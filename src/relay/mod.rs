@@ -51,9 +51,7 @@ use crate::error::{Error, Result};
 pub struct RunningRelay {
     base_url: String,
     webhook_path: String,
-    process: Option<RelayProcess>,
-    /// An in-process relay's server task ([`RelayTarget::InProcess`]).
-    in_process: Option<RelayHandle>,
+    runner: Runner,
     /// Holds the settings file for the relay's lifetime.
     _settings_dir: Option<tempfile::TempDir>,
 }
@@ -72,22 +70,28 @@ impl RunningRelay {
     /// The last lines the relay printed on stdout and stderr (empty for `--relay-url` and
     /// in-process relays, whose output is the test process's own).
     pub fn output_tail(&self) -> String {
-        self.process.as_ref().map(RelayProcess::tail).unwrap_or_default()
+        match &self.runner {
+            Runner::Spawned(process) => process.tail(),
+            Runner::InProcess(_) | Runner::Attached => String::new(),
+        }
     }
 
     /// `Some("exited with code 1")` once a spawned relay has exited (`Some("panicked: ...")`
     /// for an in-process one); `None` while it runs (and always for `--relay-url`).
     pub fn exit_status(&self) -> Option<String> {
-        match (&self.process, &self.in_process) {
-            (Some(process), _) => process.exit_status(),
-            (None, Some(handle)) => handle.exit_status(),
-            (None, None) => None,
+        match &self.runner {
+            Runner::Spawned(process) => process.exit_status(),
+            Runner::InProcess(handle) => handle.exit_status(),
+            Runner::Attached => None,
         }
     }
 
     /// The relay's process group id (`None` for `--relay-url`).
     pub fn process_group(&self) -> Option<i32> {
-        self.process.as_ref().map(RelayProcess::pgid)
+        match &self.runner {
+            Runner::Spawned(process) => Some(process.pgid()),
+            Runner::InProcess(_) | Runner::Attached => None,
+        }
     }
 
     /// An [`Error::Relay`] about this relay: `message`, how it exited if it did, its output tail.
@@ -103,14 +107,26 @@ impl RunningRelay {
     /// no process of the group is left. Stops an in-process relay through its
     /// [`RelayHandle::stop`]. Does nothing for `--relay-url`.
     pub async fn stop(mut self) -> Result<()> {
-        if let Some(handle) = self.in_process.take() {
-            handle.stop().await;
-        }
-        match self.process.as_mut() {
-            Some(process) => process.stop().await,
-            None => Ok(()),
+        match std::mem::replace(&mut self.runner, Runner::Attached) {
+            Runner::Spawned(mut process) => process.stop().await,
+            Runner::InProcess(handle) => {
+                handle.stop().await;
+                Ok(())
+            }
+            Runner::Attached => Ok(()),
         }
     }
+}
+
+/// What runs the relay, and is stopped with it.
+#[derive(Debug)]
+enum Runner {
+    /// A spawned process group (`--relay-cmd`, the built-in relay).
+    Spawned(RelayProcess),
+    /// An in-process relay's server task ([`RelayTarget::InProcess`]).
+    InProcess(Box<RelayHandle>),
+    /// Nothing: the user runs it (`--relay-url`).
+    Attached,
 }
 
 /// Starts (or attaches to) the relay of `spec` and waits until it is ready.
@@ -138,8 +154,7 @@ pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<Runnin
         RelayTarget::Url(url) => Ok(RunningRelay {
             base_url: url::attach(url, spec).await?,
             webhook_path: spec.webhook_path.clone(),
-            process: None,
-            in_process: None,
+            runner: Runner::Attached,
             _settings_dir: None,
         }),
         RelayTarget::Lines(_) => Err(Error::Usage(
@@ -209,8 +224,7 @@ async fn spawn_once(
     let relay = RunningRelay {
         base_url: format!("http://127.0.0.1:{port}"),
         webhook_path: spec.webhook_path.clone(),
-        process: Some(process),
-        in_process: None,
+        runner: Runner::Spawned(process),
         _settings_dir: Some(settings_dir),
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -226,7 +240,9 @@ async fn spawn_once(
 /// Probes until ready; fails when the relay exits first or the start-up timeout passes.
 /// On failure the relay is dropped, which kills its process group.
 async fn wait_ready(relay: &RunningRelay, probe: &Probe, spec: &RelaySpec) -> Result<()> {
-    let process = relay.process.as_ref().expect("spawned relays have a process");
+    let Runner::Spawned(process) = &relay.runner else {
+        return Ok(()); // only spawned relays are waited for here
+    };
     let start = Instant::now();
     loop {
         if process.exit_status().is_some() {

@@ -12,15 +12,13 @@ use qc_harness::reference_relay::{RelayConfig, serve_on};
 use qc_harness::relay::{RelayHandle, RelaySetup};
 
 /// The built-in reference relay, started in-process per unit.
-fn reference_relay(setup: RelaySetup) -> impl Future<Output = qc_harness::Result<RelayHandle>> + Send {
-    async move {
-        let config = RelayConfig::for_setup(&setup);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = serve_on(setup.listener, config, async move {
-            let _ = stopped.await;
-        });
-        Ok(RelayHandle::spawn(server).with_shutdown(stop))
-    }
+async fn reference_relay(setup: RelaySetup) -> qc_harness::Result<RelayHandle> {
+    let config = RelayConfig::for_setup(&setup);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = serve_on(setup.listener, config, async move {
+        let _ = stopped.await;
+    });
+    Ok(RelayHandle::spawn(server).with_shutdown(stop))
 }
 
 fn seen() -> Arc<Mutex<Vec<qc_harness::Settings>>> {
