@@ -74,6 +74,12 @@ impl Received for [ObservedRecord] {
     }
 }
 
+impl Received for Vec<ObservedRecord> {
+    fn observed_records(&self) -> Vec<ObservedRecord> {
+        self.clone()
+    }
+}
+
 /// How the records received for a fixture differ from the reference: the failing case as
 /// `run` reports it. Its `Display` is the report's text for that case.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,10 +143,10 @@ const GIVEN_SETTINGS: &str = "given settings";
 /// let fixture = FixtureCatalogue::built_in().unwrap().get("subscription_renewed.ios").unwrap().clone();
 /// let mut sent = map_event(&fixture.event, &Settings::default()).unwrap().to_value();
 /// let received = vec![ObservedRecord::processed(sent.clone(), 1, 1)];
-/// assert!(compare_fixture(&fixture, &Settings::default(), received.as_slice(), &Comparison::Strict).is_ok());
+/// assert!(compare_fixture(&fixture, &Settings::default(), &received, &Comparison::Strict).is_ok());
 /// sent.as_object_mut().unwrap().remove("ts");
 /// let received = vec![ObservedRecord::processed(sent, 1, 1)];
-/// let error = compare_fixture(&fixture, &Settings::default(), received.as_slice(), &Comparison::Strict)
+/// let error = compare_fixture(&fixture, &Settings::default(), &received, &Comparison::Strict)
 ///     .unwrap_err();
 /// assert!(error.to_string().contains("ts: missing (expected "), "{error}");
 /// ```
