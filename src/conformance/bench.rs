@@ -132,13 +132,16 @@ impl Bench {
         }
     }
 
-    /// The relay's output tail, prefixed by how it exited when it did.
-    pub fn relay_tail(&self) -> String {
+    /// The relay's output tail, prefixed by how it exited when it did; `None` when there is
+    /// nothing to show (a `--relay-url` or in-process relay, whose output is not the
+    /// harness's, while it runs), so that reports print no empty "relay output" section.
+    pub fn relay_tail(&self) -> Option<String> {
         let tail = self.relay().output_tail();
-        match self.relay().exit_status() {
+        let text = match self.relay().exit_status() {
             Some(status) => format!("(the relay {status})\n{tail}"),
             None => tail,
-        }
+        };
+        (!text.trim().is_empty()).then_some(text)
     }
 
     /// Stops an owned relay; resets a shared fake for the next unit.

@@ -141,3 +141,12 @@ async fn a_relay_that_panics_is_reported_with_its_panic() {
     let error = outcome.relay_error.clone().unwrap_or_default();
     assert!(error.contains("panicked: relay bug: index out of range"), "{error}");
 }
+
+#[tokio::test]
+async fn a_failing_in_process_relay_prints_no_empty_relay_output_section() {
+    let outcome = Suite::new(adapter(Bug::DropsTs, seen())).variants(["default"]).checks("none").run().await;
+    let outcome = outcome.unwrap();
+    assert!(outcome.cases.iter().all(|c| c.relay_tail.is_none()), "an in-process relay has no output tail");
+    let report = qc_harness::report::render_human(&outcome, false);
+    assert!(!report.contains("relay output"), "{report}");
+}
