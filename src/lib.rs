@@ -35,6 +35,12 @@ pub use error::{Error, Result};
 pub use mapping::{EventRecord, Settings};
 pub use qonversion::{FakeQonversion, FixtureCatalogue, WebhookEvent};
 
+// --- helper SUITE (issue 17): the suite in-process, partial and one-call comparison, typed journal ---
+pub use clevertap::{NotQuiet, ReceivedRecord};
+pub use conformance::{Comparison, Differences, Suite, compare_fixture};
+pub use relay::{RelayAdapter, RelayHandle, RelaySetup};
+// --- end helper SUITE ---
+
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

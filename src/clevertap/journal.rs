@@ -20,6 +20,8 @@ use super::Fault;
 pub(crate) use stored::{Outcomes, Stored};
 
 pub(crate) mod stored;
+pub mod typed;
+pub use typed::{NotQuiet, ReceivedRecord};
 
 /// Default journal capacity, in requests.
 pub const DEFAULT_CAPACITY: usize = 10_000;

@@ -18,7 +18,7 @@ use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
 use crate::redact::Redactor;
-use crate::relay::{RelaySpec, RelayTarget};
+use crate::relay::RelaySpec;
 use crate::report;
 
 /// The conformance suite: every fixture × every settings variant, plus the behaviour checks
@@ -315,7 +315,7 @@ fn variants(args: &RunArgs, spec: &RelaySpec) -> Result<(Vec<Variant>, Settings)
         Some(path) => Some(Variant::from_arg(&path.display().to_string())?),
         None => None,
     };
-    if matches!(spec.target, RelayTarget::Url(_)) {
+    if spec.is_attached() {
         if args.variants.is_some() || !args.variant_files.is_empty() {
             return Err(Error::Usage(
                 "--variants/--variant-file need a relay the harness starts (--relay-cmd); \

@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::clevertap::{FakeCleverTap, FaultScript};
 use crate::error::Result;
 use crate::mapping::Settings;
-use crate::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, start_relay};
+use crate::relay::{RelayLaunch, RelaySpec, RunningRelay, start_relay};
 
 /// How the fake CleverTap behaves for one unit.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +68,7 @@ pub struct Bench {
 impl BenchPool {
     /// The pool for `spec`: attaches at once for `--relay-url` (one fake, one relay).
     pub async fn new(spec: &RelaySpec, token: &str, declared: &Settings) -> Result<BenchPool> {
-        if !matches!(spec.target, RelayTarget::Url(_)) {
+        if !spec.is_attached() {
             return Ok(BenchPool::Spawn { spec: spec.clone(), token: token.to_string() });
         }
         let mut builder = FakeCleverTap::builder();
@@ -132,13 +132,16 @@ impl Bench {
         }
     }
 
-    /// The relay's output tail, prefixed by how it exited when it did.
-    pub fn relay_tail(&self) -> String {
+    /// The relay's output tail, prefixed by how it exited when it did; `None` when there is
+    /// nothing to show (a `--relay-url` or in-process relay, whose output is not the
+    /// harness's, while it runs), so that reports print no empty "relay output" section.
+    pub fn relay_tail(&self) -> Option<String> {
         let tail = self.relay().output_tail();
-        match self.relay().exit_status() {
+        let text = match self.relay().exit_status() {
             Some(status) => format!("(the relay {status})\n{tail}"),
             None => tail,
-        }
+        };
+        (!text.trim().is_empty()).then_some(text)
     }
 
     /// Stops an owned relay; resets a shared fake for the next unit. A fake that died during

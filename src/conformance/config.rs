@@ -34,6 +34,10 @@ pub struct RunConfig {
     pub strict: bool,
     /// Extra keys in records are tolerated (`--allow-extra-keys`).
     pub allow_extra_keys: bool,
+    /// How records are compared (strict by default; partial for a relay that maps only some
+    /// fields). `allow_extra_keys` turns a strict comparison into
+    /// [`Comparison::AllowExtraKeys`].
+    pub comparison: super::Comparison,
     /// Variants and checks run at the same time (`--jobs`).
     pub jobs: usize,
     /// Longest wait for the records of one case or check (`--timeout`).
@@ -69,6 +73,7 @@ impl RunConfig {
             ci: false,
             strict: false,
             allow_extra_keys: false,
+            comparison: super::Comparison::Strict,
             jobs: default_jobs(),
             timeout: Duration::from_secs(10),
             settle: Duration::from_millis(150),
@@ -77,6 +82,17 @@ impl RunConfig {
             handle_interrupt: false,
             shard_plan: None,
             cancel: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+}
+
+impl RunConfig {
+    /// The comparison the mapping cases use: [`comparison`](Self::comparison), made
+    /// tolerant of extra keys by `allow_extra_keys`.
+    pub fn effective_comparison(&self) -> super::Comparison {
+        match &self.comparison {
+            super::Comparison::Strict if self.allow_extra_keys => super::Comparison::AllowExtraKeys,
+            other => other.clone(),
         }
     }
 }

@@ -6,7 +6,8 @@ use tokio::time::Instant;
 
 use super::attribution::{Expectation, attribute, record_identity};
 use super::bench::{Bench, BenchPool, FakeSetup};
-use super::compare::{CompareOptions, ObservedRecord, compare_records};
+use super::compare::ObservedRecord;
+use super::comparison::Comparison;
 use super::config::RunConfig;
 use super::hints::case_hints;
 use super::observe::{collect, describe_request, refused_requests};
@@ -117,11 +118,11 @@ async fn send_and_compare(
         .snapshots
         .as_ref()
         .map(|dir| SnapshotStore::new(dir, secrets(bench), config.accept).ci(config.ci));
-    let options = CompareOptions { allow_extra_keys: config.allow_extra_keys };
+    let comparison = config.effective_comparison();
     let mut results = Vec::new();
     for (((exp, got), sent), case) in expectations.iter().zip(split.by_case).zip(statuses).zip(&cases) {
         let judged = Judged { expectation: exp, observed: got, statuses: sent, refused: &refused, case };
-        results.push(judged.into_result(variant, options, store.as_ref(), bench)?);
+        results.push(judged.into_result(variant, &comparison, store.as_ref(), bench)?);
     }
     if !split.unattributed.is_empty() {
         results.push(unattributed(variant, split.unattributed, bench));
@@ -149,11 +150,11 @@ impl Judged<'_> {
     fn into_result(
         self,
         variant: &Variant,
-        options: CompareOptions,
+        comparison: &Comparison,
         store: Option<&SnapshotStore>,
         bench: &Bench,
     ) -> Result<CaseResult> {
-        let differences = compare_records(&self.expectation.expected, &self.observed, options);
+        let differences = comparison.compare(&self.expectation.expected, &self.observed);
         let hints = case_hints(&self.case.events, &bench.settings, &differences);
         let mut problems = webhook_problems(&self.statuses);
         if !differences.is_empty() && !self.refused.is_empty() {
@@ -185,7 +186,7 @@ impl Judged<'_> {
             webhook_statuses: self.statuses,
             problems,
             snapshot,
-            relay_tail: failed.then(|| bench.relay_tail()),
+            relay_tail: failed.then(|| bench.relay_tail()).flatten(),
         })
     }
 }
@@ -226,7 +227,7 @@ fn unattributed(variant: &Variant, records: Vec<ObservedRecord>, bench: &Bench) 
         webhook_statuses: Vec::new(),
         problems,
         snapshot: SnapshotStatus::NotChecked,
-        relay_tail: Some(bench.relay_tail()),
+        relay_tail: bench.relay_tail(),
     }
 }
 

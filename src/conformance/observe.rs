@@ -13,7 +13,8 @@ pub fn accepted_records(fake: &FakeCleverTap) -> Vec<ObservedRecord> {
     fake.journal().records().into_iter().filter(|r| !r.dry_run).filter_map(observed).collect()
 }
 
-fn observed(entry: RecordEntry) -> Option<ObservedRecord> {
+/// A record as the comparison sees it; `None` for a record of a refused request.
+pub(crate) fn observed(entry: RecordEntry) -> Option<ObservedRecord> {
     let problem = match &entry.outcome {
         RecordOutcome::Processed => None,
         RecordOutcome::Unprocessed { code, error } => Some(format!("unprocessed, code {code}: {error}")),

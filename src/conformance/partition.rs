@@ -11,7 +11,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::config::RunConfig;
-use crate::relay::RelayTarget;
 
 /// Shard `index` (1-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,12 +108,7 @@ impl RunConfig {
         }
         RunPlan {
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
-            relay: match &self.relay.target {
-                RelayTarget::BuiltIn { .. } => "built-in reference relay".to_string(),
-                RelayTarget::Command(command) => format!("--relay-cmd {command}"),
-                RelayTarget::Url(url) => format!("--relay-url {url}"),
-                RelayTarget::Lines(command) => format!("--relay-lines {command}"),
-            },
+            relay: self.relay.target.describe(),
             variants: self.variants.iter().map(|v| v.name.clone()).collect(),
             checks: self.checks.clone(),
             strict: self.strict,

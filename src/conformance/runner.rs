@@ -291,7 +291,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     };
     result.details = verdict.details;
     if !verdict.passed {
-        result.relay_tail = Some(bench.relay_tail());
+        result.relay_tail = bench.relay_tail();
     }
     result.duration = started.elapsed();
     if let Err(Error::Harness(reason)) = bench.finish().await {

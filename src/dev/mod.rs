@@ -48,7 +48,7 @@ use crate::conformance::{BUILT_IN_VARIANTS, Variant};
 use crate::error::{Error, Result};
 use crate::mapping::Settings;
 use crate::qonversion::FixtureCatalogue;
-use crate::relay::{DEFAULT_TOKEN, RelayLaunch, RelaySpec, RelayTarget};
+use crate::relay::{DEFAULT_TOKEN, RelayLaunch, RelaySpec};
 use redact::Redactor;
 use relay_slot::RelaySlot;
 use state::Parts;
@@ -172,7 +172,7 @@ fn variants(spec: &RelaySpec) -> Result<Vec<Variant>> {
         Some(path) => Some(Variant::from_file(&variant_name(path), path)?),
         None => None,
     };
-    if matches!(spec.target, RelayTarget::Url(_)) {
+    if spec.is_attached() {
         let default = || Variant::built_in("default").expect("the default variant exists");
         return Ok(vec![own.unwrap_or_else(default)]);
     }

@@ -50,6 +50,7 @@ impl RelaySlot {
             RelayTarget::Command(command) => ("command", command.clone()),
             RelayTarget::BuiltIn { .. } => ("built-in", "qc-harness reference-relay".to_string()),
             RelayTarget::Url(url) | RelayTarget::Lines(url) => ("url", url.clone()),
+            RelayTarget::InProcess(relay) => ("in-process", relay.name().to_string()),
         };
         let info = RelayInfo {
             mode,

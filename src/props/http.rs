@@ -30,7 +30,7 @@ use crate::qonversion::catalogue::EVENT_KINDS;
 use crate::qonversion::event::WebhookEvent;
 use crate::qonversion::field::Field;
 use crate::qonversion::sender::FakeQonversion;
-use crate::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, start_relay};
+use crate::relay::{RelayLaunch, RelaySpec, RunningRelay, start_relay};
 
 /// How many generated settings a spawned relay is run with, besides the defaults and the contrast settings.
 pub const GENERATED_SETTINGS: usize = 3;
@@ -54,7 +54,7 @@ pub fn check_http_relay(
 /// The settings the relays run with: the declared ones for `--relay-url`; else the
 /// defaults, `--settings` if given, and a few generated from the seed.
 pub fn settings_pool(spec: &RelaySpec, declared: Option<Settings>, seed: u64) -> Vec<Settings> {
-    if matches!(spec.target, RelayTarget::Url(_)) {
+    if spec.is_attached() {
         return vec![declared.unwrap_or_default()];
     }
     let mut pool = vec![Settings::default()];

@@ -94,6 +94,23 @@ impl RelayConfig {
             webhook_path,
         })
     }
+
+    /// The configuration an in-process unit gives the relay ([`crate::relay::RelaySetup`]):
+    /// its fake CleverTap, credentials, token and settings (`port` 0: it serves on
+    /// `setup.listener`, through [`super::serve_on`]).
+    pub fn for_setup(setup: &crate::relay::RelaySetup) -> RelayConfig {
+        RelayConfig {
+            port: setup.local_addr().port(),
+            clevertap_url: setup.clevertap_url.clone(),
+            account_id: setup.account_id.clone(),
+            passcode: setup.passcode.clone(),
+            region: setup.region.clone(),
+            token: setup.token.clone(),
+            settings: setup.settings.clone(),
+            settings_file: None,
+            webhook_path: "/webhook".to_string(),
+        }
+    }
 }
 
 /// `https://<region>.api.clevertap.com`; the EU region is `https://api.clevertap.com`.

@@ -49,6 +49,17 @@ pub async fn serve(config: RelayConfig, shutdown: impl Future<Output = ()> + Sen
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Network(format!("reference-relay: cannot listen on {addr} (PORT): {e}")))?;
+    serve_on(listener, config, shutdown).await
+}
+
+/// [`serve`] on a listener bound already (`config.port` is not used): the reference relay
+/// in-process, e.g. under [`crate::conformance::Suite`].
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: RelayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener.local_addr().map_err(|e| Error::Network(format!("reference-relay: {e}")))?;
     let relay = Arc::new(webhook::Relay {
         token: config.token.clone(),
         settings: config.settings.clone(),

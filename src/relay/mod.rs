@@ -17,6 +17,7 @@
 //! ```
 
 pub mod group;
+pub mod in_process;
 mod launch;
 pub mod lines;
 mod port;
@@ -31,6 +32,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 pub use group::{MARKER_ENV, become_subreaper, group_members, kill_all_relays, marked_processes};
+pub use in_process::{InProcessRelay, RelayAdapter, RelayHandle, RelaySetup};
 pub use launch::{
     DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
 };
@@ -49,7 +51,7 @@ use crate::error::{Error, Result};
 pub struct RunningRelay {
     base_url: String,
     webhook_path: String,
-    process: Option<RelayProcess>,
+    runner: Runner,
     /// Holds the settings file for the relay's lifetime.
     _settings_dir: Option<tempfile::TempDir>,
 }
@@ -65,20 +67,31 @@ impl RunningRelay {
         self.base_url.clone()
     }
 
-    /// The last lines the relay printed on stdout and stderr (empty for `--relay-url`).
+    /// The last lines the relay printed on stdout and stderr (empty for `--relay-url` and
+    /// in-process relays, whose output is the test process's own).
     pub fn output_tail(&self) -> String {
-        self.process.as_ref().map(RelayProcess::tail).unwrap_or_default()
+        match &self.runner {
+            Runner::Spawned(process) => process.tail(),
+            Runner::InProcess(_) | Runner::Attached => String::new(),
+        }
     }
 
-    /// `Some("exited with code 1")` once a spawned relay has exited; `None` while it runs
-    /// (and always for `--relay-url`).
+    /// `Some("exited with code 1")` once a spawned relay has exited (`Some("panicked: ...")`
+    /// for an in-process one); `None` while it runs (and always for `--relay-url`).
     pub fn exit_status(&self) -> Option<String> {
-        self.process.as_ref().and_then(RelayProcess::exit_status)
+        match &self.runner {
+            Runner::Spawned(process) => process.exit_status(),
+            Runner::InProcess(handle) => handle.exit_status(),
+            Runner::Attached => None,
+        }
     }
 
     /// The relay's process group id (`None` for `--relay-url`).
     pub fn process_group(&self) -> Option<i32> {
-        self.process.as_ref().map(RelayProcess::pgid)
+        match &self.runner {
+            Runner::Spawned(process) => Some(process.pgid()),
+            Runner::InProcess(_) | Runner::Attached => None,
+        }
     }
 
     /// An [`Error::Relay`] about this relay: `message`, how it exited if it did, its output tail.
@@ -91,13 +104,29 @@ impl RunningRelay {
     }
 
     /// Stops a spawned relay: SIGTERM to its process group, SIGKILL after 5 s; returns once
-    /// no process of the group is left. Does nothing for `--relay-url`.
+    /// no process of the group is left. Stops an in-process relay through its
+    /// [`RelayHandle::stop`]. Does nothing for `--relay-url`.
     pub async fn stop(mut self) -> Result<()> {
-        match self.process.as_mut() {
-            Some(process) => process.stop().await,
-            None => Ok(()),
+        match std::mem::replace(&mut self.runner, Runner::Attached) {
+            Runner::Spawned(mut process) => process.stop().await,
+            Runner::InProcess(handle) => {
+                handle.stop().await;
+                Ok(())
+            }
+            Runner::Attached => Ok(()),
         }
     }
+}
+
+/// What runs the relay, and is stopped with it.
+#[derive(Debug)]
+enum Runner {
+    /// A spawned process group (`--relay-cmd`, the built-in relay).
+    Spawned(RelayProcess),
+    /// An in-process relay's server task ([`RelayTarget::InProcess`]).
+    InProcess(Box<RelayHandle>),
+    /// Nothing: the user runs it (`--relay-url`).
+    Attached,
 }
 
 /// Starts (or attaches to) the relay of `spec` and waits until it is ready.
@@ -107,6 +136,8 @@ impl RunningRelay {
 ///   settings written to a file in a temporary directory.
 /// - [`RelayTarget::BuiltIn`]: `'<exe>' reference-relay`, exactly like a command (its
 ///   readiness probe defaults to `GET /health`).
+/// - [`RelayTarget::InProcess`]: a port-0 listener is bound on 127.0.0.1 and handed to the
+///   [`RelayAdapter`], which must start within the start-up timeout.
 /// - [`RelayTarget::Url`]: nothing is spawned; the URL must be reachable within the
 ///   start-up timeout.
 /// - [`RelayTarget::Lines`] is not an HTTP relay: a usage error (use the JSON-lines adapter).
@@ -119,10 +150,11 @@ pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<Runnin
             let command = format!("{} reference-relay", shell_quote(&exe.display().to_string()));
             spawn_and_wait(&command, spec, &launch, true).await
         }
+        RelayTarget::InProcess(relay) => in_process::start(relay, spec, &launch).await,
         RelayTarget::Url(url) => Ok(RunningRelay {
             base_url: url::attach(url, spec).await?,
             webhook_path: spec.webhook_path.clone(),
-            process: None,
+            runner: Runner::Attached,
             _settings_dir: None,
         }),
         RelayTarget::Lines(_) => Err(Error::Usage(
@@ -192,7 +224,7 @@ async fn spawn_once(
     let relay = RunningRelay {
         base_url: format!("http://127.0.0.1:{port}"),
         webhook_path: spec.webhook_path.clone(),
-        process: Some(process),
+        runner: Runner::Spawned(process),
         _settings_dir: Some(settings_dir),
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -208,7 +240,9 @@ async fn spawn_once(
 /// Probes until ready; fails when the relay exits first or the start-up timeout passes.
 /// On failure the relay is dropped, which kills its process group.
 async fn wait_ready(relay: &RunningRelay, probe: &Probe, spec: &RelaySpec) -> Result<()> {
-    let process = relay.process.as_ref().expect("spawned relays have a process");
+    let Runner::Spawned(process) = &relay.runner else {
+        return Ok(()); // only spawned relays are waited for here
+    };
     let start = Instant::now();
     loop {
         if process.exit_status().is_some() {

@@ -18,6 +18,35 @@ pub enum RelayTarget {
     Url(String),
     /// `--relay-lines`: the JSON-lines mapping adapter (`prop` only).
     Lines(String),
+    /// A Rust relay started inside the test process through a
+    /// [`RelayAdapter`](super::RelayAdapter), once per unit like a command
+    /// ([`crate::conformance::Suite`]).
+    InProcess(super::InProcessRelay),
+}
+
+impl RelayTarget {
+    /// The relay runs already, started by the user (`--relay-url`): the harness cannot
+    /// start it per unit nor give it settings. This one question decides every
+    /// `--relay-url` special case: one shared fake CleverTap (on `--clevertap-listen`) and
+    /// one unit at a time ([`crate::conformance::bench::BenchPool`]), only the declared
+    /// `--settings` as variant (`run`, `dev`, `prop`), checks that need other settings
+    /// skipped, and per-run `user_id`s so that the relay does not deduplicate across runs.
+    /// Every other target is started per unit, with each unit's settings.
+    pub fn is_attached(&self) -> bool {
+        matches!(self, RelayTarget::Url(_))
+    }
+
+    /// How reports name the relay: `built-in reference relay`, `--relay-cmd CMD`,
+    /// `--relay-url URL`, `--relay-lines CMD` or `in-process relay NAME`.
+    pub fn describe(&self) -> String {
+        match self {
+            RelayTarget::BuiltIn { .. } => "built-in reference relay".to_string(),
+            RelayTarget::Command(command) => format!("--relay-cmd {command}"),
+            RelayTarget::Url(url) => format!("--relay-url {url}"),
+            RelayTarget::Lines(command) => format!("--relay-lines {command}"),
+            RelayTarget::InProcess(relay) => format!("in-process relay {}", relay.name()),
+        }
+    }
 }
 
 /// How to attach and talk to a relay; built once from the command line.
@@ -53,5 +82,15 @@ impl RelaySpec {
     /// The built-in reference relay, spawned from the `qc-harness` binary at `exe`.
     pub fn built_in(exe: impl Into<PathBuf>) -> Self {
         Self::new(RelayTarget::BuiltIn { exe: exe.into() })
+    }
+
+    /// An in-process Rust relay started by `adapter` ([`RelayTarget::InProcess`]).
+    pub fn in_process(adapter: impl super::RelayAdapter, name: impl Into<String>) -> Self {
+        Self::new(RelayTarget::InProcess(super::InProcessRelay::new(adapter, name)))
+    }
+
+    /// See [`RelayTarget::is_attached`].
+    pub fn is_attached(&self) -> bool {
+        self.target.is_attached()
     }
 }

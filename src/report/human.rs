@@ -165,7 +165,8 @@ fn snapshot_notes(outcome: &RunOutcome) -> Vec<String> {
     lines
 }
 
-fn case_details(case: &CaseResult, color: bool) -> Vec<String> {
+/// The detail lines under a failed case's line (problems, differences, hints, the diff).
+pub(crate) fn case_details(case: &CaseResult, color: bool) -> Vec<String> {
     let mut lines: Vec<String> = case.problems.clone();
     lines.extend(case.differences.iter().map(|d| format!("{} @ {}: {d}", case.fixture, case.variant)));
     lines.extend(case.hints.iter().map(|h| format!("hint ({}): {}", h.path, h.hint)));
