@@ -14,20 +14,28 @@
 #![warn(missing_docs)]
 
 pub mod clevertap;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod conformance;
+#[cfg(feature = "cli")]
 pub mod dev;
 pub mod duration;
 pub mod error;
 pub mod json_input;
 pub mod mapping;
+#[cfg(feature = "cli")]
 pub mod parity;
+#[cfg(feature = "props")]
 pub mod props;
 pub mod qonversion;
 pub mod redact;
+#[cfg(feature = "conformance")]
 pub mod reference_relay;
+#[cfg(feature = "conformance")]
 pub mod relay;
+#[cfg(feature = "conformance")]
 pub mod report;
+#[cfg(feature = "conformance")]
 pub mod snapshot;
 
 pub use clevertap::FakeCleverTap;

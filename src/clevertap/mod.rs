@@ -18,6 +18,7 @@ pub mod journal;
 mod limits;
 mod recycle;
 mod server;
+#[cfg(feature = "cli")]
 pub mod standalone;
 pub mod validate;
 mod view;

@@ -11,6 +11,14 @@ use crate::relay::RelaySpec;
 /// The webhook token the harness gives spawned relays (`QONVERSION_WEBHOOK_TOKEN`).
 pub const DEFAULT_TOKEN: &str = "qc-harness-test-token";
 
+/// Follows a run's progress: [`RunConfig::progress`].
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// The run has `units` variants and checks to go through.
+    fn set_total(&self, units: u64);
+    /// One more variant or check finished.
+    fn advance(&self);
+}
+
 /// How a conformance run is set up.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -42,8 +50,9 @@ pub struct RunConfig {
     pub settle: Duration,
     /// The webhook token (`Authorization: Basic <token>`).
     pub token: String,
-    /// A progress bar to advance (the CLI passes one on a terminal only).
-    pub progress: Option<indicatif::ProgressBar>,
+    /// Told how many variants and checks there are and when each one ends (the CLI passes
+    /// a progress bar, on a terminal only).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
     /// Also stop at Ctrl-C, listening to SIGINT itself (off by default; the CLI leaves it
     /// off and owns the signals through [`cancel`](Self::cancel) instead).
     pub handle_interrupt: bool,

@@ -5,24 +5,44 @@
 //! reference mapping and the snapshots, and returns a [`RunOutcome`] that the reports in
 //! [`crate::report`] are written from.
 
-pub mod attribution;
-pub mod bench;
-pub mod checks;
+// The comparison is part of the lean library (no feature); the runner needs `conformance`.
 pub mod compare;
+pub use compare::{CompareOptions, Difference, ObservedRecord};
+
+#[cfg(feature = "conformance")]
+pub mod attribution;
+#[cfg(feature = "conformance")]
+pub mod bench;
+#[cfg(feature = "conformance")]
+pub mod checks;
+#[cfg(feature = "conformance")]
 pub mod config;
+#[cfg(feature = "conformance")]
 pub mod hints;
+#[cfg(feature = "conformance")]
 pub mod mapping_run;
+#[cfg(feature = "conformance")]
 pub mod observe;
+#[cfg(feature = "conformance")]
 pub mod outcome;
+#[cfg(feature = "conformance")]
 pub mod partition;
+#[cfg(feature = "conformance")]
 pub mod reasons;
+#[cfg(feature = "conformance")]
 pub mod runner;
+#[cfg(feature = "conformance")]
 pub mod variants;
 
+#[cfg(feature = "conformance")]
 pub use checks::{CHECKS, CheckDef, select_checks};
-pub use compare::{CompareOptions, Difference, ObservedRecord};
+#[cfg(feature = "conformance")]
 pub use config::{DEFAULT_TOKEN, RunConfig};
+#[cfg(feature = "conformance")]
 pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+#[cfg(feature = "conformance")]
 pub use partition::{Partition, RunPlan};
+#[cfg(feature = "conformance")]
 pub use runner::{Checkpoint, run, run_with_checkpoint};
+#[cfg(feature = "conformance")]
 pub use variants::{BUILT_IN_VARIANTS, Variant};

@@ -106,7 +106,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
     }
     save(checkpoint.as_ref(), &outcome, &config, started);
     if let Some(bar) = &config.progress {
-        bar.set_length(units.len() as u64);
+        bar.set_total(units.len() as u64);
     }
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
     let mut stream =
@@ -120,7 +120,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         let startup_failed = matches!(result, UnitResult::RelayError { startup: true, .. });
         absorb(&mut outcome, result);
         if let Some(bar) = &config.progress {
-            bar.inc(1);
+            bar.advance();
         }
         save(checkpoint.as_ref(), &outcome, &config, started);
         if startup_failed {
