@@ -10,11 +10,13 @@ use super::validate::Rules;
 use super::{FakeCleverTap, FaultScript};
 use crate::error::Result;
 
-/// The account id of a fake built without `.account(..)`.
+/// The account id of a fake built without `.account(..)`, and the one the harness gives a
+/// relay it starts.
 pub const DEFAULT_ACCOUNT_ID: &str = "TEST-ACC-000";
-/// The passcode of a fake built without `.account(..)`.
+/// The passcode of a fake built without `.account(..)`, and the one the harness gives a
+/// relay it starts.
 pub const DEFAULT_PASSCODE: &str = "TEST-PASSCODE";
-/// The default region.
+/// The default region (the fake's, and the one the harness gives a relay it starts).
 pub const DEFAULT_REGION: &str = "eu1";
 /// The default concurrency limit per account.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 15;

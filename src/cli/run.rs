@@ -13,11 +13,11 @@ use crate::clevertap::DEFAULT_PASSCODE;
 use crate::conformance::config::Progress;
 use crate::conformance::variants::{add_user_variants, select_built_in};
 use crate::conformance::{
-    Checkpoint, DEFAULT_TOKEN, Partition, RunConfig, RunOutcome, Variant, select_checks,
+    Checkpoint, Partition, RunConfig, RunOutcome, Variant, select_checks,
 };
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
-use crate::qonversion::FixtureCatalogue;
+use crate::qonversion::{DEFAULT_TOKEN, FixtureCatalogue};
 use crate::redact::Redactor;
 use crate::relay::{RelaySpec, RelayTarget};
 use crate::report;

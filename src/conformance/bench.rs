@@ -141,6 +141,12 @@ impl Bench {
         }
     }
 
+    /// [`relay_tail`](Self::relay_tail), or `None` when there is nothing to show: an
+    /// attached relay (`--relay-url`, in-process) has no captured output.
+    pub fn captured_tail(&self) -> Option<String> {
+        Some(self.relay_tail()).filter(|tail| !tail.trim().is_empty())
+    }
+
     /// Stops an owned relay; resets a shared fake for the next unit.
     pub async fn finish(self) -> Result<()> {
         match self.inner {

@@ -5,11 +5,8 @@ use std::time::Duration;
 
 use super::variants::Variant;
 use crate::mapping::Settings;
-use crate::qonversion::FixtureCatalogue;
+use crate::qonversion::{DEFAULT_TOKEN, FixtureCatalogue};
 use crate::relay::RelaySpec;
-
-/// The webhook token the harness gives spawned relays (`QONVERSION_WEBHOOK_TOKEN`).
-pub const DEFAULT_TOKEN: &str = "qc-harness-test-token";
 
 /// Follows a run's progress: [`RunConfig::progress`].
 pub trait Progress: Send + Sync + std::fmt::Debug {

@@ -185,7 +185,7 @@ impl Judged<'_> {
             webhook_statuses: self.statuses,
             problems,
             snapshot,
-            relay_tail: failed.then(|| bench.relay_tail()),
+            relay_tail: if failed { bench.captured_tail() } else { None },
         })
     }
 }
@@ -226,7 +226,7 @@ fn unattributed(variant: &Variant, records: Vec<ObservedRecord>, bench: &Bench) 
         webhook_statuses: Vec::new(),
         problems,
         snapshot: SnapshotStatus::NotChecked,
-        relay_tail: Some(bench.relay_tail()),
+        relay_tail: bench.captured_tail(),
     }
 }
 

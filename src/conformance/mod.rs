@@ -37,7 +37,7 @@ pub mod variants;
 #[cfg(feature = "conformance")]
 pub use checks::{CHECKS, CheckDef, select_checks};
 #[cfg(feature = "conformance")]
-pub use config::{DEFAULT_TOKEN, RunConfig};
+pub use config::RunConfig;
 #[cfg(feature = "conformance")]
 pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
 #[cfg(feature = "conformance")]

@@ -284,7 +284,7 @@ async fn run_check_unit(config: &RunConfig, pool: &BenchPool, name: &str) -> Uni
     };
     result.details = verdict.details;
     if !verdict.passed {
-        result.relay_tail = Some(bench.relay_tail());
+        result.relay_tail = bench.captured_tail();
     }
     result.duration = started.elapsed();
     let _ = bench.finish().await;

@@ -10,6 +10,10 @@ pub mod overrides;
 pub mod schedule;
 pub mod sender;
 
+/// The webhook token the harness gives a relay it starts (`QONVERSION_WEBHOOK_TOKEN`) and
+/// sends as `Authorization: Basic <token>`, raw, when none is chosen.
+pub const DEFAULT_TOKEN: &str = "qc-harness-test-token";
+
 pub use catalogue::{EVENT_KINDS, EventKind, event_kind};
 pub use event::{Price, Revenue, Transaction, TransactionId, WebhookEvent};
 pub use field::Field;

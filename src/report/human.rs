@@ -183,20 +183,22 @@ fn case_details(case: &CaseResult, color: bool) -> Vec<String> {
     } else if let Some(problem) = snapshot_problem(&case.snapshot) {
         lines.push(problem);
     }
-    if let Some(tail) = &case.relay_tail {
-        lines.push("relay output (last lines):".to_string());
-        lines.extend(tail.lines().map(|l| format!("  | {l}")));
-    }
+    lines.extend(relay_output(case.relay_tail.as_deref()));
+    lines
+}
+
+/// The relay's output section, or nothing when no output was captured (an attached relay).
+fn relay_output(tail: Option<&str>) -> Vec<String> {
+    let Some(tail) = tail.filter(|t| !t.trim().is_empty()) else { return Vec::new() };
+    let mut lines = vec!["relay output (last lines):".to_string()];
+    lines.extend(tail.lines().map(|l| format!("  | {l}")));
     lines
 }
 
 fn check_details(check: &CheckResult) -> Vec<String> {
     let mut lines = vec![format!("expected: {}", check.expected), format!("observed: {}", check.observed)];
     lines.extend(check.details.iter().cloned());
-    if let Some(tail) = &check.relay_tail {
-        lines.push("relay output (last lines):".to_string());
-        lines.extend(tail.lines().map(|l| format!("  | {l}")));
-    }
+    lines.extend(relay_output(check.relay_tail.as_deref()));
     lines
 }
 

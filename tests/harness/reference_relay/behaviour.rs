@@ -6,7 +6,7 @@ use futures::future::join_all;
 use qc_harness::Settings;
 use qc_harness::clevertap::FakeCleverTap;
 use qc_harness::qonversion::field::Field;
-use qc_harness::relay::DEFAULT_TOKEN;
+use qc_harness::DEFAULT_TOKEN;
 
 use super::{
     WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests,

@@ -164,7 +164,7 @@ async fn answers_502_without_retrying_when_clevertap_refuses_the_credentials() {
     let relay = qc_harness::relay::start_relay(&super::built_in_spec(), launch).await.unwrap();
     let q = qc_harness::qonversion::sender::FakeQonversion::new(
         relay.webhook_url(),
-        qc_harness::relay::DEFAULT_TOKEN,
+        qc_harness::DEFAULT_TOKEN,
     );
     let delivery = q.send(&event(9)).await;
     assert_status(&delivery, 502);

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use qc_harness::clevertap::{FakeCleverTap, JournalEntry, RecordEntry};
 use qc_harness::qonversion::field::Field;
 use qc_harness::qonversion::sender::FakeQonversion;
-use qc_harness::relay::{DEFAULT_TOKEN, RelayLaunch, RelaySpec, RunningRelay, start_relay};
+use qc_harness::DEFAULT_TOKEN;
+use qc_harness::relay::{RelayLaunch, RelaySpec, RunningRelay, start_relay};
 use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
 
 /// Every wait in these tests ends by this deadline.
