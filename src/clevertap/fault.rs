@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use std::time::Duration;
-/// use qc_harness::clevertap::Fault;
+/// use qc_harness::Fault;
 /// let delay = serde_json::to_value(Fault::Delay(Duration::from_millis(1500))).unwrap();
 /// assert_eq!(delay, serde_json::json!({"kind": "delay", "millis": 1500}));
 /// ```

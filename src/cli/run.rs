@@ -12,9 +12,7 @@ use super::relay_args::RelayArgs;
 use crate::clevertap::DEFAULT_PASSCODE;
 use crate::conformance::config::Progress;
 use crate::conformance::variants::{add_user_variants, select_built_in};
-use crate::conformance::{
-    Checkpoint, Partition, RunConfig, RunOutcome, Variant, select_checks,
-};
+use crate::conformance::{Checkpoint, Partition, RunConfig, RunOutcome, Variant, select_checks};
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
 use crate::qonversion::{DEFAULT_TOKEN, FixtureCatalogue};

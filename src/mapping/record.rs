@@ -32,7 +32,7 @@ impl EventRecord {
 /// The upload body `{"d": [...]}` for a list of records.
 ///
 /// ```
-/// assert_eq!(qc_harness::mapping::upload_body(&[]), serde_json::json!({"d": []}));
+/// assert_eq!(qc_harness::upload_body(&[]), serde_json::json!({"d": []}));
 /// ```
 pub fn upload_body(records: &[EventRecord]) -> Value {
     json!({ "d": records.iter().map(EventRecord::to_value).collect::<Vec<_>>() })

@@ -41,7 +41,7 @@ impl Attempt {
     /// True when the answer was complete and 2xx: Qonversion counts the delivery done.
     ///
     /// ```
-    /// # use qc_harness::qonversion::sender::Attempt;
+    /// # use qc_harness::Attempt;
     /// # use std::time::Duration;
     /// let mut attempt = Attempt { number: 1, scheduled: Duration::ZERO, started: Duration::ZERO,
     ///     elapsed: Duration::ZERO, status: Some(204), body: String::new(), error: None,

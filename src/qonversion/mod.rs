@@ -1,14 +1,15 @@
 //! The sending side: the webhook event model, the event catalogue, the fixtures and
 //! the fake Qonversion sender.
 
-pub mod attempt;
+pub(crate) mod attempt;
 pub mod catalogue;
 pub mod event;
 pub mod field;
 pub mod fixtures;
 pub mod overrides;
 pub mod schedule;
-pub mod sender;
+// One import path for the sender: `qc_harness::FakeQonversion` (and `Delivery`, `Attempt`).
+pub(crate) mod sender;
 
 /// The webhook token the harness gives a relay it starts (`QONVERSION_WEBHOOK_TOKEN`) and
 /// sends as `Authorization: Basic <token>`, raw, when none is chosen.
@@ -18,4 +19,3 @@ pub use catalogue::{EVENT_KINDS, EventKind, event_kind};
 pub use event::{Price, Revenue, Transaction, TransactionId, WebhookEvent};
 pub use field::Field;
 pub use fixtures::{Fixture, FixtureCatalogue, Journey};
-pub use sender::{Attempt, Delivery, FakeQonversion};

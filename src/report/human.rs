@@ -32,7 +32,7 @@ pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
 /// `limit` examples per group, then the last line; every failure once, grouped.
 ///
 /// ```
-/// use qc_harness::conformance::RunOutcome;
+/// use qc_harness::RunOutcome;
 /// let text = qc_harness::report::render_compact(&RunOutcome::default(), false, Some(3));
 /// assert_eq!(text.lines().last(), Some("0 passed, 0 failed"));
 /// ```
@@ -101,7 +101,7 @@ pub fn check_line(check: &CheckResult, color: bool) -> String {
 /// `N passed, N failed` and `, N skipped` when some were skipped.
 ///
 /// ```
-/// use qc_harness::conformance::Totals;
+/// use qc_harness::Totals;
 /// let t = Totals { passed: 3, failed: 1, skipped: 0, warnings: 0 };
 /// assert_eq!(qc_harness::report::last_line(&t), "3 passed, 1 failed");
 /// ```

@@ -3,11 +3,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use qc_harness::conformance::{Partition, RunConfig};
-use qc_harness::props::runner::{PropConfig, run_properties};
-use qc_harness::props::{ReferenceMapping, RelayMapping, strategies};
-use qc_harness::qonversion::FixtureCatalogue;
-use qc_harness::relay::RelaySpec;
+use qc_harness::FixtureCatalogue;
+use qc_harness::RelaySpec;
+use qc_harness::RunConfig;
+use qc_harness::conformance::Partition;
+use qc_harness::{PropConfig, run_properties};
+use qc_harness::{ReferenceMapping, RelayMapping, strategies};
 use qc_harness::{Result, Settings};
 use serde_json::Value;
 

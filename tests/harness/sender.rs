@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use qc_harness::WebhookEvent;
 use qc_harness::qonversion::schedule::{RETRY_SCHEDULE, compress};
-use qc_harness::qonversion::sender::{Delivery, FakeQonversion};
+use qc_harness::{Delivery, FakeQonversion};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout};

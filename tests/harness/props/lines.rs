@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use qc_harness::RelayMapping;
 use qc_harness::Settings;
-use qc_harness::props::RelayMapping;
 use qc_harness::relay::LinesRelay;
 use serde_json::json;
 

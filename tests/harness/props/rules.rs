@@ -5,9 +5,9 @@
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
-use qc_harness::mapping::map_event;
-use qc_harness::props::strategies;
+use qc_harness::map_event;
 use qc_harness::qonversion::EVENT_KINDS;
+use qc_harness::strategies;
 use qc_harness::{Settings, WebhookEvent};
 use serde_json::Value;
 

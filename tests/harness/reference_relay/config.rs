@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
+use qc_harness::Error;
+use qc_harness::FakeCleverTap;
 use qc_harness::Settings;
-use qc_harness::clevertap::FakeCleverTap;
-use qc_harness::error::Error;
 use qc_harness::relay::{RelayLaunch, start_relay};
 
 fn relay_with_env(vars: &[(&str, &str)]) -> (i32, String) {

@@ -2,8 +2,8 @@
 //! every fixture's records match the reference mapping.
 
 use futures::future::join_all;
-use qc_harness::clevertap::FakeCleverTap;
-use qc_harness::mapping::expected_records;
+use qc_harness::FakeCleverTap;
+use qc_harness::expected_records;
 use qc_harness::{FixtureCatalogue, Settings};
 use serde_json::Value;
 
