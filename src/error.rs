@@ -6,6 +6,11 @@
 use std::path::PathBuf;
 
 /// The documented exit codes of `qc-harness`.
+///
+/// ```
+/// assert_eq!(qc_harness::exit_code::USAGE, 2);
+/// assert_eq!(qc_harness::Error::Usage("bad flag".into()).exit_code(), qc_harness::exit_code::USAGE);
+/// ```
 pub mod exit_code {
     /// Everything passed.
     pub const SUCCESS: i32 = 0;
@@ -18,9 +23,25 @@ pub mod exit_code {
 }
 
 /// Result alias used across the library.
+///
+/// ```
+/// fn settings_from(text: &str) -> qc_harness::Result<qc_harness::Settings> {
+///     qc_harness::Settings::from_json(text.as_bytes(), "settings.json")
+/// }
+/// assert!(settings_from(r#"{"send_sandbox": true}"#).unwrap().send_sandbox);
+/// assert!(settings_from("[]").is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every error the harness reports to a user.
+///
+/// ```
+/// use qc_harness::{Error, Settings, exit_code};
+/// let error = Settings::from_json(br#"{"send_sandbox": "yes"}"#, "settings.json").unwrap_err();
+/// assert!(matches!(&error, Error::InvalidInput { path, .. } if path == "send_sandbox"));
+/// assert!(error.to_string().starts_with("settings.json: send_sandbox: "), "{error}");
+/// assert_eq!(error.exit_code(), exit_code::USAGE);
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An input file (fixture, settings, webhook) is not valid; names the file and JSON path.

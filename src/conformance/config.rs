@@ -9,6 +9,21 @@ use crate::qonversion::{DEFAULT_TOKEN, FixtureCatalogue};
 use crate::relay::RelaySpec;
 
 /// Follows a run's progress: [`RunConfig::progress`].
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// #[derive(Debug, Default)]
+/// struct Count(AtomicU64);
+/// impl qc_harness::Progress for Count {
+///     fn set_total(&self, _units: u64) {}
+///     fn advance(&self) { self.0.fetch_add(1, Ordering::Relaxed); }
+/// }
+/// let mut config = qc_harness::RunConfig::new(
+///     qc_harness::RelaySpec::new(qc_harness::RelayTarget::Url("http://127.0.0.1:3000".into())),
+///     qc_harness::FixtureCatalogue::default(),
+/// );
+/// config.progress = Some(Arc::new(Count::default()));
+/// ```
 pub trait Progress: Send + Sync + std::fmt::Debug {
     /// The run has `units` variants and checks to go through.
     fn set_total(&self, units: u64);
@@ -17,6 +32,15 @@ pub trait Progress: Send + Sync + std::fmt::Debug {
 }
 
 /// How a conformance run is set up.
+///
+/// ```
+/// use qc_harness::{FixtureCatalogue, RelaySpec, RelayTarget, RunConfig, Variant};
+/// let relay = RelaySpec::new(RelayTarget::Command("./target/debug/my-relay".into()));
+/// let mut config = RunConfig::new(relay, FixtureCatalogue::built_in().unwrap());
+/// config.variants = vec![Variant::built_in("default").unwrap()];
+/// config.checks = vec!["auth.missing".into()];
+/// assert_eq!(config.token, qc_harness::DEFAULT_TOKEN);
+/// ```
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     /// The relay under test.

@@ -59,6 +59,26 @@ enum UnitResult {
 /// relay that cannot be reached or started is reported in [`RunOutcome::relay_error`]
 /// (exit code 3). The relay is started once alone first: when it does not start, no unit
 /// runs; when a later start fails, no further unit is launched.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use qc_harness::{FixtureCatalogue, RelaySpec, RelayTarget, RunConfig, Status, Variant};
+/// // A "relay" that answers every webhook with 501: the case fails, naming the missing record.
+/// let relay = RelaySpec::new(RelayTarget::Command("python3 -m http.server {port} --bind 127.0.0.1".into()));
+/// let catalogue = FixtureCatalogue {
+///     events: vec![qc_harness::Fixture::built_in("trial_started.ios").unwrap().clone()],
+///     journeys: Vec::new(),
+/// };
+/// let mut config = RunConfig::new(relay, catalogue);
+/// config.variants = vec![Variant::built_in("default").unwrap()];
+/// config.checks = Vec::new();
+/// config.timeout = std::time::Duration::from_secs(1); // the longest wait for a record
+/// let outcome = qc_harness::run(config).await.unwrap();
+/// assert_eq!(outcome.cases.len(), 1);
+/// assert_eq!(outcome.cases[0].status, Status::Failed);
+/// assert!(!outcome.passed());
+/// # });
+/// ```
 pub async fn run(config: RunConfig) -> Result<RunOutcome> {
     run_with_checkpoint(config, None).await
 }

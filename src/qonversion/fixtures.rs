@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 static BUILT_IN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
 
 /// One webhook event case.
+///
+/// ```
+/// let fixture = qc_harness::Fixture::built_in("subscription_renewed.android").unwrap();
+/// assert_eq!(fixture.name, "subscription_renewed.android");
+/// assert_eq!(fixture.event.event_name, "subscription_renewed");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fixture {
     /// Name: the file name without `.json`, e.g. `subscription_renewed.ios`.
@@ -25,6 +31,12 @@ pub struct Fixture {
 }
 
 /// An ordered list of events for one user.
+///
+/// ```
+/// let catalogue = qc_harness::FixtureCatalogue::built_in_shared().unwrap();
+/// let journey = &catalogue.journeys[0];
+/// assert!(journey.events.len() > 1, "a journey is several events of one user");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Journey {
     /// Name: the file name without `.json`.
@@ -36,6 +48,13 @@ pub struct Journey {
 }
 
 /// A set of fixtures and journeys, sorted by name.
+///
+/// ```
+/// let catalogue = qc_harness::FixtureCatalogue::built_in().unwrap();
+/// let ios: Vec<_> = catalogue.events.iter().filter(|f| f.name.ends_with(".ios")).collect();
+/// assert!(!ios.is_empty());
+/// assert!(catalogue.get("no_such_event").is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FixtureCatalogue {
     /// Single-event cases.

@@ -10,6 +10,11 @@ use crate::snapshot::SnapshotStatus;
 
 /// The whole human report with every detail: case lines, check lines, failure details,
 /// matrix, the root-cause summary, last line (`run --details all`).
+///
+/// ```
+/// let text = qc_harness::render_human(&qc_harness::RunOutcome::default(), false);
+/// assert_eq!(text.lines().last(), Some("0 passed, 0 failed"));
+/// ```
 pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
     let mut out: Vec<String> = Vec::new();
     for case in &outcome.cases {
