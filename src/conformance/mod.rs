@@ -1,9 +1,9 @@
 //! The conformance run: variants, behaviour checks, comparison, the runner.
 //!
-//! [`run`] starts the relay once per variant and once per behaviour check, sends every
+//! `run` starts the relay once per variant and once per behaviour check, sends every
 //! fixture, attributes what the fake CleverTap received to its fixture, compares it with the
-//! reference mapping and the snapshots, and returns a [`RunOutcome`] that the reports in
-//! [`crate::report`] are written from.
+//! reference mapping and the snapshots, and returns a `RunOutcome` that the reports in
+//! `crate::report` are written from.
 
 // The comparison is part of the lean library (no feature); the runner needs `conformance`.
 pub mod compare;
