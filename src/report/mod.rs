@@ -155,7 +155,10 @@ mod tests {
         // With output, the section is there.
         outcome.cases[0].relay_tail = Some("listening on 3000".into());
         let text = render_human(&outcome, false);
-        assert!(text.contains("relay output (last lines):") && text.contains("| listening on 3000"), "{text}");
+        assert!(
+            text.contains("relay output (last lines):") && text.contains("| listening on 3000"),
+            "{text}"
+        );
     }
 
     #[test]

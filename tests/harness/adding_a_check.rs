@@ -6,14 +6,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use qc_harness::DEFAULT_TOKEN;
-use qc_harness::Level;
-use qc_harness::Settings;
 use qc_harness::conformance::checks::{
     Check, CheckContext, CheckDef, CheckFuture, REGISTRY, Verdict, processed_of, sample_event, try_check,
 };
 use qc_harness::conformance::observe::{settle, wait_until};
-use qc_harness::{RelaySpec, RelayTarget};
+use qc_harness::{DEFAULT_TOKEN, Level, RelaySpec, RelayTarget, Settings};
 use tokio::time::Instant;
 
 // --- example check: begin ---

@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use qc_harness::FixtureCatalogue;
 use qc_harness::conformance::select_checks;
-use qc_harness::render_human;
-use qc_harness::{RelaySpec, RelayTarget};
-use qc_harness::{RunConfig, RunOutcome, Status, Variant, run};
+use qc_harness::{
+    FixtureCatalogue, RelaySpec, RelayTarget, RunConfig, RunOutcome, Status, Variant, render_human, run,
+};
 
 /// Runs `relay.py` with `BREAK=<mode>` (and `BATCH=1` when `batch`) on a subset of the suite.
 async fn run_broken(mode: &str, batch: bool, variants: &[&str], checks: &str, strict: bool) -> RunOutcome {

@@ -3,13 +3,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use qc_harness::FixtureCatalogue;
-use qc_harness::RelaySpec;
-use qc_harness::RunConfig;
 use qc_harness::conformance::Partition;
-use qc_harness::{PropConfig, run_properties};
-use qc_harness::{ReferenceMapping, RelayMapping, strategies};
-use qc_harness::{Result, Settings};
+use qc_harness::{
+    FixtureCatalogue, PropConfig, ReferenceMapping, RelayMapping, RelaySpec, Result, RunConfig, Settings,
+    run_properties, strategies,
+};
 use serde_json::Value;
 
 const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");

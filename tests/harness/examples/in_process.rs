@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use qc_harness::FakeCleverTap;
-use qc_harness::FakeQonversion;
-use qc_harness::FixtureCatalogue;
+use qc_harness::{FakeCleverTap, FakeQonversion, FixtureCatalogue};
 use serde_json::Value;
 
 /// Every wait in these tests ends within this.

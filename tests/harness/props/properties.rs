@@ -1,8 +1,7 @@
 //! Each property fails on the broken record it is about, and names it.
 
-use qc_harness::map_event;
 use qc_harness::props::{CheckOptions, check};
-use qc_harness::{Settings, WebhookEvent};
+use qc_harness::{Settings, WebhookEvent, map_event};
 use serde_json::{Value, json};
 
 fn event(body: Value) -> WebhookEvent {

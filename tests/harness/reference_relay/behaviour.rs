@@ -3,10 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use qc_harness::DEFAULT_TOKEN;
-use qc_harness::FakeCleverTap;
-use qc_harness::Field;
-use qc_harness::Settings;
+use qc_harness::{DEFAULT_TOKEN, FakeCleverTap, Field, Settings};
 
 use super::{
     WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests,

@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use qc_harness::Settings;
-use qc_harness::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
+use qc_harness::{FakeCleverTap, Fault, FaultScript, RecordOutcome, Settings};
 
 use super::{assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
 

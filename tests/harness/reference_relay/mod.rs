@@ -9,13 +9,11 @@ mod faults;
 
 use std::time::{Duration, Instant};
 
-use qc_harness::DEFAULT_TOKEN;
-use qc_harness::FakeQonversion;
-use qc_harness::Field;
-use qc_harness::RelaySpec;
 use qc_harness::relay::{RelayLaunch, RunningRelay, start_relay};
-use qc_harness::{FakeCleverTap, JournalEntry, RecordEntry};
-use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
+use qc_harness::{
+    DEFAULT_TOKEN, FakeCleverTap, FakeQonversion, Field, FixtureCatalogue, JournalEntry, RecordEntry,
+    RelaySpec, Settings, WebhookEvent,
+};
 
 /// Every wait in these tests ends by this deadline.
 pub const WAIT: Duration = Duration::from_secs(20);
