@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 use qc_harness::clevertap::validate::{Rules, bench_answer};
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};

@@ -6,10 +6,11 @@
 
 use std::time::Instant;
 
-use qc_harness::props::{
+use qc_harness::RelaySpec;
+use qc_harness::relay::LinesRelay;
+use qc_harness::{
     PropConfig, PropOutcome, PropTarget, ReferenceMapping, check_relay, run_properties, strategies,
 };
-use qc_harness::relay::{LinesRelay, RelaySpec};
 
 const LINES_RELAY: &str = concat!("python3 ", env!("CARGO_MANIFEST_DIR"), "/tests/relays/lines/relay.py");
 

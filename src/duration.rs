@@ -5,17 +5,7 @@
 //! are refused, and so is anything longer than [`MAX`] (one day), so no later arithmetic on a
 //! user's duration (`timeout * 3`, `Instant + latency`) can overflow.
 //!
-//! ```
-//! use std::time::Duration;
-//! use qc_harness::duration::{Unit, parse};
-//! assert_eq!(parse("250ms", Unit::Secs), Ok(Duration::from_millis(250)));
-//! assert_eq!(parse("1.5", Unit::Secs), Ok(Duration::from_millis(1500)));
-//! assert_eq!(parse("150", Unit::Millis), Ok(Duration::from_millis(150)));
-//! assert_eq!(parse("1m", Unit::Millis), Ok(Duration::from_secs(60)));
-//! assert!(parse("1e19s", Unit::Secs).is_err());
-//! assert!(parse("-1", Unit::Secs).is_err());
-//! assert!(parse("NaN", Unit::Secs).is_err());
-//! ```
+//! (Examples: the unit test `the_documented_examples_parse`.)
 
 use std::time::Duration;
 
@@ -101,6 +91,17 @@ pub mod flag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_examples_parse() {
+        assert_eq!(parse("250ms", Unit::Secs), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("1.5", Unit::Secs), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("150", Unit::Millis), Ok(Duration::from_millis(150)));
+        assert_eq!(parse("1m", Unit::Millis), Ok(Duration::from_secs(60)));
+        assert!(parse("1e19s", Unit::Secs).is_err());
+        assert!(parse("-1", Unit::Secs).is_err());
+        assert!(parse("NaN", Unit::Secs).is_err());
+    }
 
     #[test]
     fn units_and_bare_numbers() {

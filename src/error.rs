@@ -6,6 +6,11 @@
 use std::path::PathBuf;
 
 /// The documented exit codes of `qc-harness`.
+///
+/// ```
+/// assert_eq!(qc_harness::exit_code::USAGE, 2);
+/// assert_eq!(qc_harness::Error::Usage("bad flag".into()).exit_code(), qc_harness::exit_code::USAGE);
+/// ```
 pub mod exit_code {
     /// Everything passed.
     pub const SUCCESS: i32 = 0;
@@ -19,9 +24,25 @@ pub mod exit_code {
 }
 
 /// Result alias used across the library.
+///
+/// ```
+/// fn settings_from(text: &str) -> qc_harness::Result<qc_harness::Settings> {
+///     qc_harness::Settings::from_json(text.as_bytes(), "settings.json")
+/// }
+/// assert!(settings_from(r#"{"send_sandbox": true}"#).unwrap().send_sandbox);
+/// assert!(settings_from("[]").is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every error the harness reports to a user.
+///
+/// ```
+/// use qc_harness::{Error, Settings, exit_code};
+/// let error = Settings::from_json(br#"{"send_sandbox": "yes"}"#, "settings.json").unwrap_err();
+/// assert!(matches!(&error, Error::InvalidInput { path, .. } if path == "send_sandbox"));
+/// assert!(error.to_string().starts_with("settings.json: send_sandbox: "), "{error}");
+/// assert_eq!(error.exit_code(), exit_code::USAGE);
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An input file (fixture, settings, webhook) is not valid; names the file and JSON path.
@@ -34,10 +55,11 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    /// A file could not be read or written, or another I/O operation failed (a bind, a
+    /// connect: see the `From<std::io::Error>` impl, which leaves `path` empty).
+    #[error("{}{source}", path_prefix(path))]
     Io {
-        /// The file concerned.
+        /// The file concerned (empty when the error came through `?` without one).
         path: PathBuf,
         /// The underlying error.
         #[source]
@@ -64,6 +86,27 @@ pub enum Error {
     /// Checks, snapshots or a delivery failed; the report has already been printed.
     #[error("{0}")]
     Failed(String),
+}
+
+fn path_prefix(path: &std::path::Path) -> String {
+    if path.as_os_str().is_empty() { String::new() } else { format!("{}: ", path.display()) }
+}
+
+/// `?` on any I/O result inside a function that returns [`Result`]:
+///
+/// ```
+/// async fn start_my_relay() -> qc_harness::Result<std::net::SocketAddr> {
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+///     Ok(listener.local_addr()?)
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert!(start_my_relay().await.unwrap().port() > 0);
+/// # });
+/// ```
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io { path: PathBuf::new(), source }
+    }
 }
 
 fn format_tail(tail: &str) -> String {
@@ -94,5 +137,35 @@ impl Error {
     /// Builds an [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    async fn bind_twice() -> Result<()> {
+        let first = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let _second = tokio::net::TcpListener::bind(first.local_addr()?).await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn question_mark_turns_an_io_error_into_an_io_error_without_a_path() {
+        let error = bind_twice().await.unwrap_err();
+        let Error::Io { path, source } = &error else { panic!("not an Io error: {error:?}") };
+        assert!(path.as_os_str().is_empty());
+        assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        assert_eq!(error.to_string(), source.to_string(), "no `: ` prefix without a path");
+        assert!(error.source().is_some());
+        assert_eq!(error.exit_code(), exit_code::USAGE);
+    }
+
+    #[test]
+    fn an_io_error_with_a_path_names_it() {
+        let error = Error::io("settings.json", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(error.to_string().starts_with("settings.json: "), "{error}");
     }
 }

@@ -8,11 +8,7 @@ use crate::error::{Error, Result};
 
 /// Parses `bytes` as `T`; an error names `origin` and the JSON path of the bad value.
 ///
-/// ```
-/// use qc_harness::json_input::parse;
-/// let err = parse::<Vec<u32>>(br#"[1, "x"]"#, "list.json").unwrap_err();
-/// assert!(err.to_string().starts_with("list.json: [1]: "));
-/// ```
+/// (Examples: the unit test `an_error_names_the_file_and_the_json_path`.)
 pub fn parse<T: DeserializeOwned>(bytes: &[u8], origin: impl AsRef<Path>) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -23,13 +19,6 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], origin: impl AsRef<Path>) -> Res
     Ok(value)
 }
 
-/// Reads and parses a JSON file.
-pub fn read_file<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse(&bytes, path)
-}
-
 fn describe(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let text = e.to_string();
@@ -37,5 +26,16 @@ fn describe(e: &serde_json::Error) -> String {
     match e.classify() {
         Category::Syntax | Category::Eof => format!("not valid JSON: {text}"),
         Category::Data | Category::Io => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_names_the_file_and_the_json_path() {
+        let err = parse::<Vec<u32>>(br#"[1, "x"]"#, "list.json").unwrap_err();
+        assert!(err.to_string().starts_with("list.json: [1]: "));
     }
 }

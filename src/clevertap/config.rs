@@ -11,11 +11,34 @@ use super::validate::Rules;
 use super::{FakeCleverTap, FaultScript};
 use crate::error::Result;
 
-/// The account id of a fake built without `.account(..)`.
+/// The account id of a fake built without `.account(..)`, and the one the harness gives a
+/// relay it starts.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// assert_eq!(fake.account_id(), qc_harness::DEFAULT_ACCOUNT_ID);
+/// # });
+/// ```
 pub const DEFAULT_ACCOUNT_ID: &str = "TEST-ACC-000";
-/// The passcode of a fake built without `.account(..)`.
+/// The passcode of a fake built without `.account(..)`, and the one the harness gives a
+/// relay it starts.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// assert_eq!(fake.passcode(), qc_harness::DEFAULT_PASSCODE);
+/// # });
+/// ```
 pub const DEFAULT_PASSCODE: &str = "TEST-PASSCODE";
-/// The default region.
+/// The default region (the fake's, and the one the harness gives a relay it starts).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// assert_eq!(fake.region(), qc_harness::DEFAULT_REGION);
+/// # });
+/// ```
 pub const DEFAULT_REGION: &str = "eu1";
 /// The default concurrency limit per account.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 15;

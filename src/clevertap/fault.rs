@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use std::time::Duration;
-/// use qc_harness::clevertap::Fault;
+/// use qc_harness::Fault;
 /// let delay = serde_json::to_value(Fault::Delay(Duration::from_millis(1500))).unwrap();
 /// assert_eq!(delay, serde_json::json!({"kind": "delay", "millis": 1500}));
 /// ```
@@ -135,6 +135,14 @@ impl Fault {
 
 /// Which requests (1-based, counted since the last reset) get which fault.
 /// When rules overlap, the one added last wins.
+///
+/// ```
+/// use qc_harness::{Fault, FaultScript};
+/// let script = FaultScript::new().on(1, Fault::Unavailable).on_range(3..=4, Fault::DropConnection);
+/// assert_eq!(script.fault_for(1), Some(Fault::Unavailable));
+/// assert_eq!(script.fault_for(2), None);
+/// assert_eq!(script, FaultScript::parse("1=503,3-4=drop").unwrap());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultScript {
     rules: Vec<(RangeInclusive<u64>, Fault)>,

@@ -31,6 +31,19 @@ pub const DEFAULT_BYTE_BUDGET: usize = 64 * 1024 * 1024;
 pub use crate::redact::REDACTED;
 
 /// What became of one record.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use qc_harness::{FakeCleverTap, RecordOutcome};
+/// let fake = FakeCleverTap::start().await;
+/// let body = serde_json::json!({"d": [{"type": "event", "identity": "u1", "evtName": "App Launched", "evtData": {}}]});
+/// reqwest::Client::new().post(format!("{}/1/upload", fake.uri()))
+///     .header("X-CleverTap-Account-Id", fake.account_id()).header("X-CleverTap-Passcode", fake.passcode())
+///     .json(&body).send().await.unwrap();
+/// let request = &fake.journal().requests()[0];
+/// assert!(matches!(request.outcomes[0], RecordOutcome::Unprocessed { code: 513, .. }));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RecordOutcome {
@@ -51,6 +64,18 @@ pub enum RecordOutcome {
 }
 
 /// One request as the fake saw and answered it.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// reqwest::Client::new().post(format!("{}/1/upload", fake.uri()))
+///     .header("X-CleverTap-Account-Id", fake.account_id()).header("X-CleverTap-Passcode", "wrong")
+///     .body(r#"{"d":[]}"#).send().await.unwrap();
+/// let entry: qc_harness::JournalEntry = fake.journal().requests().remove(0);
+/// assert_eq!((entry.seq, entry.status, entry.path.as_str()), (1, 401, "/1/upload"));
+/// assert_eq!(entry.headers["x-clevertap-passcode"], "[redacted]");
+/// # });
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct JournalEntry {
     /// 1-based number since start or the last reset.
@@ -93,6 +118,20 @@ pub struct JournalEntry {
 }
 
 /// One record of one request, with its outcome.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// let record = serde_json::json!({"type": "event", "identity": "u1", "ts": 1700000000, "evtName": "trial_started", "evtData": {}});
+/// reqwest::Client::new().post(format!("{}/1/upload", fake.uri()))
+///     .header("X-CleverTap-Account-Id", fake.account_id()).header("X-CleverTap-Passcode", fake.passcode())
+///     .json(&serde_json::json!({"d": [record]})).send().await.unwrap();
+/// let records: Vec<qc_harness::RecordEntry> = fake.wait_for_records(1, Duration::from_secs(5)).await.unwrap();
+/// assert_eq!((records[0].request_seq, records[0].index), (1, 1));
+/// assert_eq!(records[0].record["evtName"], "trial_started");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordEntry {
     /// The request's [`JournalEntry::seq`].
@@ -144,6 +183,15 @@ struct Inner {
 }
 
 /// A cheap, cloneable handle on the fake's journal.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// let journal: qc_harness::Journal = fake.journal(); // a cheap handle; clone it freely
+/// assert!(journal.is_empty());
+/// assert_eq!(journal.processed_count(), 0);
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct Journal {
     inner: Arc<Mutex<Inner>>,
@@ -336,6 +384,16 @@ impl Journal {
 }
 
 /// A wait on the journal ran out of time.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// let fake = qc_harness::FakeCleverTap::start().await;
+/// let timeout: qc_harness::WaitTimeout = fake.wait_for_records(1, Duration::from_millis(50)).await.unwrap_err();
+/// assert_eq!(timeout.got, 0);
+/// assert!(timeout.to_string().contains("waited"), "{timeout}");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitTimeout {
     /// What was waited for, e.g. `3 processed records`.

@@ -7,7 +7,7 @@
 //! - [`fault`]: [`Fault`], [`FaultScript`] and seeded chaos;
 //! - [`journal`]: [`Journal`], [`JournalEntry`], [`RecordEntry`];
 //! - [`FakeCleverTap`] and its [`FakeCleverTapBuilder`]: the server on `wiremock`;
-//! - [`standalone`]: `qc-harness clevertap`.
+//! - `standalone`: `qc-harness clevertap` (feature `cli`).
 
 pub mod answer;
 mod config;
@@ -20,6 +20,7 @@ mod limits;
 mod order;
 mod recycle;
 mod server;
+#[cfg(feature = "cli")]
 pub mod standalone;
 pub mod validate;
 mod view;

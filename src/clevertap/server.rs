@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::time::Duration;
-/// use qc_harness::clevertap::FakeCleverTap;
+/// use qc_harness::FakeCleverTap;
 /// let fake = FakeCleverTap::start().await;
 /// let answer = reqwest::Client::new()
 ///     .post(format!("{}/1/upload", fake.uri()))

@@ -10,7 +10,7 @@ use super::Output;
 use super::relay_args::RelayArgs;
 use crate::dev::{DEFAULT_LISTEN, DevConfig, DevServer};
 use crate::error::{Result, exit_code};
-use crate::relay::DEFAULT_TOKEN;
+use crate::qonversion::DEFAULT_TOKEN;
 
 /// Local development: a live page of the webhooks sent, the uploads the fake CleverTap
 /// received (each record checked against the reference mapping) and the relay's output.

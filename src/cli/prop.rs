@@ -76,7 +76,7 @@ pub fn execute(args: PropArgs, out: &Output) -> Result<i32> {
     let target = target(&args)?;
     args.relay.warn_if_exposed(out);
     crate::redact::hide_in_logs([
-        crate::relay::DEFAULT_TOKEN.into(),
+        crate::qonversion::DEFAULT_TOKEN.into(),
         crate::clevertap::DEFAULT_PASSCODE.into(),
     ]);
     let settings = args.relay.settings.as_ref().map(Settings::from_file).transpose()?;

@@ -58,7 +58,7 @@ pub fn execute(args: ReportArgs, out: &Output) -> Result<i32> {
     let to_stdout =
         ![&args.json, &args.junit].iter().any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     let redactor = crate::redact::Redactor::new([
-        crate::conformance::DEFAULT_TOKEN.to_string(),
+        crate::qonversion::DEFAULT_TOKEN.to_string(),
         crate::clevertap::DEFAULT_PASSCODE.to_string(),
     ]);
     let view = super::run::View { details: args.details, note: None, to_stdout, redactor, signal_code: None };

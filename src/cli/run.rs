@@ -10,13 +10,12 @@ use clap::Args;
 use super::Output;
 use super::relay_args::RelayArgs;
 use crate::clevertap::DEFAULT_PASSCODE;
+use crate::conformance::config::Progress;
 use crate::conformance::variants::{add_user_variants, select_built_in};
-use crate::conformance::{
-    Checkpoint, DEFAULT_TOKEN, Partition, RunConfig, RunOutcome, Variant, select_checks,
-};
+use crate::conformance::{Checkpoint, Partition, RunConfig, RunOutcome, Variant, select_checks};
 use crate::error::{Error, Result, exit_code};
 use crate::mapping::Settings;
-use crate::qonversion::FixtureCatalogue;
+use crate::qonversion::{DEFAULT_TOKEN, FixtureCatalogue};
 use crate::redact::Redactor;
 use crate::relay::RelaySpec;
 use crate::report;
@@ -144,7 +143,7 @@ pub fn execute(args: RunArgs, out: &Output) -> Result<i32> {
     crate::redact::hide_in_logs([config.token.clone(), DEFAULT_PASSCODE.to_string()]);
     args.relay.warn_if_exposed(out);
     let progress = (out.is_terminal && !out.quiet).then(progress_bar);
-    config.progress = progress.clone();
+    config.progress = progress.clone().map(|bar| Arc::new(Bar(bar)) as Arc<dyn Progress>);
     let signals = super::signals();
     if let Some(signals) = &signals {
         config.cancel = signals.token();
@@ -357,6 +356,20 @@ fn suggest_on_error<T>(result: Result<T>, list: Option<&str>, known: &[&str]) ->
     let hint =
         unknown.map_or(String::new(), |item| super::suggest::did_you_mean(item, known.iter().copied()));
     Err(Error::Usage(format!("{message}{hint}")))
+}
+
+/// The terminal's progress bar, advanced by the runner.
+#[derive(Debug)]
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn set_total(&self, units: u64) {
+        self.0.set_length(units);
+    }
+
+    fn advance(&self) {
+        self.0.inc(1);
+    }
 }
 
 fn progress_bar() -> indicatif::ProgressBar {

@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 
 use super::Output;
 use crate::error::{Error, Result, exit_code};
-use crate::qonversion::{EVENT_KINDS, FakeQonversion, FixtureCatalogue, WebhookEvent, event_kind, overrides};
+use crate::qonversion::sender::FakeQonversion;
+use crate::qonversion::{EVENT_KINDS, FixtureCatalogue, WebhookEvent, event_kind, overrides};
 
 /// Send one webhook to a relay, as Qonversion does.
 ///

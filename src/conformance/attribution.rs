@@ -44,7 +44,7 @@ pub fn record_identity(record: &Value) -> Option<String> {
 ///
 /// ```
 /// use qc_harness::conformance::attribution::{attribute, Expectation};
-/// use qc_harness::conformance::compare::ObservedRecord;
+/// use qc_harness::ObservedRecord;
 /// use serde_json::json;
 /// let cases = vec![
 ///     Expectation { case: "a".into(), identities: vec!["u-a".into()], expected: vec![] },

@@ -8,6 +8,12 @@ use serde_json::{Map, Value};
 use crate::mapping::revenue::within_tolerance;
 
 /// One record the fake CleverTap received, with what it answered for it.
+///
+/// ```
+/// use qc_harness::{ObservedRecord, compare_records};
+/// let received = ObservedRecord::processed(serde_json::json!({"evtName": "a"}), 1, 1);
+/// assert!(compare_records(&[serde_json::json!({"evtName": "a"})], &[received], Default::default()).is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedRecord {
     /// The record exactly as the relay sent it.
@@ -28,6 +34,15 @@ impl ObservedRecord {
 }
 
 /// How strictly to compare.
+///
+/// ```
+/// use qc_harness::{CompareOptions, ObservedRecord, compare_records};
+/// let expected = [serde_json::json!({"evtName": "a"})];
+/// let observed = [ObservedRecord::processed(serde_json::json!({"evtName": "a", "extra": 1}), 1, 1)];
+/// assert_eq!(compare_records(&expected, &observed, CompareOptions::default()).len(), 1);
+/// let relaxed = CompareOptions { allow_extra_keys: true, ..CompareOptions::default() };
+/// assert!(compare_records(&expected, &observed, relaxed).is_empty());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CompareOptions {
     /// Keys the reference does not send are tolerated (`--allow-extra-keys`).
@@ -35,6 +50,19 @@ pub struct CompareOptions {
 }
 
 /// One way the observed records differ from the expected ones.
+///
+/// ```
+/// use qc_harness::{Difference, ObservedRecord, compare_records};
+/// let expected = [serde_json::json!({"evtName": "a", "evtData": {"revenue": 6.99}})];
+/// let observed = [ObservedRecord::processed(serde_json::json!({"evtName": "a", "evtData": {"revenue": 9.99}}), 1, 1)];
+/// let differences = compare_records(&expected, &observed, Default::default());
+/// assert_eq!(differences, [Difference::Field {
+///     path: "evtData.revenue".into(),
+///     expected: Some(serde_json::json!(6.99)),
+///     observed: Some(serde_json::json!(9.99)),
+/// }]);
+/// assert_eq!(differences[0].to_string(), "evtData.revenue: expected 6.99, observed 9.99");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {

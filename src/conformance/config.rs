@@ -5,13 +5,42 @@ use std::time::Duration;
 
 use super::variants::Variant;
 use crate::mapping::Settings;
-use crate::qonversion::FixtureCatalogue;
+use crate::qonversion::{DEFAULT_TOKEN, FixtureCatalogue};
 use crate::relay::RelaySpec;
 
-/// The webhook token the harness gives spawned relays (`QONVERSION_WEBHOOK_TOKEN`).
-pub const DEFAULT_TOKEN: &str = "qc-harness-test-token";
+/// Follows a run's progress: [`RunConfig::progress`].
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// #[derive(Debug, Default)]
+/// struct Count(AtomicU64);
+/// impl qc_harness::Progress for Count {
+///     fn set_total(&self, _units: u64) {}
+///     fn advance(&self) { self.0.fetch_add(1, Ordering::Relaxed); }
+/// }
+/// let mut config = qc_harness::RunConfig::new(
+///     qc_harness::RelaySpec::new(qc_harness::RelayTarget::Url("http://127.0.0.1:3000".into())),
+///     qc_harness::FixtureCatalogue::default(),
+/// );
+/// config.progress = Some(Arc::new(Count::default()));
+/// ```
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// The run has `units` variants and checks to go through.
+    fn set_total(&self, units: u64);
+    /// One more variant or check finished.
+    fn advance(&self);
+}
 
 /// How a conformance run is set up.
+///
+/// ```
+/// use qc_harness::{FixtureCatalogue, RelaySpec, RelayTarget, RunConfig, Variant};
+/// let relay = RelaySpec::new(RelayTarget::Command("./target/debug/my-relay".into()));
+/// let mut config = RunConfig::new(relay, FixtureCatalogue::built_in().unwrap());
+/// config.variants = vec![Variant::built_in("default").unwrap()];
+/// config.checks = vec!["auth.missing".into()];
+/// assert_eq!(config.token, qc_harness::DEFAULT_TOKEN);
+/// ```
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     /// The relay under test.
@@ -46,8 +75,9 @@ pub struct RunConfig {
     pub settle: Duration,
     /// The webhook token (`Authorization: Basic <token>`).
     pub token: String,
-    /// A progress bar to advance (the CLI passes one on a terminal only).
-    pub progress: Option<indicatif::ProgressBar>,
+    /// Told how many variants and checks there are and when each one ends (the CLI passes
+    /// a progress bar, on a terminal only).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
     /// Also stop at Ctrl-C, listening to SIGINT itself (off by default; the CLI leaves it
     /// off and owns the signals through [`cancel`](Self::cancel) instead).
     pub handle_interrupt: bool,

@@ -11,6 +11,12 @@ use super::reasons::RecordReason;
 use crate::snapshot::SnapshotStatus;
 
 /// How binding a contract clause is (`relay-contract.md` §4).
+///
+/// ```
+/// use qc_harness::Level;
+/// assert_eq!(serde_json::to_value(Level::Must).unwrap(), "MUST");
+/// assert_ne!(Level::Must, Level::Should);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
@@ -21,6 +27,12 @@ pub enum Level {
 }
 
 /// The verdict on one case or check.
+///
+/// ```
+/// use qc_harness::Status;
+/// assert!(Status::Warning.is_ok() && Status::Skipped.is_ok());
+/// assert!(!Status::Failed.is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -42,6 +54,16 @@ impl Status {
 }
 
 /// One fixture (or journey) sent under one variant.
+///
+/// ```
+/// use qc_harness::{RunOutcome, Status};
+/// # fn report(outcome: &RunOutcome) {
+/// for case in outcome.cases.iter().filter(|c| c.status == Status::Failed) {
+///     println!("{} @ {}: {} differences", case.fixture, case.variant, case.differences.len());
+/// }
+/// # }
+/// # report(&RunOutcome::default());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
     /// Fixture or journey name.
@@ -74,6 +96,16 @@ pub struct CaseResult {
 }
 
 /// One behaviour check.
+///
+/// ```
+/// use qc_harness::{Level, RunOutcome, Status};
+/// # fn report(outcome: &RunOutcome) {
+/// for check in outcome.checks.iter().filter(|c| c.level == Level::Must && c.status == Status::Failed) {
+///     println!("{}: expected {}, observed {}", check.name, check.expected, check.observed);
+/// }
+/// # }
+/// # report(&RunOutcome::default());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Check name, e.g. `upstream.429`.
@@ -99,6 +131,13 @@ pub struct CheckResult {
 }
 
 /// Everything a run found; reports are written from this alone.
+///
+/// ```
+/// use qc_harness::RunOutcome;
+/// let outcome = RunOutcome::default(); // what `qc_harness::run` returns
+/// assert!(outcome.passed());
+/// assert_eq!(outcome.totals().failed, 0);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunOutcome {
     /// Variant names, in run order.
@@ -122,6 +161,11 @@ pub struct RunOutcome {
 }
 
 /// Counts for the last line.
+///
+/// ```
+/// let totals = qc_harness::RunOutcome::default().totals();
+/// assert_eq!((totals.passed, totals.failed, totals.skipped, totals.warnings), (0, 0, 0, 0));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     /// Passed cases and checks (warnings included).

@@ -61,6 +61,26 @@ enum UnitResult {
 /// relay that cannot be reached or started is reported in [`RunOutcome::relay_error`]
 /// (exit code 3). The relay is started once alone first: when it does not start, no unit
 /// runs; when a later start fails, no further unit is launched.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use qc_harness::{FixtureCatalogue, RelaySpec, RelayTarget, RunConfig, Status, Variant};
+/// // A "relay" that answers every webhook with 501: the case fails, naming the missing record.
+/// let relay = RelaySpec::new(RelayTarget::Command("python3 -m http.server {port} --bind 127.0.0.1".into()));
+/// let catalogue = FixtureCatalogue {
+///     events: vec![qc_harness::Fixture::built_in("trial_started.ios").unwrap().clone()],
+///     journeys: Vec::new(),
+/// };
+/// let mut config = RunConfig::new(relay, catalogue);
+/// config.variants = vec![Variant::built_in("default").unwrap()];
+/// config.checks = Vec::new();
+/// config.timeout = std::time::Duration::from_secs(1); // the longest wait for a record
+/// let outcome = qc_harness::run(config).await.unwrap();
+/// assert_eq!(outcome.cases.len(), 1);
+/// assert_eq!(outcome.cases[0].status, Status::Failed);
+/// assert!(!outcome.passed());
+/// # });
+/// ```
 pub async fn run(config: RunConfig) -> Result<RunOutcome> {
     run_with_checkpoint(config, None).await
 }
@@ -108,7 +128,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
     }
     save(checkpoint.as_ref(), &outcome, &config, started);
     if let Some(bar) = &config.progress {
-        bar.set_length(units.len() as u64);
+        bar.set_total(units.len() as u64);
     }
     let jobs = if pool.fixed_settings().is_some() { 1 } else { config.jobs.max(1) };
     let mut stream =
@@ -125,7 +145,7 @@ pub async fn run_with_checkpoint(config: RunConfig, checkpoint: Option<Checkpoin
         let startup_failed = matches!(result, UnitResult::RelayError { startup: true, .. });
         absorb(&mut outcome, result);
         if let Some(bar) = &config.progress {
-            bar.inc(1);
+            bar.advance();
         }
         save(checkpoint.as_ref(), &outcome, &config, started);
         if startup_failed {

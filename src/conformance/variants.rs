@@ -73,7 +73,7 @@ impl Variant {
     /// A built-in variant by name, or `None` for an unknown name.
     ///
     /// ```
-    /// use qc_harness::conformance::Variant;
+    /// use qc_harness::Variant;
     /// let gross = Variant::built_in("gross").unwrap();
     /// assert!(!gross.settings.send_proceeds);
     /// assert!(Variant::built_in("nope").is_none());

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::redact::Redactor;
 use super::words;
 use crate::mapping::{Settings, map_event};
-use crate::qonversion::{Attempt, Delivery, FakeQonversion, WebhookEvent};
+use crate::qonversion::WebhookEvent;
+use crate::qonversion::sender::{Attempt, Delivery, FakeQonversion};
 
 /// Webhooks kept for the page (older ones are forgotten).
 pub const KEPT_WEBHOOKS: usize = 1_000;

@@ -4,6 +4,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// A CleverTap Upload API event record (`{"identity", "ts", "type", "evtName", "evtData"}`).
+///
+/// ```
+/// use qc_harness::{Fixture, Settings, map_event};
+/// let record = map_event(&Fixture::built_in("trial_started.ios").unwrap().event, &Settings::default()).unwrap();
+/// assert_eq!(record.record_type, "event");
+/// let json = record.to_value(); // the record as CleverTap receives it
+/// assert_eq!(json["evtName"], "trial_started");
+/// assert_eq!(json["identity"], serde_json::json!(record.identity));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
     /// The CleverTap identity (the app's custom user id).
@@ -32,7 +41,7 @@ impl EventRecord {
 /// The upload body `{"d": [...]}` for a list of records.
 ///
 /// ```
-/// assert_eq!(qc_harness::mapping::upload_body(&[]), serde_json::json!({"d": []}));
+/// assert_eq!(qc_harness::upload_body(&[]), serde_json::json!({"d": []}));
 /// ```
 pub fn upload_body(records: &[EventRecord]) -> Value {
     json!({ "d": records.iter().map(EventRecord::to_value).collect::<Vec<_>>() })

@@ -10,6 +10,13 @@ use crate::qonversion::event::WebhookEvent;
 use crate::qonversion::field::Field;
 
 /// Why an event is not forwarded.
+///
+/// ```
+/// use qc_harness::{Fixture, Settings, Skip, map_event};
+/// let mut event = Fixture::built_in("trial_started.ios").unwrap().event.clone();
+/// event.environment = qc_harness::Field::Value("sandbox".into());
+/// assert_eq!(map_event(&event, &Settings::default()), Err(Skip::Sandbox));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
     /// `event_name` is not in the catalogue.
@@ -58,6 +65,15 @@ pub fn map_event(event: &WebhookEvent, settings: &Settings) -> Result<EventRecor
 }
 
 /// The records the reference uploads for one event: zero or one.
+///
+/// ```
+/// use qc_harness::{Fixture, Settings, expected_records};
+/// let event = &Fixture::built_in("subscription_renewed.ios").unwrap().event;
+/// let records = expected_records(event, &Settings::default());
+/// assert_eq!(records.len(), 1);
+/// let no_sandbox = expected_records(&Fixture::built_in("subscription_renewed.android.sandbox").unwrap().event, &Settings::default());
+/// assert!(no_sandbox.is_empty());
+/// ```
 pub fn expected_records(event: &WebhookEvent, settings: &Settings) -> Vec<EventRecord> {
     map_event(event, settings).into_iter().collect()
 }

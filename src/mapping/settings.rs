@@ -37,6 +37,14 @@ pub struct Settings {
 }
 
 /// The per-event switches.
+///
+/// ```
+/// use qc_harness::{EventSettings, Fixture, Settings, map_event};
+/// let mut settings = Settings::default();
+/// settings.events.insert("trial_started".into(), EventSettings { name: Some("Trial".into()), ..Default::default() });
+/// let record = map_event(&Fixture::built_in("trial_started.ios").unwrap().event, &settings).unwrap();
+/// assert_eq!(record.evt_name, "Trial");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventSettings {

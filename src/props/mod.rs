@@ -36,6 +36,21 @@ pub use relay_check::{PropTarget, check_relay};
 pub use runner::{Counterexample, PropConfig, PropOutcome, run_properties};
 
 /// Something that maps a webhook event under settings to the CleverTap records it uploads.
+///
+/// ```
+/// use qc_harness::{RelayMapping, Settings, WebhookEvent, map_event};
+/// use serde_json::Value;
+/// /// Your relay's own mapping function, called in-process.
+/// struct MyMapping;
+/// impl RelayMapping for MyMapping {
+///     fn map(&mut self, event: &Value, settings: &Settings) -> qc_harness::Result<Vec<Value>> {
+///         let event: WebhookEvent = serde_json::from_value(event.clone()).unwrap();
+///         Ok(map_event(&event, settings).into_iter().map(|r| r.to_value()).collect())
+///     }
+/// }
+/// let event = qc_harness::Fixture::built_in("trial_started.ios").unwrap().event.to_value();
+/// assert_eq!(MyMapping.map(&event, &Settings::default()).unwrap().len(), 1);
+/// ```
 pub trait RelayMapping {
     /// The records uploaded for `event` (a webhook body) under `settings`: zero or more.
     /// An error means the relay did not answer (it died, timed out, or answered garbage).
@@ -61,6 +76,13 @@ pub trait RelayMapping {
 ///                                "environment": "production"});
 /// let records = ReferenceMapping.map(&event, &Settings::default()).unwrap();
 /// assert_eq!(records[0]["identity"], "u1");
+/// ```
+///
+/// ```
+/// use qc_harness::{ReferenceMapping, RelayMapping, Settings};
+/// let event = qc_harness::Fixture::built_in("subscription_renewed.ios").unwrap().event.to_value();
+/// let records = ReferenceMapping.map(&event, &Settings::default()).unwrap();
+/// assert_eq!(records[0]["evtName"], "subscription_renewed");
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReferenceMapping;

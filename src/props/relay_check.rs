@@ -9,6 +9,12 @@ use crate::mapping::Settings;
 use crate::relay::{LinesRelay, RelaySpec};
 
 /// Which relay the properties run against.
+///
+/// ```
+/// use std::time::Duration;
+/// let target = qc_harness::PropTarget::Lines { command: "python3 map.py".into(), line_timeout: Duration::from_secs(5) };
+/// # let _ = target;
+/// ```
 #[derive(Debug, Clone)]
 pub enum PropTarget {
     /// `--relay-lines CMD`: the JSON-lines adapter; every case carries its own settings.
@@ -28,6 +34,17 @@ pub enum PropTarget {
 /// Settings: with `fixed_settings` every case uses them; otherwise the JSON-lines adapter
 /// gets generated settings per case, and an HTTP relay a small pool of generated settings
 /// (one relay process per settings).
+///
+/// ```
+/// use std::time::Duration;
+/// use qc_harness::{PropConfig, PropTarget, check_relay};
+/// // A JSON-lines adapter that answers every event with no record: the properties find it.
+/// let silent = r#"python3 -c 'import sys
+/// for line in sys.stdin: print("{\"records\": []}", flush=True)'"#;
+/// let target = PropTarget::Lines { command: silent.into(), line_timeout: Duration::from_secs(5) };
+/// let outcome = check_relay(&target, None, &PropConfig { cases: 64, ..Default::default() }).unwrap();
+/// assert!(outcome.failure.is_some());
+/// ```
 pub fn check_relay(
     target: &PropTarget,
     fixed_settings: Option<Settings>,

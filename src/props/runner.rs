@@ -17,6 +17,11 @@ use crate::mapping::Settings;
 use crate::qonversion::event::WebhookEvent;
 
 /// How to run the properties.
+///
+/// ```
+/// let config = qc_harness::PropConfig { cases: 32, seed: 7, ..Default::default() };
+/// assert_eq!(config.max_shrink_iters, 2048);
+/// ```
 #[derive(Debug, Clone)]
 pub struct PropConfig {
     /// Number of generated cases (default 256).
@@ -61,6 +66,14 @@ pub struct Counterexample {
 }
 
 /// The result of a property run.
+///
+/// ```
+/// use qc_harness::{PropConfig, ReferenceMapping, run_properties, strategies};
+/// let config = PropConfig { cases: 16, ..Default::default() };
+/// let outcome = run_properties(&mut ReferenceMapping, &strategies::case(), &config).unwrap();
+/// assert_eq!((outcome.cases, outcome.seed), (16, 0));
+/// assert!(outcome.failure.is_none());
+/// ```
 #[derive(Debug, Clone)]
 pub struct PropOutcome {
     /// The seed used.
@@ -125,6 +138,22 @@ impl Session<'_> {
 /// Runs `config.cases` generated cases from `strategy` against `mapping`; shrinks a failure.
 ///
 /// Errors: the relay could not be (re)started ([`Error::Relay`], exit code 3).
+///
+/// ```
+/// use qc_harness::{PropConfig, RelayMapping, Settings, run_properties, strategies};
+/// use serde_json::Value;
+/// /// A mapping with a bug: it never sends a record.
+/// struct Silent;
+/// impl RelayMapping for Silent {
+///     fn map(&mut self, _event: &Value, _settings: &Settings) -> qc_harness::Result<Vec<Value>> {
+///         Ok(Vec::new())
+///     }
+/// }
+/// let config = PropConfig { cases: 64, ..Default::default() };
+/// let outcome = run_properties(&mut Silent, &strategies::case(), &config).unwrap();
+/// let counterexample = outcome.failure.expect("a forwarded event without its record fails");
+/// println!("{}: {}", counterexample.failure.property, counterexample.event.event_name);
+/// ```
 pub fn run_properties<S>(
     mapping: &mut dyn RelayMapping,
     strategy: &S,

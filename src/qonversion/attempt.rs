@@ -13,6 +13,19 @@ const SHOWN_BODY_CHARS: usize = 2_000;
 /// Times are offsets from the start of the first attempt of the delivery (after any
 /// delivery delay), on the real clock: with a time scale of 10 000 the second attempt is
 /// `scheduled` at 30 ms, standing for Qonversion's +5 min (`nominal`).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use qc_harness::{FakeQonversion, Fixture};
+/// // Nothing listens on port 9: the attempt records the error instead of a status.
+/// let q = FakeQonversion::new("http://127.0.0.1:9/webhook", "secret");
+/// let delivery = q.send(&Fixture::built_in("trial_started.ios").unwrap().event).await;
+/// let attempt = &delivery.attempts[0];
+/// assert_eq!(attempt.number, 1);
+/// assert_eq!(attempt.status, None);
+/// assert!(attempt.error.is_some() && !attempt.succeeded());
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     /// 1-based number of the attempt in its delivery.
@@ -41,7 +54,7 @@ impl Attempt {
     /// True when the answer was complete and 2xx: Qonversion counts the delivery done.
     ///
     /// ```
-    /// # use qc_harness::qonversion::sender::Attempt;
+    /// # use qc_harness::Attempt;
     /// # use std::time::Duration;
     /// let mut attempt = Attempt { number: 1, scheduled: Duration::ZERO, started: Duration::ZERO,
     ///     elapsed: Duration::ZERO, status: Some(204), body: String::new(), error: None,
@@ -96,6 +109,19 @@ fn shorten(body: &str) -> String {
 }
 
 /// Every attempt made to deliver one webhook body, and the body itself.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use qc_harness::{FakeQonversion, Fixture};
+/// // +5 min to +24 h squeezed into at most 86 ms.
+/// let q = FakeQonversion::new("http://127.0.0.1:9/webhook", "secret").time_scale(1_000_000.0);
+/// let event = &Fixture::built_in("trial_started.ios").unwrap().event;
+/// let delivery = q.send_with_retries(event).await; // five attempts on a compressed clock
+/// assert!(!delivery.succeeded());
+/// assert_eq!(delivery.attempts.len(), 5);
+/// assert_eq!(delivery.sent_body, FakeQonversion::body_of(event));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     /// The attempts, in order; never empty.

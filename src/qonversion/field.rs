@@ -6,6 +6,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// Keeping absent and `null` apart is what makes parse → serialise give back the
 /// same JSON value. Use with `#[serde(default, skip_serializing_if = "Field::is_absent")]`.
+///
+/// ```
+/// use qc_harness::{Field, Fixture};
+/// let event = &Fixture::built_in("trial_started.ios").unwrap().event;
+/// assert!(matches!(event.custom_user_id, Field::Value(_)));
+/// assert_eq!(event.custom_user_id.get().map(String::as_str), Some("usr_a5b864ba6de71915"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Field<T> {
     /// The key is not in the object.

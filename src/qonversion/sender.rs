@@ -36,7 +36,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// ```no_run
 /// # async fn demo(event: qc_harness::WebhookEvent) {
-/// use qc_harness::qonversion::sender::FakeQonversion;
+/// use qc_harness::FakeQonversion;
 /// let q = FakeQonversion::new("http://127.0.0.1:8080/webhook", "secret-token").time_scale(1_000.0);
 /// let delivery = q.send_with_retries(&event).await;
 /// for attempt in &delivery.attempts {
@@ -125,7 +125,7 @@ impl FakeQonversion {
     /// The `Authorization` header value this sender puts on deliveries: `Basic <token>`.
     ///
     /// ```
-    /// let q = qc_harness::qonversion::sender::FakeQonversion::new("http://127.0.0.1:1/w", "tok");
+    /// let q = qc_harness::FakeQonversion::new("http://127.0.0.1:1/w", "tok");
     /// assert_eq!(q.authorization(), "Basic tok");
     /// ```
     pub fn authorization(&self) -> String {

@@ -40,20 +40,7 @@ impl RelayConfig {
 
     /// Reads the configuration through `var` (a variable's value, `None` when unset).
     ///
-    /// ```
-    /// use qc_harness::reference_relay::RelayConfig;
-    /// let env = |name: &str| match name {
-    ///     "PORT" => Some("8000".to_string()),
-    ///     "CLEVERTAP_ACCOUNT_ID" => Some("ACC".to_string()),
-    ///     "CLEVERTAP_PASSCODE" => Some("PASS".to_string()),
-    ///     "CLEVERTAP_REGION" => Some("us1".to_string()),
-    ///     "QONVERSION_WEBHOOK_TOKEN" => Some("secret".to_string()),
-    ///     _ => None,
-    /// };
-    /// let config = RelayConfig::from_env(env).unwrap();
-    /// assert_eq!(config.clevertap_url, "https://us1.api.clevertap.com");
-    /// assert_eq!(config.webhook_path, "/webhook");
-    /// ```
+    /// (Examples: the unit test `the_configuration_comes_from_the_environment`.)
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let port = required(&var, "PORT", "the TCP port to listen on, e.g. 8000")?;
@@ -138,4 +125,24 @@ fn env_error(name: &str, problem: &str) -> Error {
     Error::Usage(format!(
         "reference-relay: environment variable {name} {problem}; see `qc-harness reference-relay --help`"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_comes_from_the_environment() {
+        let env = |name: &str| match name {
+            "PORT" => Some("8000".to_string()),
+            "CLEVERTAP_ACCOUNT_ID" => Some("ACC".to_string()),
+            "CLEVERTAP_PASSCODE" => Some("PASS".to_string()),
+            "CLEVERTAP_REGION" => Some("us1".to_string()),
+            "QONVERSION_WEBHOOK_TOKEN" => Some("secret".to_string()),
+            _ => None,
+        };
+        let config = RelayConfig::from_env(env).unwrap();
+        assert_eq!(config.clevertap_url, "https://us1.api.clevertap.com");
+        assert_eq!(config.webhook_path, "/webhook");
+    }
 }

@@ -2,21 +2,9 @@
 
 use std::path::Path;
 
+use crate::clevertap::{DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION};
 use crate::mapping::Settings;
-
-/// Account id the harness gives a relay by default (the fake CleverTap's default account).
-pub const DEFAULT_ACCOUNT_ID: &str = "TEST-ACC-000";
-/// Passcode the harness gives a relay by default (the fake CleverTap's default passcode).
-pub const DEFAULT_PASSCODE: &str = "TEST-PASSCODE";
-/// Region the harness gives a relay by default.
-pub const DEFAULT_REGION: &str = "eu1";
-/// Webhook token the harness gives a relay by default; sent raw in `Authorization: Basic <token>`.
-pub const DEFAULT_TOKEN: &str = "qc-harness-test-token";
-
-/// The webhook token used when none is chosen: [`DEFAULT_TOKEN`].
-pub fn default_token() -> &'static str {
-    DEFAULT_TOKEN
-}
+use crate::qonversion::DEFAULT_TOKEN;
 
 /// Everything a relay is told at start: where CleverTap is, its credentials, the
 /// webhook token and the integration settings.

@@ -33,9 +33,7 @@ use std::time::Instant;
 
 pub use group::{MARKER_ENV, become_subreaper, group_members, kill_all_relays, marked_processes};
 pub use in_process::{InProcessRelay, RelayAdapter, RelayHandle, RelaySetup};
-pub use launch::{
-    DEFAULT_ACCOUNT_ID, DEFAULT_PASSCODE, DEFAULT_REGION, DEFAULT_TOKEN, RelayLaunch, default_token,
-};
+pub use launch::RelayLaunch;
 pub use lines::LinesRelay;
 use process::RelayProcess;
 use ready::Probe;

@@ -5,6 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where the relay under test comes from.
+///
+/// ```
+/// use qc_harness::{RelaySpec, RelayTarget};
+/// // `{port}` and the other placeholders are filled in; the same values are in the environment.
+/// let spawned = RelaySpec::new(RelayTarget::Command("python3 relay.py --port {port}".into()));
+/// let attached = RelaySpec::new(RelayTarget::Url("http://127.0.0.1:3000".into()));
+/// assert_ne!(spawned.target, attached.target);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum RelayTarget {
     /// The built-in reference relay: `<exe> reference-relay`, spawned like any command.
@@ -50,6 +58,14 @@ impl RelayTarget {
 }
 
 /// How to attach and talk to a relay; built once from the command line.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut spec = qc_harness::RelaySpec::new(qc_harness::RelayTarget::Command("node relay.js".into()));
+/// spec.webhook_path = "/hooks/qonversion".into();
+/// spec.ready_path = Some("/health".into());
+/// spec.startup_timeout = Duration::from_secs(30);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RelaySpec {
     /// The relay.

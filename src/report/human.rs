@@ -10,6 +10,11 @@ use crate::snapshot::SnapshotStatus;
 
 /// The whole human report with every detail: case lines, check lines, failure details,
 /// matrix, the root-cause summary, last line (`run --details all`).
+///
+/// ```
+/// let text = qc_harness::render_human(&qc_harness::RunOutcome::default(), false);
+/// assert_eq!(text.lines().last(), Some("0 passed, 0 failed"));
+/// ```
 pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
     let mut out: Vec<String> = Vec::new();
     for case in &outcome.cases {
@@ -32,7 +37,7 @@ pub fn render_human(outcome: &RunOutcome, color: bool) -> String {
 /// `limit` examples per group, then the last line; every failure once, grouped.
 ///
 /// ```
-/// use qc_harness::conformance::RunOutcome;
+/// use qc_harness::RunOutcome;
 /// let text = qc_harness::report::render_compact(&RunOutcome::default(), false, Some(3));
 /// assert_eq!(text.lines().last(), Some("0 passed, 0 failed"));
 /// ```
@@ -101,7 +106,7 @@ pub fn check_line(check: &CheckResult, color: bool) -> String {
 /// `N passed, N failed` and `, N skipped` when some were skipped.
 ///
 /// ```
-/// use qc_harness::conformance::Totals;
+/// use qc_harness::Totals;
 /// let t = Totals { passed: 3, failed: 1, skipped: 0, warnings: 0 };
 /// assert_eq!(qc_harness::report::last_line(&t), "3 passed, 1 failed");
 /// ```
@@ -184,20 +189,22 @@ pub(crate) fn case_details(case: &CaseResult, color: bool) -> Vec<String> {
     } else if let Some(problem) = snapshot_problem(&case.snapshot) {
         lines.push(problem);
     }
-    if let Some(tail) = &case.relay_tail {
-        lines.push("relay output (last lines):".to_string());
-        lines.extend(tail.lines().map(|l| format!("  | {l}")));
-    }
+    lines.extend(relay_output(case.relay_tail.as_deref()));
+    lines
+}
+
+/// The relay's output section, or nothing when no output was captured (an attached relay).
+fn relay_output(tail: Option<&str>) -> Vec<String> {
+    let Some(tail) = tail.filter(|t| !t.trim().is_empty()) else { return Vec::new() };
+    let mut lines = vec!["relay output (last lines):".to_string()];
+    lines.extend(tail.lines().map(|l| format!("  | {l}")));
     lines
 }
 
 fn check_details(check: &CheckResult) -> Vec<String> {
     let mut lines = vec![format!("expected: {}", check.expected), format!("observed: {}", check.observed)];
     lines.extend(check.details.iter().cloned());
-    if let Some(tail) = &check.relay_tail {
-        lines.push("relay output (last lines):".to_string());
-        lines.extend(tail.lines().map(|l| format!("  | {l}")));
-    }
+    lines.extend(relay_output(check.relay_tail.as_deref()));
     lines
 }
 

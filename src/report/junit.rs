@@ -48,7 +48,7 @@ fn case(result: &CaseResult) -> TestCase {
     };
     let mut case = TestCase::new(format!("{}@{}", result.fixture, result.variant), status);
     case.set_classname(format!("mapping.{}", result.variant));
-    if let Some(tail) = &result.relay_tail {
+    if let Some(tail) = result.relay_tail.as_ref().filter(|t| !t.trim().is_empty()) {
         case.set_system_err(tail.clone());
     }
     case
@@ -81,7 +81,7 @@ fn check(result: &CheckResult) -> TestCase {
     if result.status == Status::Warning {
         case.set_system_out(format!("warning (SHOULD, not --strict)\n{text}"));
     }
-    if let Some(tail) = &result.relay_tail {
+    if let Some(tail) = result.relay_tail.as_ref().filter(|t| !t.trim().is_empty()) {
         case.set_system_err(tail.clone());
     }
     case

@@ -12,7 +12,7 @@ use crate::qonversion::catalogue::event_kind;
 /// The matrix as text lines; `color` styles the marks.
 ///
 /// ```
-/// use qc_harness::conformance::RunOutcome;
+/// use qc_harness::RunOutcome;
 /// let outcome = RunOutcome { variants: vec!["default".into()], fixtures: vec!["a".into()], ..Default::default() };
 /// let text = qc_harness::report::render_matrix(&outcome, false);
 /// assert!(text.contains("default") && text.contains("–"));

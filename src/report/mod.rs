@@ -141,6 +141,27 @@ mod tests {
     }
 
     #[test]
+    fn no_relay_output_section_when_no_output_was_captured() {
+        let mut outcome = outcome();
+        outcome.cases[0].relay_tail = Some(String::new());
+        for check in &mut outcome.checks {
+            check.relay_tail = Some(" \n".into());
+        }
+        let text = render_human(&outcome, false);
+        assert!(text.contains("✗ a.ios @ default"), "{text}");
+        assert!(!text.contains("relay output"), "{text}");
+        let xml = junit::render(&outcome).unwrap();
+        assert!(!xml.contains("system-err"), "{xml}");
+        // With output, the section is there.
+        outcome.cases[0].relay_tail = Some("listening on 3000".into());
+        let text = render_human(&outcome, false);
+        assert!(
+            text.contains("relay output (last lines):") && text.contains("| listening on 3000"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_matrix_marks_passed_failed_and_not_run() {
         let matrix = render_matrix(&outcome(), false);
         let rows: Vec<&str> = matrix.lines().collect();

@@ -241,7 +241,7 @@ fn render_group(group: &RootCause, color: bool, limit: Limit) -> Vec<String> {
 /// One line per root cause (its headline), for `run -q`.
 ///
 /// ```
-/// use qc_harness::conformance::RunOutcome;
+/// use qc_harness::RunOutcome;
 /// assert!(qc_harness::report::summary::headlines(&RunOutcome::default(), false).is_empty());
 /// ```
 pub fn headlines(outcome: &RunOutcome, color: bool) -> Vec<String> {

@@ -10,9 +10,7 @@ use qc_harness::conformance::checks::{
     Check, CheckContext, CheckDef, CheckFuture, REGISTRY, Verdict, processed_of, sample_event, try_check,
 };
 use qc_harness::conformance::observe::{settle, wait_until};
-use qc_harness::conformance::{DEFAULT_TOKEN, Level};
-use qc_harness::mapping::Settings;
-use qc_harness::relay::{RelaySpec, RelayTarget};
+use qc_harness::{DEFAULT_TOKEN, Level, RelaySpec, RelayTarget, Settings};
 use tokio::time::Instant;
 
 // --- example check: begin ---

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use qc_harness::FixtureCatalogue;
-use qc_harness::conformance::{RunConfig, RunOutcome, Status, Variant, run, select_checks};
-use qc_harness::relay::{RelaySpec, RelayTarget};
-use qc_harness::report::render_human;
+use qc_harness::conformance::select_checks;
+use qc_harness::{
+    FixtureCatalogue, RelaySpec, RelayTarget, RunConfig, RunOutcome, Status, Variant, render_human, run,
+};
 
 /// Runs `relay.py` with `BREAK=<mode>` (and `BATCH=1` when `batch`) on a subset of the suite.
 async fn run_broken(mode: &str, batch: bool, variants: &[&str], checks: &str, strict: bool) -> RunOutcome {
@@ -36,11 +36,7 @@ fn assert_caught(outcome: &RunOutcome, check: &str, status: Status) {
     }
 }
 
-fn failed_case<'a>(
-    outcome: &'a RunOutcome,
-    fixture: &str,
-    variant: &str,
-) -> &'a qc_harness::conformance::CaseResult {
+fn failed_case<'a>(outcome: &'a RunOutcome, fixture: &str, variant: &str) -> &'a qc_harness::CaseResult {
     let case = outcome.case(fixture, variant).unwrap_or_else(|| panic!("no case {fixture}@{variant}"));
     assert_eq!(case.status, Status::Failed, "{fixture}@{variant} should fail");
     case

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use qc_harness::Settings;
-use qc_harness::relay::{RelayLaunch, RelaySpec, RelayTarget, group_members, marked_processes, start_relay};
+use qc_harness::relay::{RelayLaunch, group_members, marked_processes, start_relay};
+use qc_harness::{RelaySpec, RelayTarget, Settings};
 
 const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
 

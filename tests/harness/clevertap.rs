@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
+use qc_harness::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
 use serde_json::{Value, json};
 
 mod answers;
@@ -283,7 +283,7 @@ async fn counts_concurrency_per_account_and_honours_a_custom_limit() {
     // before their 800 ms latency), not after a guessed 200 ms.
     let late = async {
         let journal = fake.journal();
-        let four = |j: &qc_harness::clevertap::Journal| if j.len() >= 4 { Ok(()) } else { Err(j.len()) };
+        let four = |j: &qc_harness::Journal| if j.len() >= 4 { Ok(()) } else { Err(j.len()) };
         journal.wait_until(Duration::from_secs(10), four).await.expect("the first four uploads arrive");
         upload_as(&fake, "A", "P", "", body.clone()).await
     };

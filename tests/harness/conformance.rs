@@ -318,3 +318,52 @@ fn a_running_relay_is_driven_by_url_and_can_be_run_against_twice() {
         assert_eq!(last_line(&output), "74 passed, 0 failed, 1 skipped");
     }
 }
+
+#[test]
+fn an_attached_relay_s_failures_carry_no_empty_relay_output_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runs_with, declared) = (dir.path().join("runs.json"), dir.path().join("declared.json"));
+    std::fs::write(&runs_with, r#"{"send_proceeds": false}"#).unwrap();
+    // Declared settings the relay does not run with: the revenue cases fail.
+    std::fs::write(&declared, r#"{"send_proceeds": true}"#).unwrap();
+    let (relay_port, clevertap_port) = (free_port(), free_port());
+    let mut relay = Command::new(EXE)
+        .arg("reference-relay")
+        .env("PORT", relay_port.to_string())
+        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap_port}"))
+        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
+        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
+        .env("CLEVERTAP_REGION", "eu1")
+        .env("QONVERSION_WEBHOOK_TOKEN", "url-mode-token")
+        .env("RELAY_SETTINGS", &runs_with)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (url, listen) = (format!("http://127.0.0.1:{relay_port}"), format!("127.0.0.1:{clevertap_port}"));
+    let json = dir.path().join("report.json");
+    let output = run(&[
+        "--relay-url",
+        &url,
+        "--clevertap-listen",
+        &listen,
+        "--settings",
+        declared.to_str().unwrap(),
+        "--token",
+        "url-mode-token",
+        "--no-snapshots",
+        "--checks",
+        "none",
+        "--details",
+        "all",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{}", problems(&output));
+    assert!(text.contains("✗ subscription_renewed.ios @ declared"), "{text}");
+    assert!(!text.contains("relay output"), "no output was captured, so no section: {text}");
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert!(!report.contains("relay_tail"), "{report}");
+}

@@ -7,10 +7,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use qc_harness::clevertap::JournalEntry;
-use qc_harness::mapping::map_event;
-use qc_harness::relay::{RelayLaunch, RelaySpec, RelayTarget, start_relay};
-use qc_harness::{FakeCleverTap, FakeQonversion, FixtureCatalogue, Settings, WebhookEvent};
+use qc_harness::relay::{RelayLaunch, start_relay};
+use qc_harness::{
+    FakeCleverTap, FakeQonversion, FixtureCatalogue, JournalEntry, RelaySpec, RelayTarget, Settings,
+    WebhookEvent, map_event,
+};
 
 const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use qc_harness::dev::{DevConfig, DevServer};
-use qc_harness::relay::{RelaySpec, RelayTarget};
+use qc_harness::{RelaySpec, RelayTarget};
 use serde_json::Value;
 
 /// Every wait of these tests ends by this.

@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use qc_harness::Settings;
-use qc_harness::error::Error;
-use qc_harness::relay::{RelayLaunch, RelaySpec, RelayTarget, RunningRelay, group_members, start_relay};
+use qc_harness::relay::{RelayLaunch, RunningRelay, group_members, start_relay};
+use qc_harness::{Error, RelaySpec, RelayTarget, Settings};
 
 fn listen_py() -> String {
     format!("python3 '{}/tests/relays/listen.py'", env!("CARGO_MANIFEST_DIR"))

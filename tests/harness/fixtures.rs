@@ -8,11 +8,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use qc_harness::conformance::{BUILT_IN_VARIANTS, Variant};
+use qc_harness::conformance::BUILT_IN_VARIANTS;
 use qc_harness::mapping::revenue::within_tolerance;
-use qc_harness::mapping::{expected_records, upload_body};
 use qc_harness::qonversion::fixtures::built_in_source;
-use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
+use qc_harness::{FixtureCatalogue, Settings, Variant, WebhookEvent, expected_records, upload_body};
 use serde_json::{Value, json};
 
 /// One fixture file as it is on disk.

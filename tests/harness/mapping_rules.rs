@@ -1,7 +1,7 @@
 //! Tests: every rule of the reference mapping (`mapping.md`) and of the settings file.
 
-use qc_harness::mapping::{Skip, map_event, revenue};
-use qc_harness::{Settings, WebhookEvent};
+use qc_harness::mapping::revenue;
+use qc_harness::{Settings, Skip, WebhookEvent, map_event};
 use serde_json::{Value, json};
 
 fn base() -> Value {

@@ -3,12 +3,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use qc_harness::conformance::{Partition, RunConfig};
-use qc_harness::props::runner::{PropConfig, run_properties};
-use qc_harness::props::{ReferenceMapping, RelayMapping, strategies};
-use qc_harness::qonversion::FixtureCatalogue;
-use qc_harness::relay::RelaySpec;
-use qc_harness::{Result, Settings};
+use qc_harness::conformance::Partition;
+use qc_harness::{
+    FixtureCatalogue, PropConfig, ReferenceMapping, RelayMapping, RelaySpec, Result, RunConfig, Settings,
+    run_properties, strategies,
+};
 use serde_json::Value;
 
 const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");

@@ -16,11 +16,10 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
-use qc_harness::mapping::{map_event, revenue::currency};
-use qc_harness::props::strategies;
+use qc_harness::mapping::revenue::currency;
 use qc_harness::props::{CheckOptions, check};
-use qc_harness::qonversion::{EVENT_KINDS, Field, TransactionId};
-use qc_harness::{Settings, WebhookEvent};
+use qc_harness::qonversion::{EVENT_KINDS, TransactionId};
+use qc_harness::{Field, Settings, WebhookEvent, map_event, strategies};
 
 // The reference mapping against independent expectations: [`rules`] (hand-written rules of
 // mapping.md, 8,000 cases) and the Python oracle's outputs in tests/expected/ (`fixtures`).

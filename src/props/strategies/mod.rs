@@ -15,7 +15,7 @@
 //! use proptest::strategy::{Strategy, ValueTree};
 //! use proptest::test_runner::TestRunner;
 //! let mut runner = TestRunner::deterministic();
-//! let (event, settings) = qc_harness::props::strategies::case().new_tree(&mut runner).unwrap().current();
+//! let (event, settings) = qc_harness::strategies::case().new_tree(&mut runner).unwrap().current();
 //! // Generated settings are valid settings files; events survive a JSON round trip.
 //! let reread = qc_harness::Settings::from_json(settings.to_json_pretty().as_bytes(), "s.json").unwrap();
 //! assert_eq!(reread, settings);

@@ -1,6 +1,6 @@
 //! The envelope rules and the shape of the answers: mixed batches, record numbers, dryRun.
 
-use qc_harness::clevertap::{FakeCleverTap, RecordOutcome};
+use qc_harness::{FakeCleverTap, RecordOutcome};
 use serde_json::json;
 
 use super::{WAIT, batch, event, event_with, failure, upload, upload_as, without};

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
+use qc_harness::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
 use serde_json::json;
 
 use super::{WAIT, batch, client, event, failure, upload};

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use qc_harness::clevertap::{FakeCleverTap, RecordOutcome, journal::REDACTED};
+use qc_harness::clevertap::journal::REDACTED;
+use qc_harness::{FakeCleverTap, RecordOutcome};
 use serde_json::json;
 
 use super::{WAIT, batch, client, event, upload, via_wiremock};
@@ -101,7 +102,7 @@ async fn a_wait_returns_as_soon_as_records_arrive() {
 #[tokio::test]
 async fn reset_journal_keeps_the_faults_and_restarts_numbering() {
     let fake = FakeCleverTap::builder()
-        .faults(qc_harness::clevertap::FaultScript::parse("1=503").unwrap())
+        .faults(qc_harness::FaultScript::parse("1=503").unwrap())
         .start()
         .await
         .unwrap();

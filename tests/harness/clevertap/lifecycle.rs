@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::FutureExt;
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 
 /// Regression: wiremock's `MockServer` drop blocks on a tokio lock; in a task whose co-operative
 /// budget is spent that used to spin forever (seen as a hung `qc-harness run` under load).

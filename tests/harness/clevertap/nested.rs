@@ -1,7 +1,7 @@
 //! The account's Nested Objects feature: off by default (512), on with `.nested_objects(true)`:
 //! objects and arrays accepted in `evtData` up to 3 levels deep, flat rules at every level.
 
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 use serde_json::{Value, json};
 
 use super::{assert_code, assert_processed, event};

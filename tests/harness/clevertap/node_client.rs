@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 use serde_json::{Value, json};
 use tokio::process::Command;
 

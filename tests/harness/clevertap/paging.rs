@@ -1,7 +1,7 @@
 //! The journal at production sizes: its byte bound under a burst of large uploads, and the
 //! paged journal endpoint (`?since=`, `?limit=`, `?records=`).
 
-use qc_harness::clevertap::{FakeCleverTap, RecordOutcome};
+use qc_harness::{FakeCleverTap, RecordOutcome};
 use serde_json::{Value, json};
 
 use super::{batch, client, event, upload};

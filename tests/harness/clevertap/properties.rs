@@ -1,7 +1,7 @@
 //! No panic on bad input: whatever the body, the answer is a well-formed CleverTap answer.
 
 use proptest::prelude::*;
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 use serde_json::{Map, Value, json};
 
 const CODES: [u64; 25] = [

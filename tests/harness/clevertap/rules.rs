@@ -1,6 +1,6 @@
 //! One test per per-record rule and code, in the documented order.
 
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 use serde_json::{Value, json};
 
 use super::{assert_code, assert_processed, batch, event, event_with, upload, without};

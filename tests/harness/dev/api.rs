@@ -1,7 +1,7 @@
 //! The JSON API of `qc-harness dev` over plain HTTP.
 
 use qc_harness::dev::DevConfig;
-use qc_harness::relay::{RelaySpec, RelayTarget};
+use qc_harness::{RelaySpec, RelayTarget};
 use serde_json::{Value, json};
 
 use super::{DEADLINE, Dev, test_relay};
@@ -222,7 +222,7 @@ async fn the_journal_downloads_as_json_and_clears() {
 async fn the_page_never_shows_the_passcode_or_the_token() {
     let token = "dev-secret-token-42";
     let mut spec = test_relay("");
-    if let qc_harness::relay::RelayTarget::Command(command) = &mut spec.target {
+    if let qc_harness::RelayTarget::Command(command) = &mut spec.target {
         *command =
             format!("echo \"token=$QONVERSION_WEBHOOK_TOKEN passcode=$CLEVERTAP_PASSCODE\"; {command}");
     }

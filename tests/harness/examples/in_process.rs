@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use qc_harness::FixtureCatalogue;
-use qc_harness::clevertap::FakeCleverTap;
-use qc_harness::qonversion::sender::FakeQonversion;
+use qc_harness::{FakeCleverTap, FakeQonversion, FixtureCatalogue};
 use serde_json::Value;
 
 /// Every wait in these tests ends within this.
@@ -23,8 +21,8 @@ mod my_relay {
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::post;
-    use qc_harness::mapping::{map_event, upload_body};
     use qc_harness::{Settings, WebhookEvent};
+    use qc_harness::{map_event, upload_body};
 
     /// What the relay needs; in production it comes from the environment.
     pub struct Config {

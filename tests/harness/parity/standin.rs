@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use qc_harness::clevertap::FakeCleverTap;
+use qc_harness::FakeCleverTap;
 use serde_json::Value;
 
 pub const ACCOUNT: &str = "STANDIN-ACC";

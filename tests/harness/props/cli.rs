@@ -299,10 +299,10 @@ fn checks_a_running_relay_given_by_url() {
         .arg("reference-relay")
         .env("PORT", port.to_string())
         .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap}"))
-        .env("CLEVERTAP_ACCOUNT_ID", qc_harness::relay::DEFAULT_ACCOUNT_ID)
-        .env("CLEVERTAP_PASSCODE", qc_harness::relay::DEFAULT_PASSCODE)
+        .env("CLEVERTAP_ACCOUNT_ID", qc_harness::DEFAULT_ACCOUNT_ID)
+        .env("CLEVERTAP_PASSCODE", qc_harness::DEFAULT_PASSCODE)
         .env("CLEVERTAP_REGION", "eu1")
-        .env("QONVERSION_WEBHOOK_TOKEN", qc_harness::relay::DEFAULT_TOKEN)
+        .env("QONVERSION_WEBHOOK_TOKEN", qc_harness::DEFAULT_TOKEN)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -2,9 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use qc_harness::Settings;
-use qc_harness::props::RelayMapping;
 use qc_harness::relay::LinesRelay;
+use qc_harness::{RelayMapping, Settings};
 use serde_json::json;
 
 const RELAY: &str = concat!("python3 ", env!("CARGO_MANIFEST_DIR"), "/tests/relays/lines/relay.py");

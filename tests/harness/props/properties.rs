@@ -1,8 +1,7 @@
 //! Each property fails on the broken record it is about, and names it.
 
-use qc_harness::mapping::map_event;
 use qc_harness::props::{CheckOptions, check};
-use qc_harness::{Settings, WebhookEvent};
+use qc_harness::{Settings, WebhookEvent, map_event};
 use serde_json::{Value, json};
 
 fn event(body: Value) -> WebhookEvent {
@@ -101,7 +100,7 @@ fn another_identity_breaks_the_identity_rule() {
 #[test]
 fn a_numeric_identity_with_the_same_digits_holds() {
     let mut e = renewal();
-    e.custom_user_id = qc_harness::qonversion::Field::Value("42".into());
+    e.custom_user_id = qc_harness::Field::Value("42".into());
     assert_eq!(broken(&e, &Settings::default(), |r| r["identity"] = json!(42)), "holds");
 }
 
@@ -167,7 +166,7 @@ fn no_record_for_a_forwarded_event_breaks_forwarded_when_the_rules_say() {
 fn a_record_for_a_sandbox_event_breaks_nothing_uploaded_when_not_forwarded() {
     let mut e = renewal();
     let record = reference(&e, &Settings::default());
-    e.environment = qc_harness::qonversion::Field::Value("sandbox".into());
+    e.environment = qc_harness::Field::Value("sandbox".into());
     let failure = check(&e, &Settings::default(), &[record], CheckOptions::default()).unwrap_err();
     assert_eq!(failure.property, "nothing_uploaded_when_not_forwarded");
     assert!(failure.expected.contains("send_sandbox is false"), "{}", failure.expected);

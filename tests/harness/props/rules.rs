@@ -5,10 +5,8 @@
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
-use qc_harness::mapping::map_event;
-use qc_harness::props::strategies;
 use qc_harness::qonversion::EVENT_KINDS;
-use qc_harness::{Settings, WebhookEvent};
+use qc_harness::{Settings, WebhookEvent, map_event, strategies};
 use serde_json::Value;
 
 /// What `mapping.md` says the record is, as far as these rules go.

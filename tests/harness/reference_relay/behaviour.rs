@@ -3,10 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use qc_harness::Settings;
-use qc_harness::clevertap::FakeCleverTap;
-use qc_harness::qonversion::field::Field;
-use qc_harness::relay::DEFAULT_TOKEN;
+use qc_harness::{DEFAULT_TOKEN, FakeCleverTap, Field, Settings};
 
 use super::{
     WAIT, assert_nothing_uploaded, assert_status, default_rig, event, processed, rig, settled_requests,
@@ -127,7 +124,7 @@ async fn serves_the_webhook_path_it_is_given_and_health() {
     let launch = qc_harness::relay::RelayLaunch::new(fake.uri(), Settings::default());
     let relay = qc_harness::relay::start_relay(&spec, launch).await.unwrap();
     assert!(relay.webhook_url().ends_with("/hooks/qonversion"));
-    let q = qc_harness::qonversion::sender::FakeQonversion::new(relay.webhook_url(), DEFAULT_TOKEN);
+    let q = qc_harness::FakeQonversion::new(relay.webhook_url(), DEFAULT_TOKEN);
     assert_status(&q.send(&event(8)).await, 200);
     let health = reqwest::get(format!("{}/health", relay.base_url())).await.unwrap();
     assert_eq!(health.status(), 200);

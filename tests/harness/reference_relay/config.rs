@@ -3,10 +3,8 @@
 
 use std::process::Command;
 
-use qc_harness::Settings;
-use qc_harness::clevertap::FakeCleverTap;
-use qc_harness::error::Error;
 use qc_harness::relay::{RelayLaunch, start_relay};
+use qc_harness::{Error, FakeCleverTap, Settings};
 
 fn relay_with_env(vars: &[(&str, &str)]) -> (i32, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qc-harness"));

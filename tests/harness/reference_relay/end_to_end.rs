@@ -2,9 +2,7 @@
 //! every fixture's records match the reference mapping.
 
 use futures::future::join_all;
-use qc_harness::clevertap::FakeCleverTap;
-use qc_harness::mapping::expected_records;
-use qc_harness::{FixtureCatalogue, Settings};
+use qc_harness::{FakeCleverTap, FixtureCatalogue, Settings, expected_records};
 use serde_json::Value;
 
 use super::{assert_status, default_rig, rig, settled_requests};

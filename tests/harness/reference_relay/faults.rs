@@ -4,12 +4,11 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use qc_harness::Settings;
-use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
+use qc_harness::{FakeCleverTap, Fault, FaultScript, RecordOutcome, Settings};
 
 use super::{assert_status, default_rig, event, processed, rig, settled_requests, slow_fake};
 
-fn gap(requests: &[qc_harness::clevertap::JournalEntry], a: usize, b: usize) -> Duration {
+fn gap(requests: &[qc_harness::JournalEntry], a: usize, b: usize) -> Duration {
     requests[b].offset.saturating_sub(requests[a].offset)
 }
 
@@ -162,10 +161,7 @@ async fn answers_502_without_retrying_when_clevertap_refuses_the_credentials() {
     let mut launch = qc_harness::relay::RelayLaunch::new(fake.uri(), Settings::default());
     launch.passcode = "NOT-THE-PASSCODE".into();
     let relay = qc_harness::relay::start_relay(&super::built_in_spec(), launch).await.unwrap();
-    let q = qc_harness::qonversion::sender::FakeQonversion::new(
-        relay.webhook_url(),
-        qc_harness::relay::DEFAULT_TOKEN,
-    );
+    let q = qc_harness::FakeQonversion::new(relay.webhook_url(), qc_harness::DEFAULT_TOKEN);
     let delivery = q.send(&event(9)).await;
     assert_status(&delivery, 502);
     assert!(delivery.attempts[0].body.contains("401"), "{}", delivery.attempts[0].body);

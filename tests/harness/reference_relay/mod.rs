@@ -9,11 +9,11 @@ mod faults;
 
 use std::time::{Duration, Instant};
 
-use qc_harness::clevertap::{FakeCleverTap, JournalEntry, RecordEntry};
-use qc_harness::qonversion::field::Field;
-use qc_harness::qonversion::sender::FakeQonversion;
-use qc_harness::relay::{DEFAULT_TOKEN, RelayLaunch, RelaySpec, RunningRelay, start_relay};
-use qc_harness::{FixtureCatalogue, Settings, WebhookEvent};
+use qc_harness::relay::{RelayLaunch, RunningRelay, start_relay};
+use qc_harness::{
+    DEFAULT_TOKEN, FakeCleverTap, FakeQonversion, Field, FixtureCatalogue, JournalEntry, RecordEntry,
+    RelaySpec, Settings, WebhookEvent,
+};
 
 /// Every wait in these tests ends by this deadline.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -88,6 +88,6 @@ pub async fn assert_nothing_uploaded(fake: &FakeCleverTap) {
 }
 
 /// Asserts that a delivery ended with `status`.
-pub fn assert_status(delivery: &qc_harness::qonversion::sender::Delivery, status: u16) {
+pub fn assert_status(delivery: &qc_harness::Delivery, status: u16) {
     assert_eq!(delivery.final_status(), Some(status), "attempts: {:?}", delivery.attempts);
 }
