@@ -110,14 +110,15 @@ pub use props::{
     strategies,
 };
 
-// ---- Re-exports of the in-process suite, typed journal records and partial comparison ----
-// (added at merge time)
-
-// --- helper SUITE (issue 17): the suite in-process, partial and one-call comparison, typed journal ---
+// Typed journal records and waits, and partial comparison (lean).
 pub use clevertap::{NotQuiet, ReceivedRecord};
-pub use conformance::{Comparison, Differences, Suite, compare_fixture};
-pub use relay::{RelayAdapter, RelayHandle, RelaySetup};
-// --- end helper SUITE ---
+pub use conformance::Comparison;
+
+// ---- The in-process suite and the one-call fixture comparison (feature `conformance`) ----
+#[cfg(feature = "conformance")]
+pub use conformance::{Differences, Received, Suite, compare_fixture};
+#[cfg(feature = "conformance")]
+pub use relay::{InProcessRelay, RelayAdapter, RelayHandle, RelaySetup};
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "cli"))]

@@ -6,13 +6,12 @@
 //! `crate::report` are written from.
 
 // The comparison is part of the lean library (no feature); the runner needs `conformance`.
+pub mod attribution;
 pub mod compare;
 pub mod comparison;
 pub use compare::{CompareOptions, Difference, ObservedRecord};
 pub use comparison::Comparison;
 
-#[cfg(feature = "conformance")]
-pub mod attribution;
 #[cfg(feature = "conformance")]
 pub mod bench;
 #[cfg(feature = "conformance")]
