@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mini_relay::{Bug, FIVE, adapter};
 use qc_harness::conformance::{BUILT_IN_VARIANTS, CHECKS, Difference, Status, Suite, Variant};
 use qc_harness::reference_relay::{RelayConfig, serve_on};
-use qc_harness::relay::{RelayHandle, RelaySetup};
+use qc_harness::{RelayHandle, RelaySetup};
 
 /// The built-in reference relay, started in-process per unit.
 async fn reference_relay(setup: RelaySetup) -> qc_harness::Result<RelayHandle> {

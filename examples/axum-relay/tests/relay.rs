@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use qc_harness::conformance::Status;
-use qc_harness::relay::{RelayHandle, RelaySetup};
 use qc_harness::{
-    Comparison, FakeCleverTap, FakeQonversion, FixtureCatalogue, Suite, compare_fixture, mapping,
+    Comparison, FakeCleverTap, FakeQonversion, FixtureCatalogue, RelayHandle, RelaySetup, Suite,
+    compare_fixture,
 };
 use qc_harness_example_axum_relay::{Config, MAPPED_FIELDS, Settings, router};
 
@@ -77,7 +77,7 @@ async fn a_filtered_wait_sees_the_typed_record_and_a_redelivery_uploads_nothing_
     let records = fake.wait_for(|r| r.evt_name() == Some("subscription_renewed"), WAIT).await.unwrap();
     assert_eq!(records.len(), 1);
     let record = records[0].event.as_ref().expect("a well-formed event record");
-    assert_eq!(Some(record.identity.clone()), mapping::reference::identity(renewed));
+    assert_eq!(Some(&record.identity), renewed.custom_user_id.get());
     assert_eq!(records[0].data_str("platform"), Some("iOS"));
     assert!(records[0].is_processed());
 

@@ -59,7 +59,11 @@ impl ReceivedRecord {
 
     /// `identity` as a string (a number is turned into its string form).
     pub fn identity(&self) -> Option<String> {
-        crate::conformance::attribution::record_identity(&self.raw)
+        match self.raw.get("identity")? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
     }
 
     /// `ts`, when it is an integer.

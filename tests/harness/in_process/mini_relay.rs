@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use qc_harness::relay::{RelayAdapter, RelayHandle, RelaySetup};
+use qc_harness::{RelayAdapter, RelayHandle, RelaySetup};
 use qc_harness::{Settings, WebhookEvent, mapping::expected_records};
 use serde_json::Value;
 
