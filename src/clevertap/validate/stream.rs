@@ -229,10 +229,12 @@ impl Facts<'_> {
 
     fn valid_event(&self, rules: &Rules) -> bool {
         let Some(name) = self.name else { return false };
+        let items_allowed = !self.items || name == "Charged";
+        let blank = !name.as_bytes().first().is_some_and(u8::is_ascii_graphic) && name.trim().is_empty();
         !self.event_unsure
             && self.data
-            && !(self.items && name != "Charged")
-            && (name.as_bytes().first().is_some_and(u8::is_ascii_graphic) || !name.trim().is_empty())
+            && items_allowed
+            && !blank
             && !is_restricted(name)
             && !rules.discarded.contains(name)
             && prohibited_char(name).is_none()

@@ -524,8 +524,7 @@ impl Gen {
     }
 
     pub(super) fn rules(&mut self) -> Rules {
-        let mut rules = Rules::default();
-        rules.nested_objects = self.chance(0.5);
+        let mut rules = Rules { nested_objects: self.chance(0.5), ..Rules::default() };
         if self.chance(0.3) {
             rules.property_limit = self.rng.gen_range(0..4);
         }
