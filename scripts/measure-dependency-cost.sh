@@ -108,6 +108,6 @@ for v in "${variants[@]}"; do
     "$v" "$rc" "$seconds" "$cpu" "$load_before" "$load_after" "$(count normal,dev)" "$(count normal)"
   [ "$rc" = 0 ] || tail -5 "$work/$v.log"
   if [ "$rc" = 0 ] && [ "$v" != none ]; then
-    (cd "$work/$v" && cargo test --offline -q 2>&1 | grep -E "^test result" | tail -1)
+    (cd "$work/$v" && cargo test --offline -q 2>&1 | grep -E "^test result: .* [1-9][0-9]* passed|FAILED")
   fi
 done

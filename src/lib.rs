@@ -61,8 +61,9 @@ pub mod parity;
 pub mod props;
 #[doc(hidden)]
 pub mod qonversion;
-#[doc(hidden)]
-pub mod redact;
+// Log redaction is the command line's; the lean library only hides secrets in its journal.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+mod redact;
 #[cfg(feature = "conformance")]
 #[doc(hidden)]
 pub mod reference_relay;

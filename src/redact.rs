@@ -6,11 +6,7 @@
 //! pass through a [`Redactor`] as text, which replaces each secret in its raw, JSON-escaped and
 //! XML-escaped spellings with [`REDACTED`]. [`LogWriter`] does the same for log lines.
 //!
-//! ```
-//! use qc_harness::redact::Redactor;
-//! let redactor = Redactor::new(["s3cret".to_string()]);
-//! assert_eq!(redactor.text("token s3cret"), "token [redacted]");
-//! ```
+//! (Internal: the examples are the unit tests below.)
 
 use std::io::Write;
 use std::sync::{OnceLock, RwLock};
@@ -102,6 +98,12 @@ impl Write for LogWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_in_text_is_replaced() {
+        let redactor = Redactor::new(["s3cret".to_string()]);
+        assert_eq!(redactor.text("token s3cret"), "token [redacted]");
+    }
 
     #[test]
     fn secrets_are_hidden_in_text_and_json() {
