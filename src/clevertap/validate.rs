@@ -1,6 +1,10 @@
 //! The Upload API's rules as pure functions: the envelope (`{"d": [...]}`) and each record,
 //! checked in the documented order (`clevertap-upload.md`). No I/O; property-tested.
 //!
+//! The fake checks uploads with a streaming pass over the body (`Upload`, `stream.rs`) that
+//! proves most records valid without building anything, and falls back to these functions on
+//! a parsed `View` for the rest, so every answer is the one they give.
+//!
 //! ```
 //! use qc_harness::clevertap::validate::{Rules, check_record};
 //! use serde_json::json;

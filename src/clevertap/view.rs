@@ -2,8 +2,10 @@
 //!
 //! Checking a 1000-record upload through `serde_json::Value` spends most of its time
 //! allocating (a `String` per key and value, a map node per field) and then freeing it all.
-//! A `View` borrows every string without escapes and keeps object fields in one `Vec`, so
-//! the responder stays fast; records become `Value`s only when echoed or read from the journal.
+//! A `View` borrows every string without escapes and keeps object fields in one `Vec`. Since
+//! the streaming pass (`validate/stream.rs`) it is the slow path: only records that pass cannot
+//! prove valid, bodies it cannot vouch for, and journal reads build one; records become
+//! `Value`s only when echoed or read from the journal.
 
 use std::borrow::Cow;
 use std::fmt;
