@@ -1,5 +1,8 @@
 //! Keeps wiremock's memory bounded.
 //!
+//! Uploads and journal reads are answered by the fake's front and never reach wiremock; what
+//! does (wrong paths, other methods) still leaves a copy in wiremock, so this stays.
+//!
 //! wiremock 0.6 pushes a copy of every matched request (body included) into the mock that
 //! matched it, and a mock unmounted through its `MockGuard` is only marked out of scope: the
 //! copies stay. Only `MockServer::reset` frees them, and a plain `reset` then `register`
