@@ -35,8 +35,6 @@ pub use front::{
     DEFAULT_ACCEPT_RETRY_FOR, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, FrontLimits, Health,
     MAX_BODY_BYTES,
 };
-pub use journal::{
-    Journal, JournalEntry, NotQuiet, ReceivedRecord, RecordEntry, RecordOutcome, WaitTimeout,
-};
+pub use journal::{Journal, JournalEntry, NotQuiet, ReceivedRecord, RecordEntry, RecordOutcome, WaitTimeout};
 pub use limits::{quiet_request_panics, raise_open_file_limit};
 pub use server::FakeCleverTap;

@@ -13,23 +13,67 @@ static RECENT: Mutex<(BTreeSet<u16>, VecDeque<u16>)> = Mutex::new((BTreeSet::new
 const REMEMBER: usize = 4096;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago and was not handed out lately.
+///
+/// On Linux it is taken from below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, usually 32768-60999): a socket bound to port 0
+/// (every fake CleverTap, every outgoing connection) is given a port from that range only, so
+/// none can take the relay's port between this call and the relay's own bind.
 pub(crate) fn free_port() -> Result<u16> {
+    if let Some(range) = below_ephemeral_range() {
+        let start = spread_start(range.len());
+        for offset in 0..range.len() {
+            let port = range.start + ((start + offset) % range.len()) as u16;
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() && remember(port) {
+                return Ok(port);
+            }
+        }
+    }
     for _ in 0..64 {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .map_err(|e| Error::Network(format!("cannot find a free port on 127.0.0.1: {e}")))?;
         let port = listener.local_addr().map_err(|e| Error::Network(format!("free port: {e}")))?.port();
-        let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.0.insert(port) {
-            recent.1.push_back(port);
-            if recent.1.len() > REMEMBER
-                && let Some(old) = recent.1.pop_front()
-            {
-                recent.0.remove(&old);
-            }
+        if remember(port) {
             return Ok(port);
         }
     }
     Err(Error::Network("cannot find a free port on 127.0.0.1 that was not used lately".into()))
+}
+
+/// Records `port` as handed out; false when it was handed out lately.
+fn remember(port: u16) -> bool {
+    let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
+    if !recent.0.insert(port) {
+        return false;
+    }
+    recent.1.push_back(port);
+    if recent.1.len() > REMEMBER
+        && let Some(old) = recent.1.pop_front()
+    {
+        recent.0.remove(&old);
+    }
+    true
+}
+
+/// Up to 12,000 ports just below the ephemeral range (never below 10,000), or `None` where
+/// the range cannot be read or leaves no room.
+fn below_ephemeral_range() -> Option<std::ops::Range<u16>> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let low: u16 = text.split_whitespace().next()?.parse().ok()?;
+    let start = low.saturating_sub(12_000).max(10_000);
+    (low > start + 1000).then_some(start..low)
+}
+
+/// Where this process starts looking: different processes (parallel test binaries, shards)
+/// start at different places, so that they rarely pick the same port at the same moment.
+fn spread_start(len: usize) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(usize::MAX);
+    let first = std::process::id() as usize * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as usize);
+    let _ = NEXT.compare_exchange(usize::MAX, first % len, Ordering::Relaxed, Ordering::Relaxed);
+    NEXT.fetch_add(1, Ordering::Relaxed) % len
 }
 
 /// Whether the socket listening on `port` belongs to another program that was already
@@ -115,6 +159,18 @@ mod tests {
     fn never_hands_out_the_same_port_twice() {
         let ports: HashSet<u16> = (0..200).map(|_| free_port().unwrap()).collect();
         assert_eq!(ports.len(), 200);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn ports_come_from_below_the_ephemeral_range_so_no_port_0_bind_can_take_them() {
+        let Some(range) = below_ephemeral_range() else { return };
+        for _ in 0..50 {
+            assert!(range.contains(&free_port().unwrap()));
+        }
+        // What the fakes get when they bind port 0 is never in that range.
+        let bound = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+        assert!(!range.contains(&bound), "{bound} in {range:?}");
     }
 
     #[test]
