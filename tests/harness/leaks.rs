@@ -69,7 +69,16 @@ fn command_line(pid: i32) -> String {
 #[test]
 fn the_suite_marks_its_descendants_so_the_exit_check_can_find_them() {
     let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-    let found = leftovers().iter().any(|(pid, _)| *pid == child.id() as i32);
+    // Until the child has exec'd, /proc shows the environment block this binary started with
+    // (without the marker, which was set later): wait for the exec, not a fixed time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut found = false;
+    while !found && std::time::Instant::now() < deadline {
+        found = leftovers().iter().any(|(pid, _)| *pid == child.id() as i32);
+        if !found {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(found, "a child of the suite is not found by the leak check: {:?}", leftovers());
