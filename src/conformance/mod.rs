@@ -12,48 +12,32 @@ pub mod comparison;
 pub use compare::{CompareOptions, Difference, ObservedRecord};
 pub use comparison::Comparison;
 
-#[cfg(feature = "conformance")]
-pub mod bench;
-#[cfg(feature = "conformance")]
-pub mod checks;
-#[cfg(feature = "conformance")]
-pub mod config;
-#[cfg(feature = "conformance")]
-pub mod fixture_compare;
-#[cfg(feature = "conformance")]
-pub mod hints;
-#[cfg(feature = "conformance")]
-pub mod mapping_run;
-#[cfg(feature = "conformance")]
-pub mod observe;
-#[cfg(feature = "conformance")]
-pub mod outcome;
-#[cfg(feature = "conformance")]
-pub mod partition;
-#[cfg(feature = "conformance")]
-pub mod reasons;
-#[cfg(feature = "conformance")]
-pub mod runner;
-#[cfg(feature = "conformance")]
-pub mod suite;
-#[cfg(feature = "conformance")]
-pub mod variants;
+/// Puts `#[cfg(feature = "conformance")]` on each item: the runner's part of this module.
+macro_rules! with_runner {
+    ($($item:item)*) => { $( #[cfg(feature = "conformance")] $item )* };
+}
 
-#[cfg(feature = "conformance")]
-pub use crate::relay::{RelayAdapter, RelayHandle, RelaySetup};
-#[cfg(feature = "conformance")]
-pub use checks::{CHECKS, CheckDef, select_checks};
-#[cfg(feature = "conformance")]
-pub use config::RunConfig;
-#[cfg(feature = "conformance")]
-pub use fixture_compare::{Differences, Received, compare_fixture};
-#[cfg(feature = "conformance")]
-pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
-#[cfg(feature = "conformance")]
-pub use partition::{Partition, RunPlan};
-#[cfg(feature = "conformance")]
-pub use runner::{Checkpoint, run, run_with_checkpoint};
-#[cfg(feature = "conformance")]
-pub use suite::Suite;
-#[cfg(feature = "conformance")]
-pub use variants::{BUILT_IN_VARIANTS, Variant};
+with_runner! {
+    pub mod bench;
+    pub mod checks;
+    pub mod config;
+    pub mod fixture_compare;
+    pub mod hints;
+    pub mod mapping_run;
+    pub mod observe;
+    pub mod outcome;
+    pub mod partition;
+    pub mod reasons;
+    pub mod runner;
+    pub mod suite;
+    pub mod variants;
+    pub use crate::relay::{RelayAdapter, RelayHandle, RelaySetup};
+    pub use checks::{CHECKS, CheckDef, select_checks};
+    pub use config::RunConfig;
+    pub use fixture_compare::{Differences, Received, compare_fixture};
+    pub use outcome::{CaseResult, CheckResult, Level, RunOutcome, Status, Totals};
+    pub use partition::{Partition, RunPlan};
+    pub use runner::{Checkpoint, run, run_with_checkpoint};
+    pub use suite::Suite;
+    pub use variants::{BUILT_IN_VARIANTS, Variant};
+}

@@ -268,6 +268,27 @@ fn an_interrupted_run_still_leaves_its_reports() {
     assert_eq!(report["passed"], false);
 }
 
+/// The built-in reference relay started on its own (as a user's running relay would be), with
+/// token `url-mode-token`, uploading to a fake CleverTap the run will start on `clevertap_port`.
+fn start_attached_reference_relay(
+    settings: &std::path::Path,
+    relay_port: u16,
+    clevertap_port: u16,
+) -> std::process::Child {
+    Command::new(EXE)
+        .arg("reference-relay")
+        .env("PORT", relay_port.to_string())
+        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap_port}"))
+        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
+        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
+        .env("CLEVERTAP_REGION", "eu1")
+        .env("QONVERSION_WEBHOOK_TOKEN", "url-mode-token")
+        .env("RELAY_SETTINGS", settings)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -278,18 +299,7 @@ fn a_running_relay_is_driven_by_url_and_can_be_run_against_twice() {
     let settings = dir.path().join("declared.json");
     std::fs::write(&settings, r#"{"send_proceeds": false}"#).unwrap();
     let (relay_port, clevertap_port) = (free_port(), free_port());
-    let mut relay = Command::new(EXE)
-        .arg("reference-relay")
-        .env("PORT", relay_port.to_string())
-        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap_port}"))
-        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
-        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
-        .env("CLEVERTAP_REGION", "eu1")
-        .env("QONVERSION_WEBHOOK_TOKEN", "url-mode-token")
-        .env("RELAY_SETTINGS", &settings)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut relay = start_attached_reference_relay(&settings, relay_port, clevertap_port);
     let url = format!("http://127.0.0.1:{relay_port}");
     let listen = format!("127.0.0.1:{clevertap_port}");
     let args = [
@@ -327,18 +337,7 @@ fn an_attached_relay_s_failures_carry_no_empty_relay_output_section() {
     // Declared settings the relay does not run with: the revenue cases fail.
     std::fs::write(&declared, r#"{"send_proceeds": true}"#).unwrap();
     let (relay_port, clevertap_port) = (free_port(), free_port());
-    let mut relay = Command::new(EXE)
-        .arg("reference-relay")
-        .env("PORT", relay_port.to_string())
-        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap_port}"))
-        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
-        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
-        .env("CLEVERTAP_REGION", "eu1")
-        .env("QONVERSION_WEBHOOK_TOKEN", "url-mode-token")
-        .env("RELAY_SETTINGS", &runs_with)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut relay = start_attached_reference_relay(&runs_with, relay_port, clevertap_port);
     let (url, listen) = (format!("http://127.0.0.1:{relay_port}"), format!("127.0.0.1:{clevertap_port}"));
     let json = dir.path().join("report.json");
     let output = run(&[

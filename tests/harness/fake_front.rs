@@ -10,6 +10,15 @@ use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript};
 const UPLOAD: &str = r#"{"d":[{"type":"event","identity":"u1","evtName":"trial_started","evtData":{}}]}"#;
 
 /// Raw request head for an upload with the fake's credentials and extra header lines.
+/// A one-record upload to `fake` with its credentials.
+fn post_upload(client: &reqwest::Client, fake: &FakeCleverTap) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{}/1/upload", fake.uri()))
+        .header("X-CleverTap-Account-Id", fake.account_id())
+        .header("X-CleverTap-Passcode", fake.passcode())
+        .body(UPLOAD)
+}
+
 fn upload_head(fake: &FakeCleverTap, extra: &str) -> String {
     format!(
         "POST /1/upload HTTP/1.1\r\nHost: x\r\nX-CleverTap-Account-Id: {}\r\nX-CleverTap-Passcode: {}\r\n{extra}\r\n",
@@ -118,14 +127,7 @@ async fn connections_past_the_cap_wait_until_one_closes() {
     let addr = fake.address();
     let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let client = reqwest::Client::builder().timeout(Duration::from_millis(700)).build().unwrap();
-    let post = || {
-        client
-            .post(format!("{}/1/upload", fake.uri()))
-            .header("X-CleverTap-Account-Id", fake.account_id())
-            .header("X-CleverTap-Passcode", fake.passcode())
-            .body(UPLOAD)
-            .send()
-    };
+    let post = || post_upload(&client, &fake).send();
     // Give the front the time to accept both idle connections first.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(post().await.is_err(), "a third connection was served beside two open ones (cap 2)");
@@ -139,14 +141,7 @@ async fn the_first_request_to_a_fresh_fake_is_always_answered_by_the_fake() {
     let client = reqwest::Client::new();
     for start in 0..200 {
         let fake = FakeCleverTap::start().await;
-        let answer = client
-            .post(format!("{}/1/upload", fake.uri()))
-            .header("X-CleverTap-Account-Id", fake.account_id())
-            .header("X-CleverTap-Passcode", fake.passcode())
-            .body(UPLOAD)
-            .send()
-            .await
-            .unwrap();
+        let answer = post_upload(&client, &fake).send().await.unwrap();
         let status = answer.status().as_u16();
         let text = answer.text().await.unwrap();
         assert_eq!(
@@ -172,14 +167,7 @@ async fn requests_off_the_upload_path_still_go_through_wiremock_with_numbering_a
     assert_eq!(get.status(), 405);
     let dropped = client.get(format!("{}/1/upload", fake.uri())).send().await;
     assert!(dropped.is_err(), "request 2 must be dropped without an answer: {dropped:?}");
-    let upload = client
-        .post(format!("{}/1/upload", fake.uri()))
-        .header("X-CleverTap-Account-Id", fake.account_id())
-        .header("X-CleverTap-Passcode", fake.passcode())
-        .body(UPLOAD)
-        .send()
-        .await
-        .unwrap();
+    let upload = post_upload(&client, &fake).send().await.unwrap();
     assert_eq!(upload.status(), 200);
     let entries = fake.journal().requests();
     let seen: Vec<_> = entries.iter().map(|e| (e.seq, e.method.as_str(), e.status)).collect();

@@ -1,12 +1,11 @@
 //! Tests: `qc-harness clevertap` out of file descriptors (issue 12): it recovers when the
 //! connections close, and when accepting keeps failing it exits 3 saying so, never silently.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
 /// The descriptor limit the fake runs under (soft and hard, so it cannot raise it).
 const FD_LIMIT: u64 = 64;
 /// More idle connections than the limit allows.
@@ -14,18 +13,7 @@ const IDLE: usize = 100;
 
 /// `qc-harness clevertap` under `ulimit -n FD_LIMIT` with `flags`; the child and its port.
 fn start_fake(flags: &str) -> (Child, u16) {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -n {FD_LIMIT}; exec '{EXE}' clevertap --listen 127.0.0.1:0 {flags}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let banner = lines.next().expect("a banner line").unwrap();
-    let port = banner.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port in the banner");
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, port)
+    crate::fake_process::start_fake_with(&format!("ulimit -n {FD_LIMIT}"), flags)
 }
 
 fn upload_status(port: u16) -> Option<u16> {

@@ -12,9 +12,14 @@ const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
 /// Starts `qc-harness clevertap` on a free port through `sh -c`, with `prelude` run first
 /// (`ulimit ...`); returns the child and the port from its banner.
 fn start_fake(prelude: &str) -> (Child, u16) {
+    start_fake_with(prelude, "")
+}
+
+/// [`start_fake`] with more `clevertap` flags.
+pub(crate) fn start_fake_with(prelude: &str, flags: &str) -> (Child, u16) {
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(format!("{prelude}; exec '{EXE}' clevertap --listen 127.0.0.1:0"))
+        .arg(format!("{prelude}; exec '{EXE}' clevertap --listen 127.0.0.1:0 {flags}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
