@@ -20,9 +20,9 @@ const REMEMBER: usize = 4096;
 /// none can take the relay's port between this call and the relay's own bind.
 pub(crate) fn free_port() -> Result<u16> {
     if let Some(range) = below_ephemeral_range() {
-        let start = spread_start(range.len());
-        for offset in 0..range.len() {
-            let port = range.start + ((start + offset) % range.len()) as u16;
+        let len = range.len() as u64;
+        for _ in 0..256 {
+            let port = range.start + (next_random() % len) as u16;
             if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() && remember(port) {
                 return Ok(port);
             }
@@ -63,17 +63,23 @@ fn below_ephemeral_range() -> Option<std::ops::Range<u16>> {
     (low > start + 1000).then_some(start..low)
 }
 
-/// Where this process starts looking: different processes (parallel test binaries, shards)
-/// start at different places, so that they rarely pick the same port at the same moment.
-fn spread_start(len: usize) -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(usize::MAX);
-    let first = std::process::id() as usize * 7919
-        + std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos() as usize);
-    let _ = NEXT.compare_exchange(usize::MAX, first % len, Ordering::Relaxed, Ordering::Relaxed);
-    NEXT.fetch_add(1, Ordering::Relaxed) % len
+/// A pseudo-random number (splitmix64), seeded from the pid and the clock: processes that
+/// pick ports at the same moment (parallel test binaries, shards on one machine) pick
+/// different ones, and rarely the port another has picked but not yet bound.
+fn next_random() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let _ = STATE.compare_exchange(0, seed(), Ordering::Relaxed, Ordering::Relaxed);
+    let mut z = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn seed() -> u64 {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    (u64::from(std::process::id()) << 32 ^ nanos) | 1
 }
 
 /// Whether the socket listening on `port` belongs to another program that was already

@@ -24,7 +24,14 @@ extern "C" fn register() {
 
 #[cfg(target_os = "linux")]
 extern "C" fn check_at_exit() {
-    let left = leftovers();
+    // A child killed on drop (`kill_on_drop`) is signalled but not waited for: give the
+    // processes being killed a moment to die before counting them as left behind.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut left = leftovers();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = leftovers();
+    }
     if left.is_empty() {
         return;
     }
