@@ -153,9 +153,15 @@ pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
     let builder = args.to_builder()?;
     warn_if_exposed(args.listen, out);
     let color = out.color;
+    // The first banner line (the address) is printed even with --quiet: with `--listen
+    // 127.0.0.1:0` it is the only way to learn the port.
     let ready = |fake: &FakeCleverTap| {
-        for line in standalone::banner(fake) {
-            out.line(&standalone::dim(&line, color));
+        for (i, line) in standalone::banner(fake).into_iter().enumerate() {
+            if i == 0 && out.quiet {
+                super::output::stdout_line(format_args!("{line}"));
+            } else {
+                out.line(&standalone::dim(&line, color));
+            }
         }
     };
     let lines = standalone::Lines { color, records: !out.quiet };

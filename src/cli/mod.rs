@@ -42,7 +42,8 @@ pub use output::Output;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Print only errors and the final line (`run`: and one line per root cause).
+    /// Print only errors and the final line (`run`: and one line per root cause; `clevertap`:
+    /// and its address, so that `--listen 127.0.0.1:0` can be used).
     #[arg(short, long, global = true)]
     quiet: bool,
     /// More output; repeat for more (-vv). Logs go to stderr, filtered by RUST_LOG.

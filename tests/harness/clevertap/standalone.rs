@@ -172,3 +172,24 @@ async fn standalone_serves_the_journal_under_chaos() {
         "seed 3 injects a delay within 20 requests"
     );
 }
+
+#[tokio::test]
+async fn quiet_still_prints_the_address_so_port_0_can_be_used() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qc-harness"))
+        .args(["clevertap", "--listen", "127.0.0.1:0", "--account-id", "ACC", "--passcode", "P1", "-q"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = next_line(&mut lines).await;
+    let uri = banner.strip_prefix("fake CleverTap listening on http://").map(|a| format!("http://{a}"));
+    let uri = uri.unwrap_or_else(|| panic!("the first line names the address: {banner:?}"));
+    assert_eq!(post(&uri, "P1", batch(&[event("a")])).await, 200);
+    child.kill().await.unwrap();
+    // Nothing but the address: no record lines, no other banner lines.
+    let after = tokio::time::timeout(WAIT, lines.next_line()).await.expect("stdout closes").unwrap();
+    assert_eq!(after, None, "quiet printed more than the address");
+}
