@@ -19,35 +19,34 @@ use tokio::task::{AbortHandle, JoinHandle};
 
 use super::launch::RelayLaunch;
 use crate::error::Result;
-use crate::mapping::Settings;
 
 /// Everything a relay is started with for one unit of the suite.
 ///
-/// The same values a spawned relay gets in its environment (`relay-contract.md` §1), plus
-/// the listener to serve webhooks on: bound on 127.0.0.1, port 0, before the relay starts
-/// (no port race).
+/// The same values a spawned relay gets in its environment (`relay-contract.md` §1), as a
+/// [`RelayLaunch`] (read through `Deref`: `setup.clevertap_url`, `setup.account_id`,
+/// `setup.passcode`, `setup.region`, `setup.token`, `setup.settings`), plus the listener to
+/// serve webhooks on: bound on 127.0.0.1, port 0, before the relay starts (no port race).
 #[derive(Debug)]
 pub struct RelaySetup {
-    /// Base URL of the fake CleverTap; upload to `<clevertap_url>/1/upload`.
-    pub clevertap_url: String,
-    /// `X-CleverTap-Account-Id`.
-    pub account_id: String,
-    /// `X-CleverTap-Passcode`.
-    pub passcode: String,
-    /// CleverTap region (`eu1`).
-    pub region: String,
-    /// The webhook token: accept `Authorization: Basic <token>` (raw, not base64).
-    pub token: String,
-    /// This unit's integration settings (a variant's, or a check's).
-    pub settings: Settings,
+    /// The fake CleverTap's URL, its credentials and region, the webhook token (accept
+    /// `Authorization: Basic <token>`, raw) and this unit's settings (a variant's or a check's).
+    pub launch: RelayLaunch,
     /// Where to serve webhooks: already bound on 127.0.0.1.
     pub listener: TcpListener,
+}
+
+impl std::ops::Deref for RelaySetup {
+    type Target = RelayLaunch;
+
+    fn deref(&self) -> &RelayLaunch {
+        &self.launch
+    }
 }
 
 impl RelaySetup {
     /// `<clevertap_url>/1/upload`.
     pub fn upload_url(&self) -> String {
-        format!("{}/1/upload", self.clevertap_url)
+        format!("{}/1/upload", self.launch.clevertap_url)
     }
 
     /// The listener's address.
@@ -57,15 +56,7 @@ impl RelaySetup {
 
     /// The setup of `launch` on `listener`.
     pub(crate) fn new(launch: &RelayLaunch, listener: TcpListener) -> RelaySetup {
-        RelaySetup {
-            clevertap_url: launch.clevertap_url.clone(),
-            account_id: launch.account_id.clone(),
-            passcode: launch.passcode.clone(),
-            region: launch.region.clone(),
-            token: launch.token.clone(),
-            settings: launch.settings.clone(),
-            listener,
-        }
+        RelaySetup { launch: launch.clone(), listener }
     }
 }
 
