@@ -9,7 +9,6 @@ use qc_harness::clevertap::{FakeCleverTap, Fault, FaultScript};
 
 const UPLOAD: &str = r#"{"d":[{"type":"event","identity":"u1","evtName":"trial_started","evtData":{}}]}"#;
 
-/// Raw request head for an upload with the fake's credentials and extra header lines.
 /// A one-record upload to `fake` with its credentials.
 fn post_upload(client: &reqwest::Client, fake: &FakeCleverTap) -> reqwest::RequestBuilder {
     client
@@ -19,6 +18,7 @@ fn post_upload(client: &reqwest::Client, fake: &FakeCleverTap) -> reqwest::Reque
         .body(UPLOAD)
 }
 
+/// Raw request head for an upload with the fake's credentials and extra header lines.
 fn upload_head(fake: &FakeCleverTap, extra: &str) -> String {
     format!(
         "POST /1/upload HTTP/1.1\r\nHost: x\r\nX-CleverTap-Account-Id: {}\r\nX-CleverTap-Passcode: {}\r\n{extra}\r\n",
@@ -124,12 +124,21 @@ async fn a_chunked_body_is_refused_once_past_10_mib_without_waiting_for_its_end(
 #[tokio::test]
 async fn connections_past_the_cap_wait_until_one_closes() {
     let fake = FakeCleverTap::builder().max_connections(2).start().await.unwrap();
-    let addr = fake.address();
-    let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let (addr, head) = (fake.address(), upload_head(&fake, &format!("Content-Length: {}\r\n", UPLOAD.len())));
+    // Two keep-alive connections, each answered once: the front has accepted both (no clock).
+    let idle: Vec<TcpStream> = blocking(move || {
+        let open_one = |_| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream.write_all(format!("{head}{UPLOAD}").as_bytes()).unwrap();
+            let answer = read_answer(&mut stream, Duration::from_secs(5)).expect("answered");
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            stream
+        };
+        (0..2).map(open_one).collect()
+    })
+    .await;
     let client = reqwest::Client::builder().timeout(Duration::from_millis(700)).build().unwrap();
     let post = || post_upload(&client, &fake).send();
-    // Give the front the time to accept both idle connections first.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(post().await.is_err(), "a third connection was served beside two open ones (cap 2)");
     drop(idle);
     let answer = post().await.expect("served once the idle connections closed");
