@@ -42,6 +42,15 @@ async fn via_wiremock(fake: &FakeCleverTap, body: impl Into<String>) -> Got {
     got(response.expect("the fake answers")).await
 }
 
+/// A one-record upload to `fake` with its credentials, not yet sent (a fault may drop it).
+fn credentialed_post(fake: &FakeCleverTap) -> reqwest::RequestBuilder {
+    client()
+        .post(format!("{}/1/upload", fake.uri()))
+        .header("X-CleverTap-Account-Id", fake.account_id())
+        .header("X-CleverTap-Passcode", fake.passcode())
+        .body(batch(&[event("x")]))
+}
+
 async fn upload_as(
     fake: &FakeCleverTap,
     account: &str,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use qc_harness::{FakeCleverTap, Fault, FaultScript, RecordOutcome};
 use serde_json::json;
 
-use super::{WAIT, batch, client, event, failure, upload};
+use super::{WAIT, batch, credentialed_post, event, failure, upload};
 
 async fn faulty(script: &str) -> FakeCleverTap {
     FakeCleverTap::builder().faults(FaultScript::parse(script).unwrap()).start().await.unwrap()
@@ -63,13 +63,7 @@ async fn scripted_delay_holds_the_normal_answer_back() {
 #[tokio::test]
 async fn scripted_drop_closes_the_connection_without_a_response() {
     let fake = faulty("1=drop").await;
-    let result = client()
-        .post(format!("{}/1/upload", fake.uri()))
-        .header("X-CleverTap-Account-Id", fake.account_id())
-        .header("X-CleverTap-Passcode", fake.passcode())
-        .body(batch(&[event("x")]))
-        .send()
-        .await;
+    let result = credentialed_post(&fake).send().await;
     let error = result.expect_err("a dropped connection gives no response");
     assert!(!error.is_timeout() && error.status().is_none(), "{error:?}");
     assert_eq!(upload(&fake, batch(&[event("x")])).await.status, 200, "the next request is served");
@@ -167,13 +161,7 @@ async fn chaos_injects_faults_reproducibly_and_journals_them() {
     async fn run(seed: u64) -> Vec<Option<Fault>> {
         let fake = FakeCleverTap::builder().chaos(seed, 0.5).start().await.unwrap();
         for _ in 0..30 {
-            let _ = client()
-                .post(format!("{}/1/upload", fake.uri()))
-                .header("X-CleverTap-Account-Id", fake.account_id())
-                .header("X-CleverTap-Passcode", fake.passcode())
-                .body(batch(&[event("x")]))
-                .send()
-                .await;
+            let _ = credentialed_post(&fake).send().await;
         }
         fake.journal().requests().into_iter().map(|e| e.fault).collect()
     }
@@ -214,12 +202,6 @@ async fn the_journal_serialises_under_chaos() {
 /// Sends `n` one-record uploads, whatever each answer (some faults drop the connection).
 async fn upload_one_record_each(fake: &FakeCleverTap, n: usize) {
     for _ in 0..n {
-        let _ = client()
-            .post(format!("{}/1/upload", fake.uri()))
-            .header("X-CleverTap-Account-Id", fake.account_id())
-            .header("X-CleverTap-Passcode", fake.passcode())
-            .body(batch(&[event("x")]))
-            .send()
-            .await;
+        let _ = credentialed_post(fake).send().await;
     }
 }
