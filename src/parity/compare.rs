@@ -165,23 +165,20 @@ mod tests {
         assert_eq!(compare("c", "514", &fake, &upstream), []);
     }
 
+    /// A partial answer whose one unprocessed record has `code`, `error` and `record`.
+    fn partial(code: u16, error: &str, record: &str) -> Observed {
+        let unprocessed = format!(r#"{{"status":"fail","code":{code},"error":"{error}","record":{record}}}"#);
+        observed(200, &format!(r#"{{"status":"partial","processed":1,"unprocessed":[{unprocessed}]}}"#))
+    }
+
     #[test]
     fn reports_each_aspect() {
-        let fake = observed(
-            200,
-            r#"{"status":"partial","processed":1,"unprocessed":[{"status":"fail","code":514,"error":"A.Skipped record number : 2","record":{}}]}"#,
-        );
-        let upstream = observed(
-            200,
-            r#"{"status":"partial","processed":1,"unprocessed":[{"status":"fail","code":515,"error":"B.Skipped record number : 2","record":"{}"}]}"#,
-        );
+        let fake = partial(514, "A.Skipped record number : 2", "{}");
+        let upstream = partial(515, "B.Skipped record number : 2", r#""{}""#);
         let aspects: Vec<String> =
             compare("c", "r", &fake, &upstream).into_iter().map(|d| d.aspect).collect();
         assert_eq!(aspects, ["body shape", "record 2: code", "record 2: text"]);
-        let moved = observed(
-            200,
-            r#"{"status":"partial","processed":1,"unprocessed":[{"status":"fail","code":514,"error":"A.Skipped record number : 1","record":{}}]}"#,
-        );
+        let moved = partial(514, "A.Skipped record number : 1", "{}");
         let aspects: Vec<String> = compare("c", "r", &fake, &moved).into_iter().map(|d| d.aspect).collect();
         assert_eq!(aspects, ["record 1: number", "record 2: number"]);
         let refused = observed(401, r#"{"status":"fail","error":"Invalid Credentials","code":401}"#);
