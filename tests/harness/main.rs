@@ -30,4 +30,5 @@ mod send;
 mod sender;
 mod snapshot_files;
 mod snapshots_cli;
+mod spawn;
 mod typed_journal;

@@ -8,6 +8,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
 use super::{WAIT, batch, client, event};
+use crate::spawn::{qc_harness, spawn_with_lines};
 
 struct Standalone {
     child: Child,
@@ -21,17 +22,8 @@ async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
 }
 
 async fn start(args: &[&str]) -> Standalone {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qc-harness"))
-        .arg("clevertap")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (child, mut lines) =
+        spawn_with_lines(qc_harness(&["clevertap", "--listen", "127.0.0.1:0"]).args(args));
     let banner = next_line(&mut lines).await;
     let uri = banner.strip_prefix("fake CleverTap listening on ").expect(&banner).to_string();
     for _ in 0..3 {
@@ -175,15 +167,8 @@ async fn standalone_serves_the_journal_under_chaos() {
 
 #[tokio::test]
 async fn quiet_still_prints_the_address_so_port_0_can_be_used() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qc-harness"))
-        .args(["clevertap", "--listen", "127.0.0.1:0", "--account-id", "ACC", "--passcode", "P1", "-q"])
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let args = ["clevertap", "--listen", "127.0.0.1:0", "--account-id", "ACC", "--passcode", "P1", "-q"];
+    let (mut child, mut lines) = spawn_with_lines(qc_harness(&args).stderr(Stdio::null()));
     let banner = next_line(&mut lines).await;
     let uri = banner.strip_prefix("fake CleverTap listening on http://").map(|a| format!("http://{a}"));
     let uri = uri.unwrap_or_else(|| panic!("the first line names the address: {banner:?}"));

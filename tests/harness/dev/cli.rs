@@ -1,13 +1,12 @@
 //! `qc-harness dev` as a user runs it: start-up time, Ctrl-C, bad input.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use qc_harness::relay::group_members;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use super::DEADLINE;
+use crate::spawn::{qc_harness, spawn_with_lines};
 
 const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
 const EXAMPLE: &str = "python3 examples/relays/python/relay.py";
@@ -15,15 +14,8 @@ const EXAMPLE: &str = "python3 examples/relays/python/relay.py";
 #[tokio::test]
 async fn dev_serves_the_page_and_ctrl_c_leaves_no_process_behind() {
     let started = Instant::now();
-    let mut child = Command::new(EXE)
-        .args(["dev", "--relay-cmd", EXAMPLE, "--listen", "127.0.0.1:0"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut command = qc_harness(&["dev", "--relay-cmd", EXAMPLE, "--listen", "127.0.0.1:0"]);
+    let (mut child, mut lines) = spawn_with_lines(command.current_dir(env!("CARGO_MANIFEST_DIR")));
     let find_url = async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.split_once("page ready at ").map(|(_, r)| r.to_string()) {
