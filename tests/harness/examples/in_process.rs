@@ -21,17 +21,11 @@ mod my_relay {
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::post;
-    use qc_harness::{Settings, WebhookEvent};
+    use qc_harness::WebhookEvent;
     use qc_harness::{map_event, upload_body};
 
-    /// What the relay needs; in production it comes from the environment.
-    pub struct Config {
-        pub clevertap_url: String,
-        pub account_id: String,
-        pub passcode: String,
-        pub token: String,
-        pub settings: Settings,
-    }
+    /// What the relay needs (in production: from the environment, `relay-contract.md` §1).
+    pub use qc_harness::relay::RelayLaunch as Config;
 
     /// The running relay; stops when dropped.
     pub struct Relay {
@@ -83,14 +77,9 @@ mod my_relay {
 }
 
 async fn start_relay_against(clevertap: &FakeCleverTap) -> my_relay::Relay {
-    my_relay::start(my_relay::Config {
-        clevertap_url: clevertap.uri(),
-        account_id: clevertap.account_id().to_string(),
-        passcode: clevertap.passcode().to_string(),
-        token: TOKEN.to_string(),
-        settings: qc_harness::Settings::default(),
-    })
-    .await
+    let launch = my_relay::Config::new(clevertap.uri(), qc_harness::Settings::default());
+    let (account_id, passcode) = (clevertap.account_id().to_string(), clevertap.passcode().to_string());
+    my_relay::start(my_relay::Config { token: TOKEN.to_string(), account_id, passcode, ..launch }).await
 }
 
 #[tokio::test]
