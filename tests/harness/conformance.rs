@@ -275,15 +275,12 @@ fn start_attached_reference_relay(
     relay_port: u16,
     clevertap_port: u16,
 ) -> std::process::Child {
+    let launch =
+        qc_harness::relay::RelayLaunch::new(format!("http://127.0.0.1:{clevertap_port}"), Default::default());
+    let launch = qc_harness::relay::RelayLaunch { token: "url-mode-token".to_string(), ..launch };
     Command::new(EXE)
         .arg("reference-relay")
-        .env("PORT", relay_port.to_string())
-        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap_port}"))
-        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
-        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
-        .env("CLEVERTAP_REGION", "eu1")
-        .env("QONVERSION_WEBHOOK_TOKEN", "url-mode-token")
-        .env("RELAY_SETTINGS", settings)
+        .envs(launch.environment(relay_port, settings))
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()

@@ -294,15 +294,12 @@ async fn a_relay_at_a_url_is_attached_and_keeps_its_own_settings() {
     let settings = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(settings.path(), qc_harness::Settings::default().to_json_pretty()).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relays/relay.py");
+    let launch =
+        qc_harness::relay::RelayLaunch::new(format!("http://127.0.0.1:{clevertap}"), Default::default());
+    let launch = qc_harness::relay::RelayLaunch { token: "url-token".to_string(), ..launch };
     let _relay = tokio::process::Command::new("python3")
         .arg(script)
-        .env("PORT", relay_port.to_string())
-        .env("CLEVERTAP_API_URL", format!("http://127.0.0.1:{clevertap}"))
-        .env("CLEVERTAP_ACCOUNT_ID", "TEST-ACC-000")
-        .env("CLEVERTAP_PASSCODE", "TEST-PASSCODE")
-        .env("CLEVERTAP_REGION", "eu1")
-        .env("QONVERSION_WEBHOOK_TOKEN", "url-token")
-        .env("RELAY_SETTINGS", settings.path())
+        .envs(launch.environment(relay_port, settings.path()))
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
