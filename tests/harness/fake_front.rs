@@ -55,6 +55,24 @@ fn read_answer(stream: &mut TcpStream, limit: Duration) -> Option<String> {
     }
 }
 
+/// Sends `fake` an upload head with `extra` header lines, then whatever `send_body` writes,
+/// and reads the answer within `limit` (on a blocking thread).
+async fn raw_upload(
+    fake: &FakeCleverTap,
+    extra: &str,
+    send_body: impl FnOnce(&mut TcpStream) + Send + 'static,
+    limit: Duration,
+) -> Option<String> {
+    let (addr, head) = (fake.address(), upload_head(fake, extra));
+    blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        send_body(&mut stream);
+        read_answer(&mut stream, limit)
+    })
+    .await
+}
+
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(work).await.unwrap()
 }
@@ -82,14 +100,9 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
 #[tokio::test]
 async fn a_declared_body_over_10_mib_gets_413_before_a_byte_of_it_is_sent() {
     let fake = FakeCleverTap::start().await;
-    let (addr, head) = (fake.address(), upload_head(&fake, "Content-Length: 300000000\r\n"));
-    let answer = blocking(move || {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.write_all(head.as_bytes()).unwrap();
-        read_answer(&mut stream, Duration::from_secs(5))
-    })
-    .await
-    .expect("no answer within 5 s: the fake waits for a 300 MB body");
+    let answer = raw_upload(&fake, "Content-Length: 300000000\r\n", |_| {}, Duration::from_secs(5))
+        .await
+        .expect("no answer within 5 s: the fake waits for a 300 MB body");
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains(r#""status":"fail""#) && answer.contains(r#""code":413"#), "{answer}");
     assert!(answer.contains("(300000000 bytes)"), "{answer}");
@@ -101,21 +114,19 @@ async fn a_declared_body_over_10_mib_gets_413_before_a_byte_of_it_is_sent() {
 #[tokio::test]
 async fn a_chunked_body_is_refused_once_past_10_mib_without_waiting_for_its_end() {
     let fake = FakeCleverTap::start().await;
-    let (addr, head) = (fake.address(), upload_head(&fake, "Transfer-Encoding: chunked\r\n"));
-    let answer = blocking(move || {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.write_all(head.as_bytes()).unwrap();
+    let eleven_mib_never_ending = |stream: &mut TcpStream| {
         let chunk = vec![b' '; 1 << 20];
         for _ in 0..11 {
             stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).unwrap();
             stream.write_all(&chunk).unwrap();
             stream.write_all(b"\r\n").unwrap();
         }
-        // The body never ends: a server that buffers to the end never answers.
-        read_answer(&mut stream, Duration::from_secs(15))
-    })
-    .await
-    .expect("no answer: the fake waits for the end of an endless body");
+    };
+    // The body never ends: a server that buffers to the end never answers.
+    let chunked = "Transfer-Encoding: chunked\r\n";
+    let answer = raw_upload(&fake, chunked, eleven_mib_never_ending, Duration::from_secs(15))
+        .await
+        .expect("no answer: the fake waits for the end of an endless body");
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains(r#""code":413"#), "{answer}");
     assert_eq!(fake.journal().requests()[0].status, 413);
