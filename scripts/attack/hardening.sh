@@ -72,6 +72,20 @@ mkdir -p snap; timeout 120 $Q run --variants default --checks none --snapshots s
 f=$(ls snap/*.snap 2>/dev/null | head -1)
 if [ -n "$f" ]; then rm -f "$f"; ln -s "$W/outside.txt" "$f.new"; timeout 120 $Q run --variants default --checks none --snapshots snap >/dev/null 2>&1; fi
 if [ "$(cat outside.txt)" != original ]; then say "symlink .snap.new written through" "DEFECT PRESENT (outside file overwritten)"; else say "symlink .snap.new written through" "fixed or not reproduced (outside file intact; snapshot file: ${f:-none})"; fi
+# 8b. a corrupt snapshot is an input error (exit 2, naming the file), and no case leaves the totals
+if [ -n "$f" ]; then
+  g=$(ls snap/*.snap | head -1); echo "not an insta snapshot" > "$g"
+  timeout 120 $Q run --variants default --checks none --snapshots snap --json c.json >co 2>ce; rc=$?
+  cases=$(python3 -c "import json;print(len(json.load(open('c.json'))['cases']))" 2>/dev/null || echo "?")
+  all=$(ls snap/*.snap | wc -l)
+  if [ $rc = 2 ] && grep -q "$(basename "$g")" co ce && [ "$cases" -ge "$all" ]; then say "corrupt snapshot" "fixed (exit 2, names the file, $cases cases in the report)"; else say "corrupt snapshot" "DEFECT PRESENT (exit $rc, $cases cases in the report for $all snapshots)"; fi
+fi
+
+# 8c. an early Ctrl-C exits 130
+# (job control on, so that the background run does not start with SIGINT ignored)
+set -m; $Q run --no-snapshots >/dev/null 2>&1 & ipid=$!; sleep 0.3; kill -INT $ipid; wait $ipid; rc=$?; set +m
+if [ "$rc" = 130 ]; then say "early Ctrl-C" "fixed (exit 130)"; else say "early Ctrl-C" "DEFECT PRESENT (exit $rc)"; fi
+
 # 9-13. the fake's front: readiness, header timeout, body limit, connection cap, out of descriptors
 python3 "$HERE/front.py" "$Q"
 cd /; rm -rf "$W"
