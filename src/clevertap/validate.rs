@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::view::View;
 use kinds::{check_profile, check_token};
 pub use kinds::{valid_email, valid_phone};
-use names::prohibited_char;
+use names::{has_prohibited_char, prohibited_char};
 pub use names::{is_restricted, normalise_event_name};
 
 mod kinds;
