@@ -179,6 +179,16 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError
     Ok(records)
 }
 
+/// How many records a whole-request refusal journals: the length of `d` when the envelope
+/// is valid, else 0 (as [`parse_envelope`] counts them, without parsing the records).
+pub(crate) fn record_count(body: &[u8]) -> usize {
+    let counted = (body.len() <= MAX_BODY_BYTES)
+        .then(|| std::str::from_utf8(body).ok())
+        .flatten()
+        .and_then(|text| stream::count_records(text).ok());
+    counted.unwrap_or_else(|| parse_envelope(body).map_or(0, |records| records.len()))
+}
+
 /// Benchmark hook, not API: answers an upload body as the fake does after auth, with the
 /// streaming pass (`streaming`) or with the whole-body `View` parse it replaced. Returns the
 /// answer text (or the envelope failure's).

@@ -69,8 +69,9 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answe
     }
 }
 
-/// The request as wiremock would have built it (the engine's input).
-fn engine_request(parts: &http::request::Parts, body: Bytes) -> Result<wiremock::Request, Closed> {
+/// The request as wiremock would have built it (the engine's input), without its body: the
+/// engine reads the body from the shared `Bytes` the front collected.
+fn engine_request(parts: &http::request::Parts) -> Result<wiremock::Request, Closed> {
     let text = match parts.uri.authority() {
         Some(_) => parts.uri.to_string(),
         None => format!("http://localhost{}", parts.uri),
@@ -80,18 +81,18 @@ fn engine_request(parts: &http::request::Parts, body: Bytes) -> Result<wiremock:
         url,
         method: parts.method.clone(),
         headers: parts.headers.clone(),
-        body: Vec::from(body),
+        body: Vec::new(),
     })
 }
 
 async fn upload(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Result<Answer, Closed> {
-    let request = engine_request(&parts, body)?;
+    let request = engine_request(&parts)?;
     let ticket = shared.engine.ticket();
     if ticket.drops_connection() {
-        shared.engine.record_drop_for(ticket, &request);
+        shared.engine.record_drop_for(ticket, &request, body);
         return Err(Closed("dropped by an injected fault".into()));
     }
-    let reply = shared.engine.answer_for(ticket, &request);
+    let reply = shared.engine.answer_for(ticket, &request, body);
     Ok(send_after_delay(reply, false).await)
 }
 
@@ -103,10 +104,10 @@ async fn too_large(
     text: &str,
 ) -> Result<Answer, Closed> {
     let reply = if is_upload {
-        let request = engine_request(&parts, Bytes::new())?;
+        let request = engine_request(&parts)?;
         let ticket = shared.engine.ticket();
         if ticket.drops_connection() {
-            shared.engine.record_drop_for(ticket, &request);
+            shared.engine.record_drop_for(ticket, &request, Bytes::new());
             return Err(Closed("dropped by an injected fault".into()));
         }
         shared.engine.refuse_for(ticket, &request, 413, text)
@@ -141,7 +142,7 @@ fn json_answer(status: u16, body: String) -> Answer {
 /// The journal endpoint, serialised on a thread of its own at a lower CPU priority (never on
 /// one that answers uploads, and yielding the CPU to them).
 async fn control_answer(shared: &Shared, parts: &http::request::Parts) -> Result<Answer, Closed> {
-    let request = engine_request(parts, Bytes::new())?;
+    let request = engine_request(parts)?;
     let engine = shared.engine.clone();
     let (done, reply) = tokio::sync::oneshot::channel();
     let work = move || {

@@ -10,8 +10,8 @@
 
 use super::scan::{Cursor, Next, Scalar, Scan, Token, Unsure};
 use super::{
-    MAX_KEY_CHARS, MAX_NESTING_LEVEL, MAX_RECORDS, MAX_VALUE_BYTES, Rules, has_prohibited_char, is_restricted,
-    usable_id, valid_email, valid_phone,
+    MAX_KEY_CHARS, MAX_NESTING_LEVEL, MAX_RECORDS, MAX_VALUE_BYTES, Rules, has_prohibited_char,
+    is_restricted, usable_id, valid_email, valid_phone,
 };
 
 /// Where one record lies in the body, and whether the pass proved it valid.
@@ -42,6 +42,41 @@ pub(crate) fn scan_upload(text: &str, rules: &Rules) -> Scan<Vec<Span>> {
         Some(records) if !records.is_empty() => Ok(records),
         _ => Err(Unsure),
     }
+}
+
+/// Counts the records of an upload body without checking them: `Ok` when the body is
+/// well-formed JSON with exactly one `d` array of 1 to [`MAX_RECORDS`] records (the count
+/// [`parse_envelope`](super::parse_envelope) would give); [`Unsure`] otherwise.
+pub(crate) fn count_records(text: &str) -> Scan<usize> {
+    let mut cursor = Cursor::new(text);
+    cursor.open(b'{')?;
+    let mut count = None;
+    let mut first = true;
+    while let Some(key) = cursor.key(&mut first)? {
+        match key.plain() {
+            Some("d") if count.is_none() => count = Some(count_items(&mut cursor)?),
+            Some(other) if other != "d" => cursor.skip()?,
+            _ => return Err(Unsure), // a second `d` (the last wins), or an escaped key
+        }
+    }
+    cursor.end()?;
+    match count {
+        Some(count @ 1..=MAX_RECORDS) => Ok(count),
+        _ => Err(Unsure),
+    }
+}
+
+fn count_items(cursor: &mut Cursor) -> Scan<usize> {
+    if cursor.next()? != Next::Array {
+        return Err(Unsure);
+    }
+    cursor.open(b'[')?;
+    let (mut first, mut count) = (true, 0);
+    while cursor.item(&mut first)? {
+        cursor.skip()?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// Bytes per record assumed to size the span list (one allocation for typical bodies).
