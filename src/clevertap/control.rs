@@ -67,12 +67,26 @@ fn parse_bool(text: &str) -> Option<bool> {
 /// The entries as pretty JSON, built one at a time (only one parsed entry alive at once).
 fn serialise_whole(entries: &[Arc<Stored>]) -> String {
     let mut out = Vec::with_capacity(entries.len() * 1024);
-    let mut serializer = serde_json::Serializer::pretty(&mut out);
-    let each = entries.iter().map(|e| e.entry(true));
-    match serde::Serializer::collect_seq(&mut serializer, each) {
+    match write_whole(entries, &mut out) {
         Ok(()) => String::from_utf8(out).unwrap_or_default(),
         Err(e) => format!(r#"{{"error":"cannot serialise the journal: {e}"}}"#),
     }
+}
+
+/// Writes the whole-journal answer (pretty JSON) for `entries` to `out`, one entry at a time.
+pub(crate) fn write_whole(entries: &[Arc<Stored>], out: impl std::io::Write) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::pretty(out);
+    serde::Serializer::collect_seq(&mut serializer, entries.iter().map(|e| e.entry(true)))
+}
+
+/// The entries a `GET` of the whole journal (no `since`, no `limit`) serves, as shared handles
+/// copied under the journal's lock; `None` for any other request (answered by [`answer`]).
+pub(crate) fn whole_journal(engine: &Engine, method: &Method, url: &Url) -> Option<Vec<Arc<Stored>>> {
+    if !matches!(method.as_str(), "GET" | "HEAD") {
+        return None;
+    }
+    let query = parse_query(url).ok().filter(|query| !query.paged)?;
+    Some(engine.journal.page(query.since, query.limit))
 }
 
 /// A page as compact JSON: entries until [`PAGE_BYTES`] is reached (at least one); returns

@@ -17,6 +17,7 @@
 mod accept;
 mod body;
 mod forward;
+mod read;
 mod service;
 mod shard;
 
