@@ -4,9 +4,10 @@
 //! The whole journal (no `since`/`limit`) is **streamed**: the thread serialises it entry by
 //! entry into chunks of [`CHUNK_BYTES`] and hands each to the connection through a channel of
 //! [`CHUNKS_AHEAD`] chunks, waiting while it is full. So a read of hundreds of MB never builds
-//! its answer in memory, never holds the journal's lock (the entries are shared handles copied
-//! under it first), and the connection's thread only ever writes one chunk at a time between
-//! the requests it serves.
+//! its answer in memory, and the connection's thread only ever writes one chunk at a time
+//! between the requests it serves. The entries are shared handles copied under the journal's
+//! lock on the connection's thread, before the low-priority thread starts: that thread never
+//! holds a lock an upload needs.
 
 use std::convert::Infallible;
 use std::io;
@@ -21,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Shared;
 use super::service::{Answer, Closed, engine_request, json_answer};
 use crate::clevertap::answer::CONTENT_TYPE;
-use crate::clevertap::control::{self, ControlAnswer};
+use crate::clevertap::control::{self, ControlAnswer, Read};
 use crate::clevertap::journal::Stored;
 
 /// Bytes of JSON per streamed chunk.
@@ -38,13 +39,21 @@ enum First {
 /// The journal endpoint's answer (see the module docs).
 pub(super) async fn control_answer(shared: &Shared, parts: &http::request::Parts) -> Result<Answer, Closed> {
     let request = engine_request(parts)?;
-    let engine = shared.engine.clone();
+    // The journal's lock is taken here, at normal priority, and never on the low-priority
+    // thread: held there, a busy machine could keep it off the CPU while uploads wait for it.
+    let read = match control::prepare(&shared.engine, &request.method, &request.url) {
+        Read::Done(reply) => return Ok(whole_answer(reply)),
+        read => read,
+    };
     let (done, first) = oneshot::channel();
     let work = move || {
         lower_this_threads_priority();
-        match control::whole_journal(&engine, &request.method, &request.url) {
-            Some(entries) => stream_whole(&entries, done),
-            None => drop(done.send(First::Whole(control::answer(&engine, &request.method, &request.url)))),
+        match read {
+            Read::Whole(entries) => stream_whole(&entries, done),
+            Read::Page { entries, since, records } => {
+                drop(done.send(First::Whole(control::page_answer(&entries, since, records))))
+            }
+            Read::Done(reply) => drop(done.send(First::Whole(reply))),
         }
     };
     let thread = std::thread::Builder::new().name("fake-ct-journal".into()).spawn(work);
