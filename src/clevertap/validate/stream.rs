@@ -279,7 +279,8 @@ impl Facts<'_> {
 /// A property key that passes the key rules (512).
 fn valid_key(key: Token) -> bool {
     key.plain().is_some_and(|key| {
-        !has_prohibited_char(key) && !(key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS)
+        let too_long = key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS;
+        !too_long && !has_prohibited_char(key)
     })
 }
 
