@@ -93,7 +93,8 @@ def main():
         loads[name] = f"{start_load:.1f} to {os.getloadavg()[0]:.1f}"
     stop.set()
     thread.join()
-    rss = int([l for l in open(f"/proc/{fake.pid}/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+    status = {l.split(":")[0]: l.split()[1] for l in open(f"/proc/{fake.pid}/status") if l.startswith("Vm")}
+    rss, peak = int(status["VmRSS"]) // 1024, int(status["VmHWM"]) // 1024
     fake.terminate()
     fake.wait()
     print("| phase | uploads | p50 ms | p99 ms | worst ms | journal reads | slowest read | load average |")
@@ -104,7 +105,7 @@ def main():
         count, size, slowest = reads.get(name, [0, 0, 0.0])
         what, slow = ("none", "-") if name == "baseline" else (f"{count}, {size / 1e6:.0f} MB", f"{slowest * 1000:.0f} ms")
         print(f"| {name} | {len(values)} | {p(0.5):.1f} | {p(0.99):.1f} | {values[-1] * 1000:.1f} | {what} | {slow} | {loads[name]} |")
-    print(f"RSS at the end: {rss} MiB")
+    print(f"RSS at the end: {rss} MiB, peak {peak} MiB")
 
 
 main()
