@@ -26,6 +26,7 @@ pub use kinds::{valid_email, valid_phone};
 use names::{has_prohibited_char, prohibited_char};
 pub use names::{is_restricted, normalise_event_name};
 
+mod count;
 mod kinds;
 mod names;
 mod nested;
@@ -185,7 +186,7 @@ pub(crate) fn record_count(body: &[u8]) -> usize {
     let counted = (body.len() <= MAX_BODY_BYTES)
         .then(|| std::str::from_utf8(body).ok())
         .flatten()
-        .and_then(|text| stream::count_records(text).ok());
+        .and_then(|text| count::count_records(text).ok());
     counted.unwrap_or_else(|| parse_envelope(body).map_or(0, |records| records.len()))
 }
 
