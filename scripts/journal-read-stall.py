@@ -4,11 +4,13 @@
 Starts `qc-harness clevertap -q` (the binary given as the first argument), keeps one
 keep-alive client uploading 1000-record batches for the whole run, and meanwhile reads the
 journal: first nothing (baseline), then every page (`?since=&limit=100`), then the whole
-journal at once. Prints the worst and the 99th-percentile upload latency of each phase.
+journal at once. Prints the median, 99th-percentile and worst upload latency of each phase,
+the reads made, the slowest read, and the load average when each phase started and ended
+(on a shared machine the phase without reads shows what the machine itself adds).
 
     scripts/journal-read-stall.py target/release/qc-harness [SECONDS_PER_PHASE]
 """
-import http.client, json, socket, subprocess, sys, threading, time
+import http.client, json, os, socket, subprocess, sys, threading, time
 
 EXE = sys.argv[1]
 PHASE = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
@@ -62,9 +64,11 @@ def main():
 
     thread = threading.Thread(target=uploader)
     thread.start()
-    reads = {"paged": [0, 0], "whole": [0, 0]}
+    reads = {"paged": [0, 0, 0.0], "whole": [0, 0, 0.0]}
+    loads = {}
     for name in ["baseline", "paged", "whole"]:
         phase[0] = name
+        start_load = os.getloadavg()[0]
         end = time.time() + PHASE
         while time.time() < end:
             if name == "baseline":
@@ -72,29 +76,36 @@ def main():
             elif name == "paged":
                 since = "0"
                 while time.time() < end:
+                    began = time.perf_counter()
                     nxt, size = read(f"/__harness/requests?since={since}&limit=100&records=true")
                     reads["paged"][0] += 1
                     reads["paged"][1] += size
+                    reads["paged"][2] = max(reads["paged"][2], time.perf_counter() - began)
                     if nxt == since:
                         break
                     since = nxt
             else:
+                began = time.perf_counter()
                 _, size = read("/__harness/requests")
                 reads["whole"][0] += 1
                 reads["whole"][1] += size
+                reads["whole"][2] = max(reads["whole"][2], time.perf_counter() - began)
+        loads[name] = f"{start_load:.1f} to {os.getloadavg()[0]:.1f}"
     stop.set()
     thread.join()
-    rss = int([l for l in open(f"/proc/{fake.pid}/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+    status = {l.split(":")[0]: l.split()[1] for l in open(f"/proc/{fake.pid}/status") if l.startswith("Vm")}
+    rss, peak = int(status["VmRSS"]) // 1024, int(status["VmHWM"]) // 1024
     fake.terminate()
     fake.wait()
-    print(f"| phase | uploads | p50 ms | p99 ms | worst ms | journal read |")
-    print(f"|---|--:|--:|--:|--:|---|")
+    print("| phase | uploads | p50 ms | p99 ms | worst ms | journal reads | slowest read | load average |")
+    print("|---|--:|--:|--:|--:|---|--:|---|")
     for name in ["baseline", "paged", "whole"]:
         values = sorted(latencies.get(name, [0]))
         p = lambda q: values[min(len(values) - 1, int(q * len(values)))] * 1000
-        what = "-" if name == "baseline" else f"{reads[name][0]} reads, {reads[name][1] / 1e6:.0f} MB"
-        print(f"| {name} | {len(values)} | {p(0.5):.1f} | {p(0.99):.1f} | {values[-1] * 1000:.1f} | {what} |")
-    print(f"RSS at the end: {rss} MiB")
+        count, size, slowest = reads.get(name, [0, 0, 0.0])
+        what, slow = ("none", "-") if name == "baseline" else (f"{count}, {size / 1e6:.0f} MB", f"{slowest * 1000:.0f} ms")
+        print(f"| {name} | {len(values)} | {p(0.5):.1f} | {p(0.99):.1f} | {values[-1] * 1000:.1f} | {what} | {slow} | {loads[name]} |")
+    print(f"RSS at the end: {rss} MiB, peak {peak} MiB")
 
 
 main()

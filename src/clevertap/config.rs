@@ -267,7 +267,7 @@ impl FakeCleverTapBuilder {
     }
 
     /// Threads that serve requests (default 1; `qc-harness clevertap` uses 2). With more than
-    /// one, uploads are answered on a multi-threaded runtime.
+    /// one, connections are handed out to the threads in turn, each served on one.
     pub fn threads(mut self, threads: usize) -> Self {
         self.config.front.threads = threads.clamp(1, 64);
         self

@@ -8,9 +8,10 @@
 //! ends early past [`PAGE_BYTES`] (1 MiB). The answer carries `x-qc-next-since`: the `since` of the
 //! next page (the last seq served, or `since` itself when nothing was new).
 //!
-//! The journal is serialised one entry at a time from shared handles copied under its lock,
-//! so a read never blocks an upload's append, and the front runs it on a blocking thread, so
-//! it never holds a thread that answers uploads. Pages still bound the memory of one answer.
+//! [`prepare`] copies the shared handles a read needs under the journal's lock (the caller's
+//! thread); the entries are then serialised one at a time, and the front does that on a
+//! low-priority thread of its own and streams the whole journal (`front/read.rs`). Pages
+//! still bound the memory of one answer.
 
 use std::sync::Arc;
 
@@ -64,15 +65,11 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// The entries as pretty JSON, built one at a time (only one parsed entry alive at once).
-fn serialise_whole(entries: &[Arc<Stored>]) -> String {
-    let mut out = Vec::with_capacity(entries.len() * 1024);
-    let mut serializer = serde_json::Serializer::pretty(&mut out);
-    let each = entries.iter().map(|e| e.entry(true));
-    match serde::Serializer::collect_seq(&mut serializer, each) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(e) => format!(r#"{{"error":"cannot serialise the journal: {e}"}}"#),
-    }
+/// Writes the whole-journal answer (pretty JSON) for `entries` to `out`, one entry at a time
+/// (only one parsed entry alive at once).
+pub(crate) fn write_whole(entries: &[Arc<Stored>], out: impl std::io::Write) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::pretty(out);
+    serde::Serializer::collect_seq(&mut serializer, entries.iter().map(|e| e.entry(true)))
 }
 
 /// A page as compact JSON: entries until [`PAGE_BYTES`] is reached (at least one); returns
@@ -115,32 +112,54 @@ impl ControlAnswer {
     }
 }
 
-fn get(engine: &Engine, url: &Url) -> ControlAnswer {
-    let query = match parse_query(url) {
-        Ok(query) => query,
-        Err(error) => return ControlAnswer::json(400, serde_json::json!({ "error": error }).to_string()),
-    };
-    let page = engine.journal.page(query.since, query.limit);
-    let (body, last) = if query.paged {
-        serialise_page(&page, query.records)
-    } else {
-        (serialise_whole(&page), page.last().map(|e| e.seq()))
-    };
-    ControlAnswer { next_since: Some(last.unwrap_or(query.since)), ..ControlAnswer::json(200, body) }
+/// A request to the control path, with the journal's entries it needs already taken.
+pub(crate) enum Read {
+    /// Answered already (`DELETE`, a bad query, another method).
+    Done(ControlAnswer),
+    /// A page: these entries, compact JSON.
+    Page {
+        /// The entries after `since`, at most `limit`.
+        entries: Vec<Arc<Stored>>,
+        /// The `since` asked for.
+        since: u64,
+        /// Whether records were asked for.
+        records: bool,
+    },
+    /// The whole journal (pretty JSON, records included).
+    Whole(Vec<Arc<Stored>>),
 }
 
-/// Answers a request to the control path (blocking: serialising a large journal takes time).
-pub(crate) fn answer(engine: &Engine, method: &Method, url: &Url) -> ControlAnswer {
+/// Takes what a request to the control path needs from the journal (shared handles copied
+/// under its lock), or answers it outright. Cheap: the serialising is left to the caller.
+pub(crate) fn prepare(engine: &Engine, method: &Method, url: &Url) -> Read {
     match method.as_str() {
-        "GET" | "HEAD" => get(engine, url),
+        "GET" | "HEAD" => match parse_query(url) {
+            Ok(query) => {
+                let entries = engine.journal.page(query.since, query.limit);
+                if query.paged {
+                    Read::Page { entries, since: query.since, records: query.records }
+                } else {
+                    Read::Whole(entries)
+                }
+            }
+            Err(error) => {
+                Read::Done(ControlAnswer::json(400, serde_json::json!({ "error": error }).to_string()))
+            }
+        },
         "DELETE" => {
             let cleared = engine.journal.len();
             engine.reset(false);
-            ControlAnswer::json(200, format!(r#"{{"cleared":{cleared}}}"#))
+            Read::Done(ControlAnswer::json(200, format!(r#"{{"cleared":{cleared}}}"#)))
         }
-        _ => ControlAnswer {
+        _ => Read::Done(ControlAnswer {
             allow: Some("GET, DELETE"),
             ..ControlAnswer::json(405, r#"{"error":"use GET or DELETE"}"#.to_string())
-        },
+        }),
     }
+}
+
+/// A page's answer: `entries` as compact JSON, with the next `since`.
+pub(crate) fn page_answer(entries: &[Arc<Stored>], since: u64, records: bool) -> ControlAnswer {
+    let (body, last) = serialise_page(entries, records);
+    ControlAnswer { next_since: Some(last.unwrap_or(since)), ..ControlAnswer::json(200, body) }
 }

@@ -88,7 +88,7 @@ pub(crate) struct Engine {
 /// What processing a request produced, before it goes to the journal.
 struct Processed {
     reply: Reply,
-    outcomes: Vec<RecordOutcome>,
+    outcomes: Outcomes,
     in_flight: usize,
 }
 
@@ -204,27 +204,28 @@ impl Engine {
 
     /// Journals a dropped connection (the client gets no response).
     pub(crate) fn record_drop(&self, request: &Request) {
-        self.record_drop_for(self.take_ticket(), request);
+        self.record_drop_for(self.take_ticket(), request, Bytes::copy_from_slice(&request.body));
     }
 
-    /// [`record_drop`](Self::record_drop) with the ticket the caller holds.
-    pub(crate) fn record_drop_for(&self, ticket: Ticket, request: &Request) {
-        let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
-        let outcomes = vec![RecordOutcome::Rejected { status: 0 }; count];
+    /// [`record_drop`](Self::record_drop) with the ticket the caller holds; `body` is the
+    /// request's body (kept by the journal as it is, shared).
+    pub(crate) fn record_drop_for(&self, ticket: Ticket, request: &Request, body: Bytes) {
+        let outcomes = Outcomes::rejected(0, validate::record_count(&body));
         let processed = Processed { reply: Reply::now(0, String::new()), outcomes, in_flight: 0 };
-        self.journal_in_turn(&ticket, request, processed);
+        self.journal_in_turn(&ticket, request, body, processed);
     }
 
     /// Answers an upload (or any other request) and journals it.
     pub(crate) fn answer(&self, request: &Request) -> Reply {
-        self.answer_for(self.take_ticket(), request)
+        self.answer_for(self.take_ticket(), request, Bytes::copy_from_slice(&request.body))
     }
 
-    /// [`answer`](Self::answer) with the ticket the caller holds.
-    pub(crate) fn answer_for(&self, ticket: Ticket, request: &Request) -> Reply {
-        let processed = self.process(&ticket, request);
+    /// [`answer`](Self::answer) with the ticket the caller holds; `body` is the request's body
+    /// (`request.body` is not read), kept by the journal as it is, shared.
+    pub(crate) fn answer_for(&self, ticket: Ticket, request: &Request, body: Bytes) -> Reply {
+        let processed = self.process(&ticket, request, &body);
         let reply = processed.reply.clone();
-        self.journal_in_turn(&ticket, request, processed);
+        self.journal_in_turn(&ticket, request, body, processed);
         reply
     }
 
@@ -241,20 +242,20 @@ impl Engine {
             };
             Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) }
         });
-        let processed = Processed { reply: reply.clone(), outcomes: Vec::new(), in_flight: 0 };
-        self.journal_in_turn(&ticket, request, processed);
+        let processed = Processed { reply: reply.clone(), outcomes: Outcomes::none(), in_flight: 0 };
+        self.journal_in_turn(&ticket, request, Bytes::new(), processed);
         reply
     }
 
     /// Journals after every lower request number (see [`Order`]).
-    fn journal_in_turn(&self, ticket: &Ticket, request: &Request, processed: Processed) {
-        let stored = journal_entry(ticket, request, processed);
+    fn journal_in_turn(&self, ticket: &Ticket, request: &Request, body: Bytes, processed: Processed) {
+        let stored = journal_entry(ticket, request, body, processed);
         self.order.in_turn(ticket.generation, ticket.seq, || self.journal.push_stored(stored));
     }
 
-    fn process(&self, ticket: &Ticket, request: &Request) -> Processed {
+    fn process(&self, ticket: &Ticket, request: &Request, body: &[u8]) -> Processed {
         if let Some(reply) = fault_reply(ticket.fault.as_ref()) {
-            return rejected_whole(request, reply, 0);
+            return rejected_whole(body, reply, 0);
         }
         // Capped so that `arrival + latency` cannot overflow whatever a library user configured.
         let latency = (self.lock().latency.saturating_add(fault_delay(ticket.fault.as_ref())))
@@ -266,26 +267,26 @@ impl Engine {
                 (404, "Not Found")
             };
             let reply = Reply { delay: latency, ..Reply::now(status, answer::failure(error, status)) };
-            return rejected_whole(request, reply, 0);
+            return rejected_whole(body, reply, 0);
         }
         let account = match self.authenticate(request) {
             Ok(account) => account,
             Err(error) => {
                 let reply = Reply { delay: latency, ..Reply::now(401, answer::failure(error, 401)) };
-                return rejected_whole(request, reply, 0);
+                return rejected_whole(body, reply, 0);
             }
         };
         let Some(in_flight) = self.enter(&account.id, ticket.arrival, latency) else {
             let in_flight = self.max_concurrency + 1;
             let reply = Reply::now(429, answer::failure(answer::TOO_MANY_CONCURRENT, 429));
-            return rejected_whole(request, reply, in_flight);
+            return rejected_whole(body, reply, in_flight);
         };
-        let upload = match Upload::read(&request.body, &self.rules) {
+        let upload = match Upload::read(body, &self.rules) {
             Ok(upload) => upload,
             Err(e) => {
                 let reply =
                     Reply { delay: latency, ..Reply::now(e.status, answer::failure(&e.error, e.status)) };
-                return rejected_whole(request, reply, in_flight);
+                return rejected_whole(body, reply, in_flight);
             }
         };
         let partial = match &ticket.fault {
@@ -348,21 +349,25 @@ fn fault_delay(fault: Option<&Fault>) -> Duration {
     }
 }
 
-/// A whole-request refusal: every parseable record gets `Rejected`.
-fn rejected_whole(request: &Request, reply: Reply, in_flight: usize) -> Processed {
-    let count = validate::parse_envelope(&request.body).map_or(0, |records| records.len());
-    let outcomes = vec![RecordOutcome::Rejected { status: reply.status }; count];
+/// A whole-request refusal: every record of a valid envelope gets `Rejected` (counted by the
+/// streaming pass, without parsing them).
+fn rejected_whole(body: &[u8], reply: Reply, in_flight: usize) -> Processed {
+    let outcomes = Outcomes::rejected(reply.status, validate::record_count(body));
     Processed { reply, outcomes, in_flight }
 }
 
-fn outcomes_of(results: &[RecordResult]) -> Vec<RecordOutcome> {
+/// The outcomes of answered records: one shared `Processed` when all were (no list built).
+fn outcomes_of(results: &[RecordResult]) -> Outcomes {
+    if results.iter().all(Result::is_ok) {
+        return Outcomes::all_processed(results.len());
+    }
     let outcome = |(i, result): (usize, &RecordResult)| match result {
         Ok(()) => RecordOutcome::Processed,
         Err((code, message)) => {
             RecordOutcome::Unprocessed { code: *code, error: answer::skipped_text(message, i + 1) }
         }
     };
-    results.iter().enumerate().map(outcome).collect()
+    Outcomes::from_vec(results.iter().enumerate().map(outcome).collect())
 }
 
 /// Request headers with lower-case names; the passcode redacted.
@@ -389,7 +394,7 @@ fn is_dry_run(request: &Request) -> bool {
     request.url.query_pairs().any(|(k, v)| k == "dryRun" && (v == "1" || v.eq_ignore_ascii_case("true")))
 }
 
-fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> Stored {
+fn journal_entry(ticket: &Ticket, request: &Request, body: Bytes, processed: Processed) -> Stored {
     let headers = redacted_headers(request);
     let meta = JournalEntry {
         seq: ticket.seq,
@@ -410,5 +415,5 @@ fn journal_entry(ticket: &Ticket, request: &Request, processed: Processed) -> St
         in_flight: processed.in_flight,
         dry_run: is_dry_run(request),
     };
-    Stored::new(meta, Bytes::copy_from_slice(&request.body), Outcomes::from_vec(processed.outcomes))
+    Stored::new(meta, body, processed.outcomes)
 }

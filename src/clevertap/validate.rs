@@ -23,9 +23,10 @@ use serde_json::Value;
 use super::view::View;
 use kinds::{check_profile, check_token};
 pub use kinds::{valid_email, valid_phone};
-use names::prohibited_char;
+use names::{has_prohibited_char, prohibited_char};
 pub use names::{is_restricted, normalise_event_name};
 
+mod count;
 mod kinds;
 mod names;
 mod nested;
@@ -177,6 +178,16 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Result<Vec<View<'_>>, EnvelopeError
         });
     }
     Ok(records)
+}
+
+/// How many records a whole-request refusal journals: the length of `d` when the envelope
+/// is valid, else 0 (as [`parse_envelope`] counts them, without parsing the records).
+pub(crate) fn record_count(body: &[u8]) -> usize {
+    let counted = (body.len() <= MAX_BODY_BYTES)
+        .then(|| std::str::from_utf8(body).ok())
+        .flatten()
+        .and_then(|text| count::count_records(text).ok());
+    counted.unwrap_or_else(|| parse_envelope(body).map_or(0, |records| records.len()))
 }
 
 /// Benchmark hook, not API: answers an upload body as the fake does after auth, with the

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use super::shard::Shards;
 use super::{Health, Shared, service};
 
 /// How long accepting may fail without a success before the fake is marked dead.
@@ -32,6 +33,7 @@ pub(super) struct Accepting {
     pub(super) connections: Arc<Semaphore>,
     pub(super) health: watch::Sender<Health>,
     pub(super) retry_for: Duration,
+    pub(super) shards: Shards,
 }
 
 /// A run of consecutive accept errors.
@@ -42,7 +44,7 @@ struct Failing {
 
 impl Accepting {
     /// Accepts until the fake is marked dead (or the task is dropped).
-    pub(super) async fn run(self) {
+    pub(super) async fn run(mut self) {
         let mut failing: Option<Failing> = None;
         loop {
             let Ok(permit) = self.connections.clone().acquire_owned().await else { return };
@@ -92,10 +94,10 @@ impl Accepting {
         // `self.listener` drops here: new connections are refused instead of queued.
     }
 
-    fn serve(&self, stream: TcpStream, permit: OwnedSemaphorePermit) {
+    fn serve(&mut self, stream: TcpStream, permit: OwnedSemaphorePermit) {
         let _ = stream.set_nodelay(true);
         let shared = self.shared.clone();
-        tokio::spawn(async move {
+        self.shards.serve(stream, move |stream| async move {
             service::serve_connection(stream, shared).await;
             drop(permit);
         });

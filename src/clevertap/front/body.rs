@@ -1,5 +1,9 @@
 //! Reading a request body up to [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES).
 //!
+//! The body is copied once, out of hyper's read buffer into a buffer of its own size (a frame
+//! of hyper's is a slice of a buffer that can be much larger). The engine validates that copy
+//! and the journal keeps it, shared: the journal's byte budget counts what it really holds.
+//!
 //! A declared `Content-Length` over the limit is refused before a byte of the body is read;
 //! a chunked body is read until it passes the limit, then keeping stops. Either way the
 //! caller answers 413 and closes the connection, and the rest of the body is [`discard`]ed
@@ -46,17 +50,14 @@ pub(super) async fn read_limited(
             if buffer.len() + data.len() > limit {
                 return Err(BodyError::TooLarge { declared: None, rest: body });
             }
-            if buffer.is_empty() && capacity == 0 && body_is_done(&body) {
-                return Ok(data); // one frame: no copy
-            }
             buffer.extend_from_slice(&data);
         }
     }
+    if buffer.capacity() > buffer.len() + buffer.len() / 8 + 64 {
+        // An undeclared length grew the buffer: keep an exact copy instead.
+        return Ok(Bytes::copy_from_slice(&buffer));
+    }
     Ok(buffer.freeze())
-}
-
-fn body_is_done(body: &Incoming) -> bool {
-    hyper::body::Body::is_end_stream(body)
 }
 
 /// The 413 text: the declared size when known (as the envelope check words it).

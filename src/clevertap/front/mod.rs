@@ -10,13 +10,16 @@
 //! off and retries on errors such as "too many open files" and marks the fake dead (see
 //! [`Health`]) only after [`FrontLimits::accept_retry_for`] of failures; a header read timeout;
 //! a cap on open connections; a body limit answered with HTTP 413 without reading the body.
-//! It runs on its own thread with its own runtime (one thread, or a multi-threaded runtime
-//! with [`FrontLimits::threads`] workers), so a caller's runtime never starves it.
+//! It runs on its own threads with their own runtimes, so a caller's runtime never starves it:
+//! [`FrontLimits::threads`] threads, each a current-thread runtime that serves the connections
+//! handed to it from start to end ([`shard`]), so a request never wakes another thread.
 
 mod accept;
 mod body;
 mod forward;
+mod read;
 mod service;
+mod shard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -65,7 +68,7 @@ pub struct FrontLimits {
     pub header_timeout: Duration,
     /// How long accepting may keep failing before the fake is marked dead.
     pub accept_retry_for: Duration,
-    /// Worker threads: 1 is a current-thread runtime, more a multi-threaded one.
+    /// Threads that serve connections (each connection stays on one of them).
     pub threads: usize,
 }
 
@@ -92,10 +95,12 @@ pub(crate) struct Shared {
 pub(crate) struct Front {
     health: watch::Receiver<Health>,
     _stop: oneshot::Sender<()>,
+    /// Dropped with the front: the other threads' runtimes stop.
+    _shards_stop: watch::Sender<()>,
 }
 
 impl Front {
-    /// Starts serving `listener` (already bound) on a new thread; returns once the accept
+    /// Starts serving `listener` (already bound) on new threads; returns once the accept
     /// loop runs.
     pub(crate) async fn spawn(
         listener: std::net::TcpListener,
@@ -104,11 +109,16 @@ impl Front {
         limits: FrontLimits,
     ) -> Result<Front> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        let runtime = runtime(limits.threads).map_err(|e| front_error("cannot start its runtime", e))?;
+        let runtime = current_thread().map_err(|e| front_error("cannot start its runtime", e))?;
         listener.set_nonblocking(true).map_err(|e| front_error("cannot use its listener", e))?;
         let (health_tx, health) = watch::channel(Health::Serving);
         let (stop, stopped) = oneshot::channel();
         let (ready_tx, ready) = oneshot::channel();
+        let (shards_stop, shards_stopped) = watch::channel(());
+        let others = (1..limits.threads.max(1))
+            .map(|n| shard::Shard::spawn(format!("fake-ct-front-{port}-{n}"), shards_stopped.clone()))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| front_error("cannot start its threads", e))?;
         let header_timeout = limits.header_timeout;
         let shared = Arc::new(Shared { engine, wiremock, header_timeout, client: forward::client() });
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -127,6 +137,7 @@ impl Front {
                         connections,
                         health: health_tx,
                         retry_for: limits.accept_retry_for,
+                        shards: shard::Shards::new(others),
                     };
                     tokio::select! {
                         () = accepting.run() => {}
@@ -137,7 +148,7 @@ impl Front {
             })
             .map_err(|e| front_error("cannot start its thread", e))?;
         match ready.await {
-            Ok(Ok(())) => Ok(Front { health, _stop: stop }),
+            Ok(Ok(())) => Ok(Front { health, _stop: stop, _shards_stop: shards_stop }),
             Ok(Err(e)) => Err(front_error("cannot use its listener", e)),
             Err(_) => Err(Error::Network("fake CleverTap: its server thread ended at start".into())),
         }
@@ -154,16 +165,9 @@ impl Front {
     }
 }
 
-fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("fake-ct-worker")
-            .enable_all()
-            .build()
-    }
+/// A runtime for one thread of the front: each serves its connections alone, start to end.
+fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 fn front_error(what: &str, e: std::io::Error) -> Error {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -15,16 +15,18 @@ use wiremock::http::Url;
 
 use super::body::{BodyError, discard, read_limited, too_large_text};
 use super::forward::forward;
+use super::read::control_answer;
 use super::{MAX_BODY_BYTES, Shared};
 use crate::clevertap::answer::{self, CONTENT_TYPE};
-use crate::clevertap::control;
 use crate::clevertap::engine::{CONTROL_PATH, Reply, UPLOAD_PATH};
 
-type Answer = Response<Full<Bytes>>;
+/// An answer's body: whole, or streamed (the journal).
+pub(super) type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, std::convert::Infallible>;
+pub(super) type Answer = Response<Body>;
 
 /// Why a connection is closed without an answer (an injected `drop`, a broken body).
 #[derive(Debug)]
-pub(super) struct Closed(String);
+pub(super) struct Closed(pub(super) String);
 
 impl std::fmt::Display for Closed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,13 +66,14 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answe
     }
     let to = shared.wiremock;
     match forward(&shared.client, to, parts, body).await {
-        Ok(answer) => Ok(answer),
+        Ok(answer) => Ok(answer.map(BodyExt::boxed_unsync)),
         Err(e) => Err(Closed(format!("wiremock gave no answer: {}", e.0))),
     }
 }
 
-/// The request as wiremock would have built it (the engine's input).
-fn engine_request(parts: &http::request::Parts, body: Bytes) -> Result<wiremock::Request, Closed> {
+/// The request as wiremock would have built it (the engine's input), without its body: the
+/// engine reads the body from the shared `Bytes` the front collected.
+pub(super) fn engine_request(parts: &http::request::Parts) -> Result<wiremock::Request, Closed> {
     let text = match parts.uri.authority() {
         Some(_) => parts.uri.to_string(),
         None => format!("http://localhost{}", parts.uri),
@@ -80,18 +83,18 @@ fn engine_request(parts: &http::request::Parts, body: Bytes) -> Result<wiremock:
         url,
         method: parts.method.clone(),
         headers: parts.headers.clone(),
-        body: Vec::from(body),
+        body: Vec::new(),
     })
 }
 
 async fn upload(shared: &Shared, parts: http::request::Parts, body: Bytes) -> Result<Answer, Closed> {
-    let request = engine_request(&parts, body)?;
+    let request = engine_request(&parts)?;
     let ticket = shared.engine.ticket();
     if ticket.drops_connection() {
-        shared.engine.record_drop_for(ticket, &request);
+        shared.engine.record_drop_for(ticket, &request, body);
         return Err(Closed("dropped by an injected fault".into()));
     }
-    let reply = shared.engine.answer_for(ticket, &request);
+    let reply = shared.engine.answer_for(ticket, &request, body);
     Ok(send_after_delay(reply, false).await)
 }
 
@@ -103,10 +106,10 @@ async fn too_large(
     text: &str,
 ) -> Result<Answer, Closed> {
     let reply = if is_upload {
-        let request = engine_request(&parts, Bytes::new())?;
+        let request = engine_request(&parts)?;
         let ticket = shared.engine.ticket();
         if ticket.drops_connection() {
-            shared.engine.record_drop_for(ticket, &request);
+            shared.engine.record_drop_for(ticket, &request, Bytes::new());
             return Err(Closed("dropped by an injected fault".into()));
         }
         shared.engine.refuse_for(ticket, &request, 413, text)
@@ -131,42 +134,9 @@ async fn send_after_delay(reply: Reply, close: bool) -> Answer {
     answer
 }
 
-fn json_answer(status: u16, body: String) -> Answer {
-    let mut answer = Response::new(Full::new(Bytes::from(body)));
+pub(super) fn json_answer(status: u16, body: String) -> Answer {
+    let mut answer = Response::new(Full::new(Bytes::from(body)).boxed_unsync());
     *answer.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     answer
-}
-
-/// The journal endpoint, serialised on a thread of its own at a lower CPU priority (never on
-/// one that answers uploads, and yielding the CPU to them).
-async fn control_answer(shared: &Shared, parts: &http::request::Parts) -> Result<Answer, Closed> {
-    let request = engine_request(parts, Bytes::new())?;
-    let engine = shared.engine.clone();
-    let (done, reply) = tokio::sync::oneshot::channel();
-    let work = move || {
-        lower_this_threads_priority();
-        let _ = done.send(control::answer(&engine, &request.method, &request.url));
-    };
-    let thread = std::thread::Builder::new().name("fake-ct-journal".into()).spawn(work);
-    thread.map_err(|e| Closed(format!("no thread to read the journal: {e}")))?;
-    let reply = reply.await.map_err(|e| Closed(format!("journal read failed: {e}")))?;
-    let mut answer = json_answer(reply.status, reply.body);
-    if let Some(next) = reply.next_since {
-        answer.headers_mut().insert("x-qc-next-since", HeaderValue::from(next));
-    }
-    if let Some(allow) = reply.allow {
-        answer.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
-    }
-    Ok(answer)
-}
-
-/// Nice +10 for the calling thread (Linux: per thread); elsewhere a no-op.
-fn lower_this_threads_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on the calling thread's own id.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
 }

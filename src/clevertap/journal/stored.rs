@@ -41,6 +41,24 @@ impl Outcomes {
         }
     }
 
+    /// No records (a request refused before its body was read).
+    pub(crate) fn none() -> Outcomes {
+        Outcomes::Uniform { outcome: RecordOutcome::Processed, count: 0 }
+    }
+
+    /// `count` records, all processed.
+    pub(crate) fn all_processed(count: usize) -> Outcomes {
+        Outcomes::Uniform { outcome: RecordOutcome::Processed, count }
+    }
+
+    /// `count` records, all refused with the request's HTTP `status` (0: dropped).
+    pub(crate) fn rejected(status: u16, count: usize) -> Outcomes {
+        if count == 0 {
+            return Outcomes::none();
+        }
+        Outcomes::Uniform { outcome: RecordOutcome::Rejected { status }, count }
+    }
+
     /// Number of records.
     pub(crate) fn len(&self) -> usize {
         match self {

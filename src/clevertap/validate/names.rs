@@ -115,3 +115,48 @@ pub(super) fn prohibited_char(text: &str) -> Option<char> {
     // Every prohibited character is ASCII: look bytes up.
     text.bytes().find(|b| PROHIBITED_BYTES[usize::from(*b)]).map(char::from)
 }
+
+/// True when `text` holds a prohibited character: [`prohibited_char`]`(text).is_some()`,
+/// eight bytes at a time. Text of only digits, letters, `_` and the like (`?`..`{` without
+/// `\`) is passed in a few operations per word; other text is looked up byte by byte.
+pub(super) fn has_prohibited_char(text: &str) -> bool {
+    !all_plain(text.as_bytes()) && text.bytes().any(|b| PROHIBITED_BYTES[usize::from(b)])
+}
+
+/// True when every byte is certainly not prohibited ([`plain_word`]), read as whole words:
+/// overlapping loads at both ends cover short and odd lengths without a byte loop.
+#[inline(always)]
+fn all_plain(bytes: &[u8]) -> bool {
+    const PAD: u64 = u64::from_le_bytes([b'a'; 8]);
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes")));
+    let quarter = |at: usize| u64::from(u16::from_le_bytes(bytes[at..at + 2].try_into().expect("two bytes")));
+    let len = bytes.len();
+    match len {
+        0 => true,
+        1 => plain_word(PAD << 8 | u64::from(bytes[0])),
+        2..=3 => plain_word(PAD << 32 | quarter(0) | quarter(len - 2) << 16),
+        4..=7 => plain_word(half(0) | half(len - 4) << 32),
+        _ => (0..len / 8).all(|i| plain_word(word(i * 8))) && plain_word(word(len - 8)),
+    }
+}
+
+/// True when every byte of `word` is certainly not prohibited: an ASCII digit, or in
+/// `?`..=`{` and not `\`. `false` says nothing (the caller looks the bytes up).
+#[inline(always)]
+fn plain_word(word: u64) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    if word & HIGH != 0 {
+        return false; // non-ASCII: left to the table
+    }
+    // Per byte b < 0x80: the high bit of b + (0x80 - c) is set exactly when b >= c (no carry
+    // crosses into the next byte).
+    let at_least = |c: u8| word.wrapping_add(ONES * u64::from(0x80 - c)) & HIGH;
+    let letters = at_least(b'?') & !at_least(b'|');
+    let digits = at_least(b'0') & !at_least(b':');
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    // Flags every `\` (and may flag bytes above one: then the table decides).
+    let backslashes = backslash.wrapping_sub(ONES) & !backslash & HIGH;
+    (letters | digits) & HIGH == HIGH && backslashes == 0
+}

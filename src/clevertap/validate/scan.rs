@@ -91,20 +91,20 @@ impl<'a> Cursor<'a> {
         self.text.as_bytes()
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&self) -> Scan<u8> {
         self.bytes().get(self.pos).copied().ok_or(Unsure)
     }
 
     /// Skips JSON whitespace (serde_json's four bytes).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
             self.pos += 1;
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn expect(&mut self, byte: u8) -> Scan<()> {
         if self.byte()? != byte {
             return Err(Unsure);
@@ -114,7 +114,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips whitespace and says what the next value is.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next(&mut self) -> Scan<Next> {
         self.ws();
         Ok(match self.byte()? {
@@ -135,7 +135,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes the scalar `next` says is there (not an array or object).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn scalar(&mut self, next: Next) -> Scan<Scalar<'a>> {
         Ok(match next {
             Next::Str => Scalar::Str(self.string()?),
@@ -154,7 +154,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes the next value, whatever it is: a scalar, or an array or object if `None`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn value(&mut self) -> Scan<Option<Scalar<'a>>> {
         match self.next()? {
             next @ (Next::Array | Next::Object) => {
@@ -195,7 +195,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Enters an array (`[`) or object (`{`) after whitespace.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn open(&mut self, bracket: u8) -> Scan<()> {
         self.ws();
         self.expect(bracket)?;
@@ -204,7 +204,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Moves to the next array item; false (the `]` consumed) at the end of the array.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn item(&mut self, first: &mut bool) -> Scan<bool> {
         self.ws();
         let byte = self.byte()?;
@@ -224,7 +224,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Moves to the next object key and past its `:`; `None` (the `}` consumed) at the end.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn key(&mut self, first: &mut bool) -> Scan<Option<Token<'a>>> {
         self.ws();
         let byte = self.byte()?;
@@ -249,7 +249,7 @@ impl<'a> Cursor<'a> {
         Ok(Some(key))
     }
 
-    #[inline]
+    #[inline(always)]
     fn close(&mut self) -> Scan<bool> {
         self.pos += 1;
         self.depth -= 1;
@@ -275,7 +275,9 @@ impl<'a> Cursor<'a> {
                 _ => return Err(Unsure), // a control character, or the end of the body
             }
         }
-        let raw = &self.text[start..self.pos];
+        // SAFETY: `text` is UTF-8, `start` follows a `"` and `self.pos` is on one: both are
+        // char boundaries (an ASCII byte never occurs inside a multi-byte character).
+        let raw = unsafe { std::str::from_utf8_unchecked(&bytes[start..self.pos]) };
         self.pos += 1;
         Ok(Token { raw, escaped })
     }
@@ -305,35 +307,41 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn digits(&mut self) -> usize {
+        self.digits_value().0
+    }
+
+    /// Consumes a run of digits: how many, and their value (wrapped past 19 digits).
+    #[inline(always)]
+    fn digits_value(&mut self) -> (usize, u64) {
         let start = self.pos;
-        while let Some(b'0'..=b'9') = self.bytes().get(self.pos) {
+        let mut value = 0u64;
+        while let Some(digit @ b'0'..=b'9') = self.bytes().get(self.pos) {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
             self.pos += 1;
         }
-        self.pos - start
+        (self.pos - start, value)
     }
 
     /// Consumes a number in JSON's grammar, `Unsure` where serde_json could find it out of range.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn number(&mut self) -> Scan<Option<u64>> {
         let negative = self.byte()? == b'-';
         if negative {
             self.pos += 1;
         }
-        let int_start = self.pos;
-        let int_digits = match self.byte()? {
+        let (int_digits, int_value) = match self.byte()? {
             b'0' => {
                 self.pos += 1;
                 if let Some(b'0'..=b'9') = self.bytes().get(self.pos) {
                     return Err(Unsure); // a leading zero
                 }
-                1
+                (1, 0)
             }
-            b'1'..=b'9' => self.digits(),
+            b'1'..=b'9' => self.digits_value(),
             _ => return Err(Unsure),
         };
-        let int_end = self.pos;
         let mut plain = !negative;
         if self.bytes().get(self.pos) == Some(&b'.') {
             self.pos += 1;
@@ -362,7 +370,7 @@ impl<'a> Cursor<'a> {
         if !plain || int_digits > 19 {
             return Ok(None);
         }
-        Ok(self.text[int_start..int_end].parse::<u64>().ok())
+        Ok(Some(int_value)) // at most 19 digits: below `u64::MAX`, never wrapped
     }
 }
 

@@ -10,8 +10,8 @@
 
 use super::scan::{Cursor, Next, Scalar, Scan, Token, Unsure};
 use super::{
-    MAX_KEY_CHARS, MAX_NESTING_LEVEL, MAX_RECORDS, MAX_VALUE_BYTES, Rules, is_restricted, prohibited_char,
-    usable_id, valid_email, valid_phone,
+    MAX_KEY_CHARS, MAX_NESTING_LEVEL, MAX_RECORDS, MAX_VALUE_BYTES, Rules, has_prohibited_char,
+    is_restricted, usable_id, valid_email, valid_phone,
 };
 
 /// Where one record lies in the body, and whether the pass proved it valid.
@@ -237,14 +237,15 @@ impl Facts<'_> {
             && !blank
             && !is_restricted(name)
             && !rules.discarded.contains(name)
-            && prohibited_char(name).is_none()
+            && !has_prohibited_char(name)
     }
 }
 
 /// A property key that passes the key rules (512).
 fn valid_key(key: Token) -> bool {
     key.plain().is_some_and(|key| {
-        prohibited_char(key).is_none() && !(key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS)
+        let too_long = key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS;
+        !too_long && !has_prohibited_char(key)
     })
 }
 

@@ -23,6 +23,8 @@ struct Tally {
 fn compare(body: &[u8], rules: &Rules, partial: &[usize], tally: &mut Tally) {
     let shown = || String::from_utf8_lossy(body).into_owned();
     tally.bodies += 1;
+    let counted = super::parse_envelope(body).map_or(0, |records| records.len());
+    assert_eq!(super::record_count(body), counted, "record count differs for {}", shown());
     match (Upload::parse(body), Upload::read(body, rules)) {
         (Err(old), Err(new)) => {
             assert_eq!(old, new, "envelope error differs for {}", shown());

@@ -108,6 +108,27 @@ fn prohibited_characters_are_the_documented_thirteen() {
 }
 
 #[test]
+fn the_word_at_a_time_prohibited_check_agrees_with_the_table_on_every_byte_and_position() {
+    let fillers = ["a", "Z", "0", "_", "é", "{"];
+    for filler in fillers {
+        for len in 0..=17 {
+            for at in 0..len.max(1) {
+                for byte in 0u8..128 {
+                    let mut text: Vec<char> = filler.repeat(len).chars().collect();
+                    if len > 0 {
+                        text[at] = char::from(byte);
+                    }
+                    let text: String = text.into_iter().collect();
+                    let expected = prohibited_char(&text).is_some();
+                    assert_eq!(has_prohibited_char(&text), expected, "{text:?}");
+                }
+            }
+        }
+    }
+    assert!(has_prohibited_char("product_id.x") && !has_prohibited_char("product_id_x"));
+}
+
+#[test]
 fn envelope_limits_are_1000_records_and_10_mib() {
     let records = |n: usize| json!({"d": vec![json!({}); n]}).to_string().into_bytes();
     assert_eq!(check_envelope(&records(1000)).unwrap().len(), 1000);

@@ -116,3 +116,28 @@ async fn a_page_of_large_uploads_ends_early_and_the_next_pages_carry_the_rest() 
     assert!(pages >= 2, "{pages} pages");
     assert_eq!(seen, (1..=16).collect::<Vec<u64>>(), "every request once, in order");
 }
+
+#[tokio::test]
+async fn the_whole_journal_is_streamed_in_chunks_and_holds_what_the_pages_hold() {
+    let fake = FakeCleverTap::builder().control_endpoints(true).max_concurrency(100).start().await.unwrap();
+    for tag in 0..4 {
+        assert_eq!(upload(&fake, large_batch(tag)).await.status, 200);
+    }
+    assert_eq!(upload(&fake, batch(&[event("App Launched")])).await.status, 200);
+    let response = client().get(format!("{}/__harness/requests", fake.uri())).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-qc-next-since"], "5");
+    assert!(response.headers().get("content-length").is_none(), "streamed, not built whole");
+    let text = response.text().await.unwrap();
+    assert!(text.len() > 4 * 256 * 1024, "{} bytes: several chunks", text.len());
+    assert!(text.starts_with("[\n  {"), "pretty JSON as before");
+    let whole: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let mut paged = Vec::new();
+    for since in 0..5 {
+        let (_, _, page) = get(&fake, &format!("?since={since}&limit=1&records=true")).await;
+        paged.extend(page.as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(whole, paged, "the whole journal and its pages hold the same entries");
+    assert_eq!(whole[4]["outcomes"][0]["code"], 513);
+    assert_eq!(whole[0]["records"].as_array().unwrap().len(), 1000);
+}
