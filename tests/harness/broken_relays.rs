@@ -292,15 +292,16 @@ async fn a_relay_that_uploads_a_concurrent_redelivery_again_fails_only_under_str
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn relays_that_retry_at_once_after_429s_or_drops_fail_their_backoff_check_only() {
-    // Two independent runs (each its own fakes, ports and relay), side by side.
-    let (after_429s, after_drops) = tokio::join!(
-        run_broken("no-backoff-429", false, &[], "all", true),
-        run_broken("no-backoff-drop", false, &[], "all", true)
-    );
-    assert_only(&after_429s, &["upstream.backoff-429"]);
-    assert_only(&after_drops, &["upstream.backoff-drop"]);
-    assert!(observed(&after_drops, "upstream.backoff-drop").contains("not at least 1.5×"));
+async fn a_relay_that_retries_at_once_after_429s_fails_upstream_backoff_429_only() {
+    let outcome = run_broken("no-backoff-429", false, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.backoff-429"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_retries_at_once_after_drops_fails_upstream_backoff_drop_only() {
+    let outcome = run_broken("no-backoff-drop", false, &[], "all", true).await;
+    assert_only(&outcome, &["upstream.backoff-drop"]);
+    assert!(observed(&outcome, "upstream.backoff-drop").contains("not at least 1.5×"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
