@@ -206,33 +206,85 @@ fn observed<'a>(outcome: &'a RunOutcome, check: &str) -> &'a str {
     &outcome.check(check).unwrap_or_else(|| panic!("{check} did not run")).observed
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_accepts_a_suffixed_token_fails_auth_wrong_token_only() {
-    let outcome = run_broken("token-prefix", false, &[], "all", true).await;
-    assert_only(&outcome, &["auth.wrong-token"]);
-    assert!(observed(&outcome, "auth.wrong-token").contains("<token>x (suffixed) got HTTP 200"));
+/// A `BREAK` mode of `relay.py` that a strict run of `checks` must fail on exactly `fails`,
+/// with each phrase of `says` in what the first of them observed.
+struct FailsOnly {
+    mode: &'static str,
+    batch: bool,
+    checks: &'static str,
+    fails: &'static [&'static str],
+    says: &'static [&'static str],
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_ignores_the_token_case_fails_auth_wrong_token_only() {
-    let outcome = run_broken("token-any-case", false, &[], "all", true).await;
-    assert_only(&outcome, &["auth.wrong-token"]);
-    assert!(observed(&outcome, "auth.wrong-token").contains("another case> got HTTP 200"));
+/// A [`FailsOnly`] row over every check of the unbatched relay.
+const fn every_check(
+    mode: &'static str,
+    fails: &'static [&'static str],
+    says: &'static [&'static str],
+) -> FailsOnly {
+    FailsOnly { mode, batch: false, checks: "all", fails, says }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_filters_before_auth_fails_the_auth_checks_on_the_events_it_skips() {
-    let outcome = run_broken("auth-after-filter", false, &[], "all", true).await;
-    assert_only(&outcome, &["auth.missing-token", "auth.wrong-token"]);
-    let text = observed(&outcome, "auth.missing-token");
-    assert!(text.contains("got HTTP 200 on the unknown, disabled, sandbox, downgraded event(s)"), "{text}");
+async fn assert_fails_only(row: FailsOnly) {
+    let outcome = run_broken(row.mode, row.batch, &[], row.checks, true).await;
+    assert_only(&outcome, row.fails);
+    let text = observed(&outcome, row.fails[0]);
+    for phrase in row.says {
+        assert!(text.contains(phrase), "{} with BREAK={}: {text:?} lacks {phrase:?}", row.fails[0], row.mode);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_accepts_an_empty_body_fails_body_empty_only() {
-    let outcome = run_broken("empty-200", false, &[], "all", true).await;
-    assert_only(&outcome, &["body.empty"]);
-    assert!(observed(&outcome, "body.empty").contains("an empty body got HTTP 200"));
+/// One `#[tokio::test]` per [`FailsOnly`] row: nextest runs them side by side.
+macro_rules! fails_only {
+    ($($name:ident: $row:expr;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            assert_fails_only($row).await;
+        }
+    )*};
+}
+
+fails_only! {
+    a_relay_that_accepts_a_suffixed_token_fails_auth_wrong_token_only:
+        every_check("token-prefix", &["auth.wrong-token"], &["<token>x (suffixed) got HTTP 200"]);
+    a_relay_that_ignores_the_token_case_fails_auth_wrong_token_only:
+        every_check("token-any-case", &["auth.wrong-token"], &["another case> got HTTP 200"]);
+    a_relay_that_filters_before_auth_fails_the_auth_checks_on_the_events_it_skips: every_check(
+        "auth-after-filter",
+        &["auth.missing-token", "auth.wrong-token"],
+        &["got HTTP 200 on the unknown, disabled, sandbox, downgraded event(s)"],
+    );
+    a_relay_that_accepts_an_empty_body_fails_body_empty_only:
+        every_check("empty-200", &["body.empty"], &["an empty body got HTTP 200"]);
+    a_queueing_relay_that_gives_up_in_the_background_fails_the_outage: FailsOnly {
+        mode: "three-attempts",
+        batch: true,
+        checks: "delivery.outage,upstream.429,upstream.5xx",
+        fails: &["delivery.outage"],
+        says: &["0 after it"],
+    };
+    a_relay_that_marks_a_failed_webhook_as_seen_fails_the_outage_only:
+        every_check("seen-before-upload", &["delivery.outage"], &["was lost", "503, 200"]);
+    a_relay_that_retries_with_other_headers_fails_upstream_headers_only:
+        every_check("retry-content-type", &["upstream.headers"], &["(a retry): Content-Type"]);
+    a_relay_that_dedupes_without_time_fails_delivery_distinct_events_only:
+        every_check("dedup-without-time", &["delivery.distinct-events"], &["only 1 of the 2 events"]);
+    // The delivery checks only: the redelivery must reach the relay within the 1.5 s the
+    // first upload is held, which a machine loaded by the whole suite may not allow.
+    a_relay_that_uploads_a_concurrent_redelivery_again_fails_only_under_strict: FailsOnly {
+        checks: "delivery",
+        ..every_check(
+            "seen-after-upload",
+            &["delivery.concurrent-redelivery"],
+            &["doubled", "while the first upload was in flight"],
+        )
+    };
+    a_relay_that_retries_at_once_after_429s_fails_upstream_backoff_429_only:
+        every_check("no-backoff-429", &["upstream.backoff-429"], &[]);
+    a_relay_that_retries_at_once_after_drops_fails_upstream_backoff_drop_only:
+        every_check("no-backoff-drop", &["upstream.backoff-drop"], &["not at least 1.5×"]);
+    a_relay_that_resends_an_unprocessed_record_slowly_forever_fails_upstream_partial_only:
+        every_check("retry-forever-slowly", &["upstream.partial"], &["sent 4 times"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,62 +301,6 @@ async fn a_relay_that_stops_after_3_attempts_and_answers_200_fails_the_outage_as
     assert_caught(&outcome, "delivery.outage", Status::Failed);
     let text = observed(&outcome, "delivery.outage");
     assert!(text.contains("was lost") && text.contains("webhook answers: 200"), "{text}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_queueing_relay_that_gives_up_in_the_background_fails_the_outage() {
-    let outcome =
-        run_broken("three-attempts", true, &[], "delivery.outage,upstream.429,upstream.5xx", true).await;
-    assert_only(&outcome, &["delivery.outage"]);
-    assert!(observed(&outcome, "delivery.outage").contains("0 after it"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_marks_a_failed_webhook_as_seen_fails_the_outage_only() {
-    let outcome = run_broken("seen-before-upload", false, &[], "all", true).await;
-    assert_only(&outcome, &["delivery.outage"]);
-    let text = observed(&outcome, "delivery.outage");
-    assert!(text.contains("was lost") && text.contains("503, 200"), "{text}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_retries_with_other_headers_fails_upstream_headers_only() {
-    let outcome = run_broken("retry-content-type", false, &[], "all", true).await;
-    assert_only(&outcome, &["upstream.headers"]);
-    assert!(observed(&outcome, "upstream.headers").contains("(a retry): Content-Type"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_dedupes_without_time_fails_delivery_distinct_events_only() {
-    let outcome = run_broken("dedup-without-time", false, &[], "all", true).await;
-    assert_only(&outcome, &["delivery.distinct-events"]);
-    assert!(observed(&outcome, "delivery.distinct-events").contains("only 1 of the 2 events"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_uploads_a_concurrent_redelivery_again_fails_only_under_strict() {
-    // The delivery checks only: the redelivery must reach the relay within the 1.5 s the
-    // first upload is held, which a machine loaded by the whole suite may not allow.
-    let outcome = run_broken("seen-after-upload", false, &[], "delivery", true).await;
-    assert_only(&outcome, &["delivery.concurrent-redelivery"]);
-    let text = observed(&outcome, "delivery.concurrent-redelivery");
-    assert!(text.contains("doubled") && text.contains("while the first upload was in flight"), "{text}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn relays_that_retry_at_once_after_429s_or_drops_fail_their_backoff_check_only() {
-    let outcome = run_broken("no-backoff-429", false, &[], "all", true).await;
-    assert_only(&outcome, &["upstream.backoff-429"]);
-    let outcome = run_broken("no-backoff-drop", false, &[], "all", true).await;
-    assert_only(&outcome, &["upstream.backoff-drop"]);
-    assert!(observed(&outcome, "upstream.backoff-drop").contains("not at least 1.5×"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_resends_an_unprocessed_record_slowly_forever_fails_upstream_partial_only() {
-    let outcome = run_broken("retry-forever-slowly", false, &[], "all", true).await;
-    assert_only(&outcome, &["upstream.partial"]);
-    assert!(observed(&outcome, "upstream.partial").contains("sent 4 times"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

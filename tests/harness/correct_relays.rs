@@ -161,57 +161,39 @@ async fn the_keepalive_relay_with_extra_headers_keeps_its_connection() {
     }
 }
 
-/// The relay of issue 10 that `prop` used to fail: answers each webhook once its record is
-/// queued, uploads from 8 background workers (records overtake one another).
-const ASYNC_QUEUE: &str = "MODES=workers WORKERS=8 UPLOAD_JITTER_MS=10";
+/// Two tests per correct relay: `prop` over HTTP with its seed, and `run --strict` (nextest
+/// places them apart: `prop` judges no timing, `run --strict` does).
+macro_rules! passes_prop_and_run_strict {
+    ($($(#[doc = $doc:literal])* $modes:literal seed $seed:literal: $prop:ident, $strict:ident;)*) => {$(
+        $(#[doc = $doc])*
+        #[test]
+        fn $prop() {
+            passes_prop(&relay($modes), $seed);
+        }
 
-#[test]
-fn an_async_queue_relay_with_8_workers_passes_prop() {
-    passes_prop(&relay(ASYNC_QUEUE), "3");
+        $(#[doc = $doc])*
+        #[test]
+        fn $strict() {
+            passes_run_strict(&relay($modes));
+        }
+    )*};
 }
 
-#[test]
-fn an_async_queue_relay_with_8_workers_passes_run_strict() {
-    passes_run_strict(&relay(ASYNC_QUEUE));
-}
-
-/// Batches from background workers, other key order and whitespace, kept-alive uploads.
-const BATCHING_PRETTY_KEEPALIVE: &str = "MODES=workers,batch,pretty,keepalive";
-
-#[test]
-fn a_batching_pretty_keepalive_relay_passes_prop() {
-    passes_prop(&relay(BATCHING_PRETTY_KEEPALIVE), "4");
-}
-
-#[test]
-fn a_batching_pretty_keepalive_relay_passes_run_strict() {
-    passes_run_strict(&relay(BATCHING_PRETTY_KEEPALIVE));
-}
-
-/// One upload per event, before answering; `Connection: close` on both sides; extra headers.
-const ONE_PER_EVENT_CLOSE_HEADERS: &str = "MODES=pretty,close,headers";
-
-#[test]
-fn a_one_upload_per_event_relay_that_closes_connections_passes_prop() {
-    passes_prop(&relay(ONE_PER_EVENT_CLOSE_HEADERS), "5");
-}
-
-#[test]
-fn a_one_upload_per_event_relay_that_closes_connections_passes_run_strict() {
-    passes_run_strict(&relay(ONE_PER_EVENT_CLOSE_HEADERS));
-}
-
-/// Synchronous, kept-alive uploads with extra headers, compact JSON.
-const KEEPALIVE_HEADERS: &str = "MODES=keepalive,headers";
-
-#[test]
-fn a_keepalive_relay_with_extra_headers_passes_prop() {
-    passes_prop(&relay(KEEPALIVE_HEADERS), "6");
-}
-
-#[test]
-fn a_keepalive_relay_with_extra_headers_passes_run_strict() {
-    passes_run_strict(&relay(KEEPALIVE_HEADERS));
+passes_prop_and_run_strict! {
+    /// The relay of issue 10 that `prop` used to fail: answers each webhook once its record is
+    /// queued, uploads from 8 background workers (records overtake one another).
+    "MODES=workers WORKERS=8 UPLOAD_JITTER_MS=10" seed "3":
+        an_async_queue_relay_with_8_workers_passes_prop, an_async_queue_relay_with_8_workers_passes_run_strict;
+    /// Batches from background workers, other key order and whitespace, kept-alive uploads.
+    "MODES=workers,batch,pretty,keepalive" seed "4":
+        a_batching_pretty_keepalive_relay_passes_prop, a_batching_pretty_keepalive_relay_passes_run_strict;
+    /// One upload per event, before answering; `Connection: close` on both sides; extra headers.
+    "MODES=pretty,close,headers" seed "5":
+        a_one_upload_per_event_relay_that_closes_connections_passes_prop,
+        a_one_upload_per_event_relay_that_closes_connections_passes_run_strict;
+    /// Synchronous, kept-alive uploads with extra headers, compact JSON.
+    "MODES=keepalive,headers" seed "6":
+        a_keepalive_relay_with_extra_headers_passes_prop, a_keepalive_relay_with_extra_headers_passes_run_strict;
 }
 
 #[test]

@@ -237,34 +237,71 @@ fn broken_copy(relay: &str, breakage: &Breakage, dir: &Path) -> PathBuf {
     copy
 }
 
-/// Runs each broken copy (default settings variant, every check, no snapshot files written)
-/// and compares what failed.
-async fn assert_breakages_are_caught(interpreter: &str, relay: &str, breakages: &[Breakage]) {
-    for breakage in breakages {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let copy = broken_copy(relay, breakage, dir.path());
-        let args = ["--variants", "default", "--no-snapshots"];
-        let run = run_harness(&format!("{interpreter} {}", copy.display()), &args).await;
-        let context =
-            format!("{relay} with {}: {}\n{}", breakage.what, run.report["totals"], tail(&run.output));
-        assert_eq!(run.code, Some(1), "{context}");
-        assert_eq!(run.failed_checks(), breakage.fails, "{context}");
-        if breakage.fails.is_empty() {
-            assert!(!run.failed_cases().is_empty(), "{context}\nno mapping case failed");
-        }
+/// An example relay: its interpreter, its file, what it needs installed, and its breakages.
+struct Example {
+    interpreter: &'static str,
+    relay: &'static str,
+    require: fn(),
+    breakages: &'static [Breakage],
+}
+
+const PYTHON: Example = Example {
+    interpreter: "python3",
+    relay: PYTHON_RELAY,
+    require: require_python,
+    breakages: &PYTHON_BREAKAGES,
+};
+const NODE: Example =
+    Example { interpreter: "node", relay: NODE_RELAY, require: require_node, breakages: &NODE_BREAKAGES };
+
+/// Runs the copy of `example` with breakage `index` (default settings variant, every check,
+/// no snapshot files written) and compares what failed. One test per breakage, so that
+/// nextest runs them side by side (each run has its own fake, ports and relay).
+async fn assert_breakage_is_caught(example: &Example, index: usize) {
+    (example.require)();
+    let (relay, breakage) = (example.relay, &example.breakages[index]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = broken_copy(relay, breakage, dir.path());
+    let args = ["--variants", "default", "--no-snapshots"];
+    let run = run_harness(&format!("{} {}", example.interpreter, copy.display()), &args).await;
+    let context = format!("{relay} with {}: {}\n{}", breakage.what, run.report["totals"], tail(&run.output));
+    assert_eq!(run.code, Some(1), "{context}");
+    assert_eq!(run.failed_checks(), breakage.fails, "{context}");
+    if breakage.fails.is_empty() {
+        assert!(!run.failed_cases().is_empty(), "{context}\nno mapping case failed");
     }
 }
 
-#[tokio::test]
-async fn python_example_relay_with_one_line_broken_fails_the_right_check() {
-    require_python();
-    assert_breakages_are_caught("python3", PYTHON_RELAY, &PYTHON_BREAKAGES).await;
+/// One `#[tokio::test]` per (example, breakage index) row.
+macro_rules! one_line_broken {
+    ($($name:ident: $example:ident[$index:literal],)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            assert_breakage_is_caught(&$example, $index).await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn node_example_relay_with_one_line_broken_fails_the_right_check() {
-    require_node();
-    assert_breakages_are_caught("node", NODE_RELAY, &NODE_BREAKAGES).await;
+one_line_broken! {
+    python_example_relay_without_the_auth_check_fails_the_auth_checks: PYTHON[0],
+    python_example_relay_without_deduplication_fails_the_redelivery_checks: PYTHON[1],
+    python_example_relay_without_the_object_check_fails_body_not_object: PYTHON[2],
+    python_example_relay_with_positive_refunds_fails_mapping_cases: PYTHON[3],
+    node_example_relay_without_the_auth_check_fails_the_auth_checks: NODE[0],
+    node_example_relay_ignoring_retry_after_fails_upstream_retry_after: NODE[1],
+    node_example_relay_retrying_unprocessed_records_10_times_fails_upstream_partial: NODE[2],
+}
+
+/// Every breakage in the tables has its test above.
+#[test]
+fn every_breakage_has_a_test() {
+    let source = std::fs::read_to_string(repo().join("tests/harness/examples.rs")).expect("this file");
+    for (example, prefix) in [(&PYTHON, "PYTHON"), (&NODE, "NODE")] {
+        for index in 0..example.breakages.len() {
+            let row = format!(": {prefix}[{index}],");
+            assert_eq!(source.matches(&row).count(), 1, "breakage {prefix}[{index}] needs one test row");
+        }
+    }
 }
 
 #[test]

@@ -49,7 +49,15 @@ fn the_reference_relay_is_green_from_any_directory_and_skips_snapshots_without_a
 fn three_mistakes_give_one_group_each_with_hints_on_one_screen() {
     let dir = tempfile::tempdir().unwrap();
     let relay = three_mistakes();
-    let output = run_in(dir.path(), &["--relay-cmd", &relay]);
+    let quick = ["--relay-cmd", relay.as_str(), "--variants", "default", "--checks", "none"];
+    let (dir, relay) = (dir.path(), relay.as_str());
+    // Three independent runs (each its own fake, ports and relay), side by side.
+    let (output, quiet, everything) = std::thread::scope(|s| {
+        let full = s.spawn(|| run_in(dir, &["--relay-cmd", relay]));
+        let quiet = s.spawn(|| run_in(dir, &[&["-q"], &quick[..]].concat()));
+        let everything = run_in(dir, &[&quick[..], &["--details", "all"]].concat());
+        (full.join().unwrap(), quiet.join().unwrap(), everything)
+    });
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let lines = stdout.lines().count();
@@ -66,16 +74,9 @@ fn three_mistakes_give_one_group_each_with_hints_on_one_screen() {
     let retry = stdout.lines().find(|l| l.contains("upstream.429") && l.starts_with('✗')).unwrap_or_default();
     assert!(retry.contains("upstream.5xx"), "429 and 5xx share their signature: {stdout}");
     assert!(stdout.contains("… and "), "examples are capped: {stdout}");
-    let quiet = text(
-        &run_in(dir.path(), &["-q", "--relay-cmd", &relay, "--variants", "default", "--checks", "none"])
-            .stdout,
-    );
+    let quiet = text(&quiet.stdout);
     assert_eq!(quiet.lines().filter(|l| l.starts_with('✗')).count(), 2, "one line per root cause:\n{quiet}");
     assert!(quiet.lines().last().unwrap().ends_with("failed"), "{quiet}");
-    let everything = run_in(
-        dir.path(),
-        &["--relay-cmd", &relay, "--variants", "default", "--checks", "none", "--details", "all"],
-    );
     assert!(text(&everything.stdout).lines().count() > 200, "--details all shows every failure");
 }
 
