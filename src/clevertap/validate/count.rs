@@ -3,25 +3,14 @@
 
 use super::MAX_RECORDS;
 use super::scan::{Cursor, Next, Scan, Unsure};
+use super::stream::scan_envelope;
 
 /// Counts the records of an upload body without checking them: `Ok` when the body is
 /// well-formed JSON with exactly one `d` array of 1 to [`MAX_RECORDS`] records (the count
 /// [`parse_envelope`](super::parse_envelope) would give); [`Unsure`] otherwise.
 pub(crate) fn count_records(text: &str) -> Scan<usize> {
-    let mut cursor = Cursor::new(text);
-    cursor.open(b'{')?;
-    let mut count = None;
-    let mut first = true;
-    while let Some(key) = cursor.key(&mut first)? {
-        match key.plain() {
-            Some("d") if count.is_none() => count = Some(count_items(&mut cursor)?),
-            Some(other) if other != "d" => cursor.skip()?,
-            _ => return Err(Unsure), // a second `d` (the last wins), or an escaped key
-        }
-    }
-    cursor.end()?;
-    match count {
-        Some(count @ 1..=MAX_RECORDS) => Ok(count),
+    match scan_envelope(text, count_items)? {
+        count @ 1..=MAX_RECORDS => Ok(count),
         _ => Err(Unsure),
     }
 }

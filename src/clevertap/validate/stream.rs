@@ -26,22 +26,26 @@ pub(crate) struct Span {
 /// with exactly one `d` array of 1 to [`MAX_RECORDS`] records; [`Unsure`] otherwise (the
 /// slow path then answers, usually with a 400).
 pub(crate) fn scan_upload(text: &str, rules: &Rules) -> Scan<Vec<Span>> {
+    let records = scan_envelope(text, |cursor| scan_records(cursor, text.len(), rules))?;
+    if records.is_empty() { Err(Unsure) } else { Ok(records) }
+}
+
+/// Walks an upload's envelope: `read_d` reads the one `d` member; any other member is
+/// skipped. [`Unsure`] for anything but a well-formed object with exactly one plain `d`.
+pub(crate) fn scan_envelope<T>(text: &str, mut read_d: impl FnMut(&mut Cursor) -> Scan<T>) -> Scan<T> {
     let mut cursor = Cursor::new(text);
     cursor.open(b'{')?;
-    let mut records = None;
+    let mut d = None;
     let mut first = true;
     while let Some(key) = cursor.key(&mut first)? {
         match key.plain() {
-            Some("d") if records.is_none() => records = Some(scan_records(&mut cursor, text.len(), rules)?),
+            Some("d") if d.is_none() => d = Some(read_d(&mut cursor)?),
             Some(other) if other != "d" => cursor.skip()?,
             _ => return Err(Unsure), // a second `d` (the last wins), or an escaped key
         }
     }
     cursor.end()?;
-    match records {
-        Some(records) if !records.is_empty() => Ok(records),
-        _ => Err(Unsure),
-    }
+    d.ok_or(Unsure)
 }
 
 /// Bytes per record assumed to size the span list (one allocation for typical bodies).
