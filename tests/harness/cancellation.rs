@@ -42,19 +42,21 @@ fn read_pid(file: &Path) -> i32 {
     std::fs::read_to_string(file).unwrap().trim().parse().unwrap()
 }
 
-async fn start_daemonizing(pid_file: &Path) -> qc_harness::relay::RunningRelay {
-    let spec = RelaySpec::new(RelayTarget::Command(daemonizing_relay(pid_file)));
+/// A started relay that left a daemon outside its group: the relay, the daemon's pid, and the
+/// folder holding the pid file (kept for the test's length).
+async fn start_daemonizing() -> (qc_harness::relay::RunningRelay, i32, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("daemon.pid");
+    let spec = RelaySpec::new(RelayTarget::Command(daemonizing_relay(&pid_file)));
     let launch = RelayLaunch::new("http://127.0.0.1:9", Settings::default());
-    start_relay(&spec, launch).await.expect("the relay starts")
+    let relay = start_relay(&spec, launch).await.expect("the relay starts");
+    (relay, read_pid(&pid_file), dir)
 }
 
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn stop_also_stops_a_daemon_the_relay_left_outside_its_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("daemon.pid");
-    let relay = start_daemonizing(&pid_file).await;
-    let daemon = read_pid(&pid_file);
+    let (relay, daemon, _dir) = start_daemonizing().await;
     assert!(alive(daemon), "the daemon runs");
     assert!(!group_members(relay.process_group().unwrap()).contains(&daemon), "the daemon left the group");
     relay.stop().await.unwrap();
@@ -64,10 +66,7 @@ async fn stop_also_stops_a_daemon_the_relay_left_outside_its_group() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn dropping_a_relay_kills_its_daemon_without_blocking() {
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("daemon.pid");
-    let relay = start_daemonizing(&pid_file).await;
-    let daemon = read_pid(&pid_file);
+    let (relay, daemon, _dir) = start_daemonizing().await;
     let pgid = relay.process_group().unwrap();
     let start = Instant::now();
     drop(relay);
