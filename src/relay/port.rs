@@ -86,9 +86,10 @@ fn seed() -> u64 {
 /// running when the relay (led by `pgid`) started: then the port was grabbed between
 /// [`free_port`] and the relay's bind, and the probe answered for someone else.
 ///
-/// A listener outside the group that started after the relay is accepted: that is how
-/// `docker run -p {port}:8000 ...` relays listen (through docker-proxy). `false` whenever
-/// this cannot be told (no `/proc`, sockets of other users not readable).
+/// A listener outside the group that started after the relay (in a later clock tick) is
+/// accepted: that is how `docker run -p {port}:8000 ...` relays listen (through
+/// docker-proxy). `false` whenever this cannot be told (no `/proc`, sockets of other users
+/// not readable).
 pub(crate) fn taken_by_older_process(pgid: i32, port: u16) -> bool {
     #[cfg(target_os = "linux")]
     {
@@ -99,9 +100,15 @@ pub(crate) fn taken_by_older_process(pgid: i32, port: u16) -> bool {
         }
         let owners: Vec<i32> = all_pids().filter(|pid| holds_any(*pid, &inodes)).collect();
         let group = super::group::group_members(pgid);
-        !owners.is_empty()
-            && !owners.iter().any(|pid| group.contains(pid))
-            && owners.iter().all(|pid| start_time(*pid).is_some_and(|t| t < relay_start))
+        let me = std::process::id() as i32;
+        // The relay's own: in its group, below its leader, or an orphan of it that this
+        // process (the child subreaper) adopted. Start times count in clock ticks (10 ms): a
+        // listener started in the relay's own tick is older unless it is the relay's.
+        let the_relays = |pid: i32| {
+            group.contains(&pid) || descends_from(pid, pgid) || (pid != me && parent(pid) == Some(me))
+        };
+        let foreign = |pid: &i32| !the_relays(*pid) && start_time(*pid).is_some_and(|t| t <= relay_start);
+        !owners.is_empty() && owners.iter().all(foreign)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -121,10 +128,36 @@ fn all_pids() -> impl Iterator<Item = i32> {
 /// Start time of `pid` in clock ticks since boot (`/proc/<pid>/stat`, field 22).
 #[cfg(target_os = "linux")]
 fn start_time(pid: i32) -> Option<u64> {
+    stat_field(pid, 22)
+}
+
+/// The parent of `pid` (`/proc/<pid>/stat`, field 4).
+#[cfg(target_os = "linux")]
+fn parent(pid: i32) -> Option<i32> {
+    stat_field(pid, 4).and_then(|ppid| i32::try_from(ppid).ok())
+}
+
+/// Whether `ancestor` is `pid`'s parent, grandparent, ... (at most 64 steps up).
+#[cfg(target_os = "linux")]
+fn descends_from(pid: i32, ancestor: i32) -> bool {
+    let mut current = pid;
+    for _ in 0..64 {
+        match parent(current) {
+            Some(p) if p == ancestor => return true,
+            Some(p) if p > 1 => current = p,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Field `number` (counted from 1, as in proc(5)) of `/proc/<pid>/stat`, as a number.
+#[cfg(target_os = "linux")]
+fn stat_field(pid: i32, number: usize) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
-    // Fields after "(comm)" start at field 3 (state); starttime is field 22.
-    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+    // Fields after "(comm)" start at field 3 (state).
+    rest.split_whitespace().nth(number - 3)?.parse().ok()
 }
 
 /// Socket inodes listening on `port` (any address), from `/proc/net/tcp` and `tcp6`.
