@@ -180,6 +180,18 @@ struct Inner {
     clears: u64,
     capacity: usize,
     byte_budget: usize,
+    /// Requests ever journaled, and their records `Processed` (dry runs included): kept
+    /// across evictions and clears, so that a count never needs a reader woken per request.
+    served: Totals,
+}
+
+/// What a journal has taken since it was made (evicted and cleared entries included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    /// Requests journaled.
+    pub requests: u64,
+    /// Their records with outcome `Processed`, dry runs included.
+    pub processed: u64,
 }
 
 /// A cheap, cloneable handle on the fake's journal.
@@ -216,6 +228,7 @@ impl Journal {
             clears: 0,
             capacity: capacity.max(1),
             byte_budget,
+            served: Totals::default(),
         };
         Journal { inner: Arc::new(Mutex::new(inner)), changes: Arc::new(watch::channel(0).0) }
     }
@@ -235,6 +248,8 @@ impl Journal {
         {
             let mut inner = self.lock();
             inner.bytes += entry.cost();
+            inner.served.requests += 1;
+            inner.served.processed += entry.outcomes().processed() as u64;
             inner.entries.push_back(Arc::new(entry));
             while inner.entries.len() > inner.capacity
                 || (inner.bytes > inner.byte_budget && inner.entries.len() > 1)
@@ -308,6 +323,12 @@ impl Journal {
     /// How many times the journal was cleared (a reader's cue to start over).
     pub fn clears(&self) -> u64 {
         self.lock().clears
+    }
+
+    /// Requests and processed records since the journal was made, evicted and cleared ones
+    /// included.
+    pub(crate) fn totals(&self) -> Totals {
+        self.lock().served
     }
 
     /// The `seq` of the newest kept request (0 when empty).
