@@ -31,6 +31,7 @@ mod kinds;
 mod names;
 mod nested;
 mod scan;
+mod stops;
 mod stream;
 #[cfg(test)]
 mod stream_tests;

@@ -1,9 +1,12 @@
-//! [`Cursor`]: a validating JSON tokenizer over a UTF-8 body that allocates nothing.
+//! [`Cursor`]: a validating JSON tokenizer over a UTF-8 body. It allocates one thing, the
+//! body's string [`Stops`] (a bit per byte), and nothing per token.
 //!
 //! It accepts a subset of what `serde_json::from_str` accepts, never more: whatever it is not
 //! sure of (invalid JSON, a `\u` escape of a UTF-16 surrogate, an exponent or integer part large
 //! enough to overflow an `f64`, nesting deeper than [`MAX_DEPTH`]) is [`Unsure`], and the
 //! caller then parses the body the slow way, which gives the exact answer (often a 400).
+
+use super::stops::Stops;
 
 /// The cursor cannot vouch for the body: check it on the slow path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,24 +64,13 @@ pub(crate) struct Cursor<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
+    /// Where strings may end, found for the whole body at once.
+    stops: Stops,
 }
-
-/// Bytes that end the fast run of a string: `"`, `\` and the control characters.
-static STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(text: &'a str) -> Cursor<'a> {
-        Cursor { text, pos: 0, depth: 0 }
+        Cursor { text, pos: 0, depth: 0, stops: Stops::of(text.as_bytes()) }
     }
 
     /// The byte offset of the cursor.
@@ -264,7 +256,7 @@ impl<'a> Cursor<'a> {
         let bytes = self.bytes();
         let mut escaped = false;
         loop {
-            self.pos = run_end(bytes, self.pos);
+            self.pos = self.stops.next(self.pos);
             match bytes.get(self.pos) {
                 Some(b'"') => break,
                 Some(b'\\') => {
@@ -372,33 +364,4 @@ impl<'a> Cursor<'a> {
         }
         Ok(Some(int_value)) // at most 19 digits: below `u64::MAX`, never wrapped
     }
-}
-
-/// The index of the first `"`, `\` or control character in `bytes` from `at` (or the length),
-/// eight bytes at a time (SWAR: a byte-wise "has zero" test on three masks; the lowest flagged
-/// byte is always a true match).
-#[inline(always)]
-fn run_end(bytes: &[u8], mut at: usize) -> usize {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let slash = word ^ (ONES * u64::from(b'\\'));
-        let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let quote = quote.wrapping_sub(ONES) & !quote;
-        let slash = slash.wrapping_sub(ONES) & !slash;
-        let found = (control | quote | slash) & HIGH;
-        if found != 0 {
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while let Some(byte) = bytes.get(at) {
-        if STRING_STOP[usize::from(*byte)] {
-            break;
-        }
-        at += 1;
-    }
-    at
 }

@@ -1,5 +1,6 @@
 //! The streaming check of an upload: one pass over the body with a [`Cursor`], each record
-//! checked while its fields go by, nothing allocated but the list of record spans.
+//! checked while its fields go by, nothing allocated but the list of record spans
+//! and the string stops.
 //!
 //! The pass decides only one thing per record: **certainly valid** (every rule of
 //! [`check_view`](super::check_view) passes). Anything else (a record that breaks a rule, a
