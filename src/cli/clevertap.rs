@@ -172,7 +172,9 @@ pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
         |line| out.line(line),
         shutdown_signal(),
     ))?;
-    out.line(&format!("stopped: {} requests, {} records processed", summary.requests, summary.processed));
+    // The final line, printed even with --quiet (as `run` prints its totals).
+    let last = format!("stopped: {} requests, {} records processed", summary.requests, summary.processed);
+    super::output::stdout_line(format_args!("{last}"));
     Ok(exit_code::SUCCESS)
 }
 

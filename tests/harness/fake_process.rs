@@ -80,3 +80,37 @@ fn cut_off_and_badly_chunked_bodies_print_no_panic() {
     let stderr = stop(child);
     assert!(!stderr.contains("panicked"), "a panic reached stderr:\n{stderr}");
 }
+
+/// `clevertap -q` prints its address first and its totals last, and the totals count every
+/// request, also those its journal (here 2 requests long) no longer keeps.
+#[test]
+fn quiet_prints_the_address_and_totals_that_count_past_the_journal() {
+    let mut child = Command::new(EXE)
+        .args(["clevertap", "--listen", "127.0.0.1:0", "-q", "--journal-capacity", "2"])
+        .args(["--account-id", "A", "--passcode", "P"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.next().expect("a banner line").unwrap();
+    let port: u16 = banner.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port");
+    let record = r#"{"identity":"u1","ts":1717000000,"type":"event","evtName":"trial_started","evtData":{}}"#;
+    // Two records that pass and one without an identity, five times.
+    let body = format!(r#"{{"d":[{record},{record},{{"type":"event"}}]}}"#);
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let request = format!(
+            "POST /1/upload HTTP/1.1\r\nHost: x\r\nX-CleverTap-Account-Id: A\r\nX-CleverTap-Passcode: P\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let stderr = stop(child);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest, ["stopped: 5 requests, 10 records processed"], "stderr: {stderr}");
+}
