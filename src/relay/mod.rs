@@ -228,8 +228,8 @@ async fn spawn_once(
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let probe = Probe::new(&relay.base_url, ready_path.as_deref(), addr);
     wait_ready(&relay, &probe, spec).await?;
-    let pgid = relay.process_group().expect("spawned relays have a group");
-    if port::taken_by_older_process(pgid, port) {
+    let Runner::Spawned(process) = &relay.runner else { unreachable!("spawned just above") };
+    if port::served_by_another_program(process.pgid(), process.marker(), port) {
         return Err(relay.error(format!("{LOST_PORT}: port {port} is served by another program")));
     }
     Ok(relay)

@@ -82,15 +82,19 @@ fn seed() -> u64 {
     (u64::from(std::process::id()) << 32 ^ nanos) | 1
 }
 
-/// Whether the socket listening on `port` belongs to another program that was already
-/// running when the relay (led by `pgid`) started: then the port was grabbed between
-/// [`free_port`] and the relay's bind, and the probe answered for someone else.
+/// Whether the socket listening on `port` belongs to another program: then the port was
+/// grabbed between [`free_port`] and the relay's bind, and the probe answered for someone
+/// else. The relay is led by `pgid`, and its processes carry `QC_HARNESS_RELAY=marker`.
 ///
-/// A listener outside the group that started after the relay (in a later clock tick) is
-/// accepted: that is how `docker run -p {port}:8000 ...` relays listen (through
-/// docker-proxy). `false` whenever this cannot be told (no `/proc`, sockets of other users
-/// not readable).
-pub(crate) fn taken_by_older_process(pgid: i32, port: u16) -> bool {
+/// - A listener that carries another relay's marker is another program, whenever it started:
+///   a relay of another harness (parallel test processes, CI shards on one machine) or of
+///   another unit of this one.
+/// - Otherwise, a listener outside the relay's group that started after the relay (in a later
+///   clock tick) is accepted: that is how `docker run -p {port}:8000 ...` relays listen (through
+///   docker-proxy, which carries no marker). One that was already running is another program.
+///
+/// `false` whenever this cannot be told (no `/proc`, sockets of other users not readable).
+pub(crate) fn served_by_another_program(pgid: i32, marker: &str, port: u16) -> bool {
     #[cfg(target_os = "linux")]
     {
         let inodes = listening_inodes(port);
@@ -107,14 +111,28 @@ pub(crate) fn taken_by_older_process(pgid: i32, port: u16) -> bool {
         let the_relays = |pid: i32| {
             group.contains(&pid) || descends_from(pid, pgid) || (pid != me && parent(pid) == Some(me))
         };
-        let foreign = |pid: &i32| !the_relays(*pid) && start_time(*pid).is_some_and(|t| t <= relay_start);
+        let foreign = |pid: &i32| match relay_marker(*pid) {
+            Some(theirs) => theirs != marker,
+            None => !the_relays(*pid) && start_time(*pid).is_some_and(|t| t <= relay_start),
+        };
         !owners.is_empty() && owners.iter().all(foreign)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (pgid, port);
+        let _ = (pgid, marker, port);
         false
     }
+}
+
+/// The value of `QC_HARNESS_RELAY` in `pid`'s environment, if it has one (and it is readable).
+#[cfg(target_os = "linux")]
+fn relay_marker(pid: i32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let name = format!("{}=", super::group::MARKER_ENV);
+    environ
+        .split(|b| *b == 0)
+        .find_map(|var| var.strip_prefix(name.as_bytes()))
+        .map(|value| String::from_utf8_lossy(value).into_owned())
 }
 
 #[cfg(target_os = "linux")]
@@ -217,6 +235,6 @@ mod tests {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let own_group = nix::unistd::getpgrp().as_raw();
-        assert!(!taken_by_older_process(own_group, port));
+        assert!(!served_by_another_program(own_group, "1-0", port));
     }
 }

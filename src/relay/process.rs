@@ -67,6 +67,11 @@ impl RelayProcess {
         self.pgid
     }
 
+    /// The value of [`group::MARKER_ENV`] this relay's processes carry.
+    pub(crate) fn marker(&self) -> &str {
+        &self.marker
+    }
+
     /// The last lines of output.
     pub(crate) fn tail(&self) -> String {
         self.tail.last(TAIL_LINES)

@@ -314,6 +314,78 @@ async fn starts_again_on_another_port_when_the_port_was_taken() {
     relay.stop().await.unwrap();
 }
 
+/// Starts the "relay" `echo {port} >> FILE; sleep 300` and, for each port it is given, a
+/// listener process on that port started after it (a later clock tick), with `marker` as its
+/// `QC_HARNESS_RELAY` when given. Returns the start's result (the relay's URL; the relay is
+/// stopped) and the ports tried.
+async fn start_with_a_later_listener(marker: Option<&str>) -> (qc_harness::Result<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let command = format!("echo {{port}} >> '{}'; sleep 300", port_file.display());
+    let listen = "import socket, sys, time\n\
+                  s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(16); time.sleep(300)";
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let grabber = tokio::spawn({
+        let (port_file, marker) = (port_file.clone(), marker.map(str::to_owned));
+        async move {
+            let mut listeners: Vec<tokio::process::Child> = Vec::new(); // killed when dropped
+            loop {
+                let text = std::fs::read_to_string(&port_file).unwrap_or_default();
+                for port in text.lines().skip(listeners.len()) {
+                    tokio::time::sleep(Duration::from_millis(30)).await; // a later clock tick
+                    let mut listener = tokio::process::Command::new("python3");
+                    listener.args(["-c", listen, port.trim()]).kill_on_drop(true);
+                    listener.env_remove(qc_harness::relay::MARKER_ENV);
+                    if let Some(marker) = &marker {
+                        listener.env(qc_harness::relay::MARKER_ENV, marker);
+                    }
+                    listeners.push(listener.spawn().unwrap());
+                }
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
+            }
+        }
+    });
+    let started =
+        tokio::time::timeout(Duration::from_secs(30), start_relay(&command_spec(command), launch())).await;
+    let started = match started.expect("start_relay has its own deadline") {
+        Ok(relay) => {
+            let url = relay.base_url();
+            relay.stop().await.unwrap();
+            Ok(url)
+        }
+        Err(e) => Err(e),
+    };
+    let _ = stop.send(());
+    grabber.await.unwrap();
+    let tried = std::fs::read_to_string(&port_file).unwrap().lines().map(str::to_owned).collect();
+    (started, tried)
+}
+
+/// A listener that started after the relay is taken for the relay's own (docker-proxy is
+/// one), unless it carries another relay's marker: then it is another harness's relay (a
+/// parallel test process, another CI shard) that took the port between the pick and the
+/// relay's bind, and the relay is started again on another port.
+#[tokio::test]
+async fn another_harness_relay_on_the_port_is_not_taken_for_the_relay_however_late_it_started() {
+    let (started, tried) = start_with_a_later_listener(Some("4242-7")).await;
+    match started {
+        Err(Error::Relay { message, .. }) => {
+            assert!(message.contains("lost its port"), "{message}");
+            assert!(message.contains("served by another program"), "{message}");
+        }
+        Err(other) => panic!("expected a relay error, got {other}"),
+        Ok(url) => panic!("another harness's relay was taken for the relay at {url}"),
+    }
+    assert_eq!(tried.len(), 3, "tried on 3 different ports: {tried:?}");
+    // Without a marker, the same late listener is accepted, as docker-proxy must be.
+    let (started, tried) = start_with_a_later_listener(None).await;
+    let url = started.expect("a later listener without a marker is the relay's");
+    assert_eq!(url, format!("http://127.0.0.1:{}", tried[0]));
+}
+
 #[tokio::test]
 async fn does_not_take_another_process_on_its_port_for_the_relay() {
     let dir = tempfile::tempdir().unwrap();
