@@ -2,9 +2,9 @@
 //! (wiremock's accept loop dies at the first "too many open files") and odd requests print
 //! no panic backtrace.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Lines, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 const EXE: &str = env!("CARGO_BIN_EXE_qc-harness");
@@ -17,6 +17,14 @@ fn start_fake(prelude: &str) -> (Child, u16) {
 
 /// [`start_fake`] with more `clevertap` flags.
 pub(crate) fn start_fake_with(prelude: &str, flags: &str) -> (Child, u16) {
+    let (child, port, lines) = spawn_fake(prelude, flags);
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port)
+}
+
+/// [`start_fake_with`], also returning the lines of stdout after the banner (read them, or
+/// the fake may block on a full pipe).
+fn spawn_fake(prelude: &str, flags: &str) -> (Child, u16, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("{prelude}; exec '{EXE}' clevertap --listen 127.0.0.1:0 {flags}"))
@@ -27,8 +35,7 @@ pub(crate) fn start_fake_with(prelude: &str, flags: &str) -> (Child, u16) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let banner = lines.next().expect("a banner line").unwrap();
     let port = banner.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port in the banner");
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, port)
+    (child, port, lines)
 }
 
 /// SIGTERM, then everything the fake wrote on stderr.
@@ -85,16 +92,7 @@ fn cut_off_and_badly_chunked_bodies_print_no_panic() {
 /// request, also those its journal (here 2 requests long) no longer keeps.
 #[test]
 fn quiet_prints_the_address_and_totals_that_count_past_the_journal() {
-    let mut child = Command::new(EXE)
-        .args(["clevertap", "--listen", "127.0.0.1:0", "-q", "--journal-capacity", "2"])
-        .args(["--account-id", "A", "--passcode", "P"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let banner = lines.next().expect("a banner line").unwrap();
-    let port: u16 = banner.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port");
+    let (child, port, lines) = spawn_fake("true", "-q --journal-capacity 2 --account-id A --passcode P");
     let record = r#"{"identity":"u1","ts":1717000000,"type":"event","evtName":"trial_started","evtData":{}}"#;
     // Two records that pass and one without an identity, five times.
     let body = format!(r#"{{"d":[{record},{record},{{"type":"event"}}]}}"#);
