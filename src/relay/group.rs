@@ -6,7 +6,8 @@
 //! Linux, by reading `/proc/<pid>/environ`. On macOS a process's environment is not readable
 //! this way: there only the process group is stopped (see `docs/cancellation.md`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +24,19 @@ pub const MARKER_ENV: &str = "QC_HARNESS_RELAY";
 
 /// Relays that are running now: process group → marker.
 static LIVE_GROUPS: Mutex<BTreeMap<i32, String>> = Mutex::new(BTreeMap::new());
+
+/// Temporary folders of running relays (their settings files). A relay's folder is removed
+/// when the relay is dropped; a process that exits on a signal drops nothing, so
+/// [`kill_all_relays`] removes what is left here.
+static LIVE_FOLDERS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+pub(crate) fn register_folder(path: &Path) {
+    LIVE_FOLDERS.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf());
+}
+
+pub(crate) fn unregister_folder(path: &Path) {
+    LIVE_FOLDERS.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+}
 
 /// A fresh marker value for the next relay: `<harness pid>-<n>`.
 pub(crate) fn new_marker() -> String {
@@ -169,7 +183,8 @@ fn wait_blocking(deadline: Duration, done: impl Fn() -> bool) -> bool {
 }
 
 /// SIGTERM to every registered relay (group and marked descendants), SIGKILL to those still
-/// alive after [`TERM_GRACE`]. Blocking: call it from a plain thread or after the runtime.
+/// alive after [`TERM_GRACE`], then removes their temporary folders. Blocking: call it from a
+/// plain thread or after the runtime.
 pub fn kill_all_relays() {
     let relays: Vec<(i32, String)> =
         LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(p, m)| (*p, m.clone())).collect();
@@ -183,5 +198,9 @@ pub fn kill_all_relays() {
             signal_relay(*pgid, marker, Signal::SIGKILL);
         }
         unregister(*pgid);
+    }
+    let folders = std::mem::take(&mut *LIVE_FOLDERS.lock().unwrap_or_else(|e| e.into_inner()));
+    for folder in folders {
+        let _ = std::fs::remove_dir_all(folder);
     }
 }

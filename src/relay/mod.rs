@@ -51,7 +51,7 @@ pub struct RunningRelay {
     webhook_path: String,
     runner: Runner,
     /// Holds the settings file for the relay's lifetime.
-    _settings_dir: Option<tempfile::TempDir>,
+    _settings_dir: Option<RelayFolder>,
 }
 
 impl RunningRelay {
@@ -270,14 +270,42 @@ async fn wait_ready(relay: &RunningRelay, probe: &Probe, spec: &RelaySpec) -> Re
     }
 }
 
-fn write_settings(launch: &RelayLaunch) -> Result<tempfile::TempDir> {
+fn write_settings(launch: &RelayLaunch) -> Result<RelayFolder> {
     let dir = tempfile::Builder::new()
         .prefix("qc-harness-relay-")
         .tempdir()
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let file = dir.path().join("settings.json");
+    let folder = RelayFolder::new(dir);
+    let file = folder.path().join("settings.json");
     std::fs::write(&file, launch.settings.to_json_pretty()).map_err(|e| Error::io(&file, e))?;
-    Ok(dir)
+    Ok(folder)
+}
+
+/// A relay's temporary folder (its settings file): removed when dropped, and by
+/// [`kill_all_relays`] when the process exits on a signal (which drops nothing).
+struct RelayFolder(tempfile::TempDir);
+
+impl RelayFolder {
+    fn new(dir: tempfile::TempDir) -> RelayFolder {
+        group::register_folder(dir.path());
+        RelayFolder(dir)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Drop for RelayFolder {
+    fn drop(&mut self) {
+        group::unregister_folder(self.0.path()); // the `TempDir` then removes the folder
+    }
+}
+
+impl std::fmt::Debug for RelayFolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RelayFolder").field(&self.0.path()).finish()
+    }
 }
 
 /// `'text'` with embedded single quotes escaped, for `sh -c`.

@@ -99,6 +99,8 @@ fn the_library_installs_no_signal_handler() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["cancellation::no_handler_helper_process", "--exact", "--ignored", "--nocapture"])
         .env(NO_HANDLER_ENV, &pgid_file)
+        // Killed by SIGINT with no handler, it cannot remove its relay's folder: keep it in ours.
+        .env("TMPDIR", dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

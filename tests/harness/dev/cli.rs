@@ -14,7 +14,10 @@ const EXAMPLE: &str = "python3 examples/relays/python/relay.py";
 #[tokio::test]
 async fn dev_serves_the_page_and_ctrl_c_leaves_no_process_behind() {
     let started = Instant::now();
+    // Its temporary folders go here, so that the test can see that none is left.
+    let tmp = tempfile::tempdir().unwrap();
     let mut command = qc_harness(&["dev", "--relay-cmd", EXAMPLE, "--listen", "127.0.0.1:0"]);
+    command.env("TMPDIR", tmp.path());
     let (mut child, mut lines) = spawn_with_lines(command.current_dir(env!("CARGO_MANIFEST_DIR")));
     let find_url = async {
         while let Some(line) = lines.next_line().await.unwrap() {
@@ -52,6 +55,8 @@ async fn dev_serves_the_page_and_ctrl_c_leaves_no_process_behind() {
     assert_eq!(status.code(), Some(130));
     assert!(group_members(group).is_empty(), "the relay's process group is gone");
     assert!(http.get(&url).send().await.is_err(), "the page is closed");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "temporary folders left behind: {left:?}");
 }
 
 async fn run(args: &[&str]) -> (Option<i32>, String) {
