@@ -105,16 +105,13 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
 /// Live processes (other than this one) whose environment holds `QC_HARNESS_RELAY=<marker>`
 /// exactly, or, when `marker` ends with `-`, any value starting with it. Empty off Linux.
 pub fn marked_processes(marker: &str) -> Vec<i32> {
-    let wanted = format!("{MARKER_ENV}={marker}");
     let prefix = marker.ends_with('-');
     live_pids()
         .into_iter()
         .filter(|pid| *pid != std::process::id() as i32)
         .filter(|pid| {
-            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
-            environ
-                .split(|b| *b == 0)
-                .any(|var| if prefix { var.starts_with(wanted.as_bytes()) } else { var == wanted.as_bytes() })
+            marker_of(*pid)
+                .is_some_and(|theirs| if prefix { theirs.starts_with(marker) } else { theirs == marker })
         })
         .filter(|pid| is_alive(*pid))
         .collect()
@@ -142,13 +139,29 @@ fn is_alive(pid: i32) -> bool {
 
 /// `(state, process group)` of `pid` from `/proc/<pid>/stat`.
 fn stat_fields(pid: i32) -> Option<(String, i32)> {
+    read_stat(pid, |mut fields| {
+        let state = fields.next()?.to_string();
+        let pgrp = fields.nth(1)?.parse().ok()?;
+        Some((state, pgrp))
+    })
+}
+
+/// `read` applied to the fields of `/proc/<pid>/stat` from field 3 (the state) on: "pid (comm)
+/// state ppid pgrp ...", where comm may hold spaces and parentheses.
+pub(crate) fn read_stat<T>(pid: i32, read: impl FnOnce(std::str::SplitWhitespace) -> Option<T>) -> Option<T> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.to_string();
-    let pgrp = fields.nth(1)?.parse().ok()?;
-    Some((state, pgrp))
+    read(stat[stat.rfind(')')? + 1..].split_whitespace())
+}
+
+/// The value of [`MARKER_ENV`] in `pid`'s environment; `None` when it has none or it cannot
+/// be read (another user's process; off Linux).
+pub(crate) fn marker_of(pid: i32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let name = format!("{MARKER_ENV}=");
+    environ
+        .split(|b| *b == 0)
+        .find_map(|var| var.strip_prefix(name.as_bytes()))
+        .map(|value| String::from_utf8_lossy(value).into_owned())
 }
 
 /// The process group of `pid`, `None` if it is gone or a zombie.

@@ -111,7 +111,7 @@ pub(crate) fn served_by_another_program(pgid: i32, marker: &str, port: u16) -> b
         let the_relays = |pid: i32| {
             group.contains(&pid) || descends_from(pid, pgid) || (pid != me && parent(pid) == Some(me))
         };
-        let foreign = |pid: &i32| match relay_marker(*pid) {
+        let foreign = |pid: &i32| match super::group::marker_of(*pid) {
             Some(theirs) => theirs != marker,
             None => !the_relays(*pid) && start_time(*pid).is_some_and(|t| t <= relay_start),
         };
@@ -122,17 +122,6 @@ pub(crate) fn served_by_another_program(pgid: i32, marker: &str, port: u16) -> b
         let _ = (pgid, marker, port);
         false
     }
-}
-
-/// The value of `QC_HARNESS_RELAY` in `pid`'s environment, if it has one (and it is readable).
-#[cfg(target_os = "linux")]
-fn relay_marker(pid: i32) -> Option<String> {
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    let name = format!("{}=", super::group::MARKER_ENV);
-    environ
-        .split(|b| *b == 0)
-        .find_map(|var| var.strip_prefix(name.as_bytes()))
-        .map(|value| String::from_utf8_lossy(value).into_owned())
 }
 
 #[cfg(target_os = "linux")]
@@ -172,10 +161,7 @@ fn descends_from(pid: i32, ancestor: i32) -> bool {
 /// Field `number` (counted from 1, as in proc(5)) of `/proc/<pid>/stat`, as a number.
 #[cfg(target_os = "linux")]
 fn stat_field(pid: i32, number: usize) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // Fields after "(comm)" start at field 3 (state).
-    rest.split_whitespace().nth(number - 3)?.parse().ok()
+    super::group::read_stat(pid, |mut fields| fields.nth(number - 3)?.parse().ok())
 }
 
 /// Socket inodes listening on `port` (any address), from `/proc/net/tcp` and `tcp6`.
