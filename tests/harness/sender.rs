@@ -179,6 +179,7 @@ async fn gives_up_after_the_fifth_attempt_at_24_hours_from_the_first() {
     // fifth attempt at +36h05m = 2.6 s: the check below tells the two apart.
     let time_scale = 50_000.0;
     let q = FakeQonversion::new(webhook_url(&server), TOKEN).time_scale(time_scale);
+    let started = Instant::now();
     let delivery = timeout(Duration::from_secs(10), q.send_with_retries(&event(None))).await.unwrap();
     assert_eq!(delivery.attempts.len(), 5);
     assert!(!delivery.succeeded());
@@ -188,14 +189,12 @@ async fn gives_up_after_the_fifth_attempt_at_24_hours_from_the_first() {
     assert_on_schedule(&delivery, time_scale);
     let arrivals = arrivals.lock().unwrap().clone();
     assert_eq!(arrivals.len(), 5);
+    // Measured from the start of the send, not from the first arrival: under load the server
+    // may note the first request late, which made the next one look early (608 µs for 6 ms).
     for (arrival, nominal) in arrivals.iter().zip(RETRY_SCHEDULE) {
-        let seen = arrival.duration_since(arrivals[0]);
+        let seen = arrival.duration_since(started);
         let due = compress(nominal, time_scale);
-        let early_slack = Duration::from_millis(5);
-        assert!(
-            seen + early_slack >= due && seen < due + Duration::from_millis(500),
-            "{seen:?} vs due {due:?}"
-        );
+        assert!(seen >= due && seen < due + Duration::from_millis(500), "{seen:?} vs due {due:?}");
     }
 }
 
