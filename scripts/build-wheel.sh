@@ -3,6 +3,10 @@
 #
 #   scripts/build-wheel.sh                      # for this machine
 #   scripts/build-wheel.sh --target aarch64-unknown-linux-gnu   # extra flags go to `maturin build`
+#   QC_WHEEL_PROFILE=dev scripts/build-wheel.sh                  # another Cargo profile (default: release)
+#
+# `.ci/run` builds its test wheel with QC_WHEEL_PROFILE=dev: the same packaging around an
+# unoptimized binary, in 53 s instead of 155 s (docs/testing.md). Wheels for users are release.
 #
 # Needs a Rust toolchain and python3; installs maturin into .venv-build/ when it is not on PATH.
 set -euo pipefail
@@ -19,5 +23,7 @@ fi
 # needs patchelf); CI recipes build manylinux wheels with maturin-action instead.
 extra=()
 [ "$(uname -s)" = Linux ] && extra+=(--compatibility linux)
-"$maturin" build --release --locked --out dist "${extra[@]}" "$@"
+profile=(--release)
+[ -z "${QC_WHEEL_PROFILE:-}" ] || profile=(--profile "$QC_WHEEL_PROFILE")
+"$maturin" build "${profile[@]}" --locked --out dist "${extra[@]}" "$@"
 ls -l dist/*.whl

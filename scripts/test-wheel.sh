@@ -7,7 +7,7 @@ rm -rf dist/*.whl
 start=$(date +%s)
 scripts/build-wheel.sh >/dev/null
 wheel=$(ls dist/qc_harness-*.whl | head -n1)
-echo "wheel: $wheel ($(du -k "$wheel" | cut -f1) KiB, built in $(( $(date +%s) - start )) s)"
+echo "wheel: $wheel ($(du -k "$wheel" | cut -f1) KiB, ${QC_WHEEL_PROFILE:-release} profile, built in $(( $(date +%s) - start )) s)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"

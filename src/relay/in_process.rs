@@ -286,5 +286,6 @@ pub(crate) async fn start(
         webhook_path,
         runner: super::Runner::InProcess(Box::new(handle)),
         _settings_dir: None,
+        _port: None,
     })
 }

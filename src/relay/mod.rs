@@ -21,6 +21,7 @@ pub mod in_process;
 mod launch;
 pub mod lines;
 mod port;
+mod port_claim;
 mod process;
 mod ready;
 mod signals;
@@ -52,6 +53,8 @@ pub struct RunningRelay {
     runner: Runner,
     /// Holds the settings file for the relay's lifetime.
     _settings_dir: Option<RelayFolder>,
+    /// Holds a spawned relay's port against other harness processes for its lifetime.
+    _port: Option<port_claim::PortClaim>,
 }
 
 impl RunningRelay {
@@ -154,6 +157,7 @@ pub async fn start_relay(spec: &RelaySpec, launch: RelayLaunch) -> Result<Runnin
             webhook_path: spec.webhook_path.clone(),
             runner: Runner::Attached,
             _settings_dir: None,
+            _port: None,
         }),
         RelayTarget::Lines(_) => Err(Error::Usage(
             "--relay-lines is a mapping-only adapter (JSON lines over stdin/stdout), not an HTTP relay; \
@@ -210,7 +214,8 @@ async fn spawn_once(
 ) -> Result<RunningRelay> {
     let settings_dir = write_settings(launch)?;
     let settings_file = settings_dir.path().join("settings.json");
-    let port = port::free_port()?;
+    let claim = port::free_port()?;
+    let port = claim.port();
     let mut env = launch.environment(port, &settings_file);
     let mut ready_path = spec.ready_path.clone();
     if built_in {
@@ -224,6 +229,7 @@ async fn spawn_once(
         webhook_path: spec.webhook_path.clone(),
         runner: Runner::Spawned(process),
         _settings_dir: Some(settings_dir),
+        _port: Some(claim),
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let probe = Probe::new(&relay.base_url, ready_path.as_deref(), addr);

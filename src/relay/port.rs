@@ -6,25 +6,29 @@ use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Mutex;
 
+use super::port_claim::{PortClaim, claim};
 use crate::error::{Error, Result};
 
 /// Ports handed out lately; a port is not handed out again while it is in this list.
 static RECENT: Mutex<(BTreeSet<u16>, VecDeque<u16>)> = Mutex::new((BTreeSet::new(), VecDeque::new()));
 const REMEMBER: usize = 4096;
 
-/// A TCP port on 127.0.0.1 that was free a moment ago and was not handed out lately.
+/// A TCP port on 127.0.0.1 that was free a moment ago, was not handed out lately, and is
+/// claimed for this process ([`PortClaim`]: no other harness process gets it while the claim
+/// is held).
 ///
 /// On Linux it is taken from below the kernel's ephemeral range
 /// (`/proc/sys/net/ipv4/ip_local_port_range`, usually 32768-60999): a socket bound to port 0
 /// (every fake CleverTap, every outgoing connection) is given a port from that range only, so
 /// none can take the relay's port between this call and the relay's own bind.
-pub(crate) fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<PortClaim> {
     if let Some(range) = below_ephemeral_range() {
         let len = range.len() as u64;
         for _ in 0..256 {
             let port = range.start + (next_random() % len) as u16;
+            let Some(claim) = claim(port) else { continue };
             if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() && remember(port) {
-                return Ok(port);
+                return Ok(claim);
             }
         }
     }
@@ -32,8 +36,10 @@ pub(crate) fn free_port() -> Result<u16> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .map_err(|e| Error::Network(format!("cannot find a free port on 127.0.0.1: {e}")))?;
         let port = listener.local_addr().map_err(|e| Error::Network(format!("free port: {e}")))?.port();
-        if remember(port) {
-            return Ok(port);
+        if let Some(claim) = claim(port)
+            && remember(port)
+        {
+            return Ok(claim);
         }
     }
     Err(Error::Network("cannot find a free port on 127.0.0.1 that was not used lately".into()))
@@ -200,7 +206,7 @@ mod tests {
 
     #[test]
     fn never_hands_out_the_same_port_twice() {
-        let ports: HashSet<u16> = (0..200).map(|_| free_port().unwrap()).collect();
+        let ports: HashSet<u16> = (0..200).map(|_| free_port().unwrap().port()).collect();
         assert_eq!(ports.len(), 200);
     }
 
@@ -209,7 +215,7 @@ mod tests {
     fn ports_come_from_below_the_ephemeral_range_so_no_port_0_bind_can_take_them() {
         let Some(range) = below_ephemeral_range() else { return };
         for _ in 0..50 {
-            assert!(range.contains(&free_port().unwrap()));
+            assert!(range.contains(&free_port().unwrap().port()));
         }
         // What the fakes get when they bind port 0 is never in that range.
         let bound = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();

@@ -1,0 +1,98 @@
+//! Claims on relay ports, shared by every qc-harness process of a user on one machine.
+//!
+//! [`super::port::free_port`] picks a random port below the kernel's ephemeral range that is
+//! free at that moment; the relay binds it a little later. Two harness processes (parallel
+//! test binaries under nextest, CI shards on one machine) could pick the same port in that
+//! window: one relay then fails to bind ("address already in use"), or, worse, the harness
+//! probes the other harness's relay and takes it for its own. A claim closes that window: an
+//! exclusive `flock` on `<tmp>/qc-harness-ports-<uid>/<port>`, held for the relay's lifetime
+//! and released by the kernel when the holder exits, however it exits. A port another harness
+//! has claimed is skipped.
+//!
+//! The lock files stay (empty, at most one per port of the range): removing a file that
+//! another process may be about to lock would let two processes hold "the same" port.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::PathBuf;
+
+/// A port claimed for one relay; the claim ends when this is dropped.
+#[derive(Debug)]
+pub(crate) struct PortClaim {
+    port: u16,
+    /// The locked file; `None` where claims cannot be made (the directory is not writable):
+    /// then ports are only as safe as the bind check and the ownership check make them.
+    _lock: Option<File>,
+}
+
+impl PortClaim {
+    /// The claimed port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Claims `port`, or `None` when another harness process holds it.
+pub(crate) fn claim(port: u16) -> Option<PortClaim> {
+    let Some(dir) = claims_dir() else { return Some(PortClaim { port, _lock: None }) };
+    let file = match OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(port.to_string())) {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::debug!("cannot claim port {port} in {}: {e}", dir.display());
+            return Some(PortClaim { port, _lock: None });
+        }
+    };
+    match file.try_lock() {
+        Ok(()) => Some(PortClaim { port, _lock: Some(file) }),
+        Err(TryLockError::WouldBlock) => None,
+        Err(TryLockError::Error(e)) => {
+            tracing::debug!("cannot lock the claim on port {port}: {e}");
+            Some(PortClaim { port, _lock: None })
+        }
+    }
+}
+
+/// `<tmp>/qc-harness-ports-<uid>`, created on first use; `None` when it cannot be.
+fn claims_dir() -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("qc-harness-ports-{}", user_id()));
+        match std::fs::create_dir_all(&dir) {
+            Ok(()) => Some(dir),
+            Err(e) => {
+                tracing::debug!("no port claims: cannot create {}: {e}", dir.display());
+                None
+            }
+        }
+    })
+    .clone()
+}
+
+#[cfg(unix)]
+fn user_id() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+#[cfg(not(unix))]
+fn user_id() -> u32 {
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimed_port_cannot_be_claimed_again_until_the_claim_is_dropped() {
+        // A port outside the relay range, so that no relay of a parallel test wants it.
+        let port = 1;
+        let first = claim(port).expect("a free claim");
+        assert_eq!(first.port(), port);
+        assert!(first._lock.is_some(), "claims work here: {:?}", claims_dir());
+        // `flock` locks belong to the open file: a second open, as another process makes,
+        // is refused while the first is held.
+        assert!(claim(port).is_none(), "the port was claimed twice");
+        drop(first);
+        assert!(claim(port).is_some(), "the claim outlived its owner");
+    }
+}
