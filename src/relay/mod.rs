@@ -25,6 +25,8 @@ mod port_claim;
 mod process;
 mod ready;
 mod signals;
+#[cfg(target_os = "linux")]
+mod sock_diag;
 pub mod spec;
 mod tail;
 mod url;

@@ -170,9 +170,16 @@ fn stat_field(pid: i32, number: usize) -> Option<u64> {
     super::group::read_stat(pid, |mut fields| fields.nth(number - 3)?.parse().ok())
 }
 
-/// Socket inodes listening on `port` (any address), from `/proc/net/tcp` and `tcp6`.
+/// Socket inodes listening on `port` (any address): from the kernel's socket diagnostics,
+/// else from `/proc/net/tcp` and `tcp6` (slow when they list many TIME_WAIT sockets).
 #[cfg(target_os = "linux")]
 fn listening_inodes(port: u16) -> HashSet<String> {
+    super::sock_diag::listening_inodes(port).unwrap_or_else(|| proc_listening_inodes(port))
+}
+
+/// Socket inodes listening on `port` (any address), from `/proc/net/tcp` and `tcp6`.
+#[cfg(target_os = "linux")]
+pub(super) fn proc_listening_inodes(port: u16) -> HashSet<String> {
     let port_hex = format!(":{port:04X}");
     let mut inodes = HashSet::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {

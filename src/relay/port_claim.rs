@@ -5,9 +5,11 @@
 //! test binaries under nextest, CI shards on one machine) could pick the same port in that
 //! window: one relay then fails to bind ("address already in use"), or, worse, the harness
 //! probes the other harness's relay and takes it for its own. A claim closes that window: an
-//! exclusive `flock` on `<tmp>/qc-harness-ports-<uid>/<port>`, held for the relay's lifetime
+//! exclusive `flock` on `/tmp/qc-harness-ports-<uid>/<port>`, held for the relay's lifetime
 //! and released by the kernel when the holder exits, however it exits. A port another harness
-//! has claimed is skipped.
+//! has claimed is skipped. The directory is under `/tmp` whatever `TMPDIR` says, so that harness
+//! processes with different temporary directories still see each other's claims; where `/tmp`
+//! is not writable, the temporary directory is used instead.
 //!
 //! The lock files stay (empty, at most one per port of the range): removing a file that
 //! another process may be about to lock would let two processes hold "the same" port.
@@ -34,13 +36,14 @@ impl PortClaim {
 /// Claims `port`, or `None` when another harness process holds it.
 pub(crate) fn claim(port: u16) -> Option<PortClaim> {
     let Some(dir) = claims_dir() else { return Some(PortClaim { port, _lock: None }) };
-    let file = match OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(port.to_string())) {
-        Ok(file) => file,
-        Err(e) => {
-            tracing::debug!("cannot claim port {port} in {}: {e}", dir.display());
-            return Some(PortClaim { port, _lock: None });
-        }
-    };
+    let file =
+        match OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(port.to_string())) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::debug!("cannot claim port {port} in {}: {e}", dir.display());
+                return Some(PortClaim { port, _lock: None });
+            }
+        };
     match file.try_lock() {
         Ok(()) => Some(PortClaim { port, _lock: Some(file) }),
         Err(TryLockError::WouldBlock) => None,
@@ -51,18 +54,18 @@ pub(crate) fn claim(port: u16) -> Option<PortClaim> {
     }
 }
 
-/// `<tmp>/qc-harness-ports-<uid>`, created on first use; `None` when it cannot be.
+/// `/tmp/qc-harness-ports-<uid>` (else the same under the temporary directory), created on
+/// first use; `None` when neither can be.
 fn claims_dir() -> Option<PathBuf> {
     static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("qc-harness-ports-{}", user_id()));
-        match std::fs::create_dir_all(&dir) {
-            Ok(()) => Some(dir),
-            Err(e) => {
-                tracing::debug!("no port claims: cannot create {}: {e}", dir.display());
-                None
-            }
+        let name = format!("qc-harness-ports-{}", user_id());
+        let roots = [PathBuf::from("/tmp"), std::env::temp_dir()];
+        let dir = roots.iter().map(|root| root.join(&name)).find(|dir| std::fs::create_dir_all(dir).is_ok());
+        if dir.is_none() {
+            tracing::debug!("no port claims: cannot create {name} in /tmp or the temporary directory");
         }
+        dir
     })
     .clone()
 }
