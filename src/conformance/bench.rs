@@ -47,12 +47,15 @@ pub enum BenchPool {
 /// The fake and the relay of an attached run.
 #[derive(Debug)]
 pub struct SharedBench {
-    fake: FakeCleverTap,
     relay: RunningRelay,
+    fake: FakeCleverTap,
 }
 
+/// Fields drop in order: the relay first, then its fake. A fake closed first would free its
+/// port while the relay still uploads to it, and a fake started meanwhile (by this run or by
+/// another harness process) could be given that port and receive those uploads.
 enum Inner {
-    Owned { fake: FakeCleverTap, relay: RunningRelay },
+    Owned { relay: RunningRelay, fake: FakeCleverTap },
     Shared(OwnedMutexGuard<SharedBench>),
 }
 
@@ -77,7 +80,7 @@ impl BenchPool {
         }
         let fake = builder.start().await?;
         let relay = start_relay(spec, launch(&fake, token, declared.clone())).await?;
-        let shared = Arc::new(Mutex::new(SharedBench { fake, relay }));
+        let shared = Arc::new(Mutex::new(SharedBench { relay, fake }));
         Ok(BenchPool::Attached { shared, settings: declared.clone(), token: token.to_string() })
     }
 
@@ -96,7 +99,7 @@ impl BenchPool {
                 let fake = FakeCleverTap::builder().start().await?;
                 let relay = start_relay(spec, launch(&fake, token, settings.clone())).await?;
                 Bench {
-                    inner: Inner::Owned { fake, relay },
+                    inner: Inner::Owned { relay, fake },
                     settings: settings.clone(),
                     token: token.clone(),
                 }
