@@ -98,4 +98,28 @@ mod tests {
         drop(first);
         assert!(claim(port).is_some(), "the claim outlived its owner");
     }
+
+    #[test]
+    fn a_port_another_process_holds_is_not_claimed_until_that_process_exits() {
+        let port = 2; // not the port of the test above: tests run side by side
+        let Some(dir) = claims_dir() else { panic!("no claims folder") };
+        // util-linux `flock --no-fork FILE CMD` takes the same flock(2) lock in another process,
+        // which then becomes CMD (without --no-fork, a child would keep the lock after a kill).
+        let Ok(mut holder) = std::process::Command::new("flock")
+            .arg("--no-fork")
+            .arg(dir.join(port.to_string()))
+            .args(["sleep", "30"])
+            .spawn()
+        else {
+            return; // no `flock` command here
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while claim(port).is_some() {
+            assert!(std::time::Instant::now() < deadline, "the other process never took its lock");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert!(claim(port).is_some(), "the claim of an exited process still holds");
+    }
 }
