@@ -36,14 +36,13 @@ impl PortClaim {
 /// Claims `port`, or `None` when another harness process holds it.
 pub(crate) fn claim(port: u16) -> Option<PortClaim> {
     let Some(dir) = claims_dir() else { return Some(PortClaim { port, _lock: None }) };
-    let file =
-        match OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(port.to_string())) {
-            Ok(file) => file,
-            Err(e) => {
-                tracing::debug!("cannot claim port {port} in {}: {e}", dir.display());
-                return Some(PortClaim { port, _lock: None });
-            }
-        };
+    let file = match open_options().open(dir.join(port.to_string())) {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::debug!("cannot claim port {port} in {}: {e}", dir.display());
+            return Some(PortClaim { port, _lock: None });
+        }
+    };
     match file.try_lock() {
         Ok(()) => Some(PortClaim { port, _lock: Some(file) }),
         Err(TryLockError::WouldBlock) => None,
@@ -54,20 +53,48 @@ pub(crate) fn claim(port: u16) -> Option<PortClaim> {
     }
 }
 
+/// Lock files are opened for writing (which `flock` does not need everywhere, but some systems
+/// do), never truncated, never written, and never through a symbolic link.
+fn open_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options
+}
+
 /// `/tmp/qc-harness-ports-<uid>` (else the same under the temporary directory), created on
-/// first use; `None` when neither can be.
+/// first use; `None` when neither can be, or when what is there is not a directory of this
+/// user (`/tmp` is shared: another user's folder could hold locks on every port).
 fn claims_dir() -> Option<PathBuf> {
     static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let name = format!("qc-harness-ports-{}", user_id());
         let roots = [PathBuf::from("/tmp"), std::env::temp_dir()];
-        let dir = roots.iter().map(|root| root.join(&name)).find(|dir| std::fs::create_dir_all(dir).is_ok());
+        let dir = roots.iter().map(|root| root.join(&name)).find(|dir| usable(dir));
         if dir.is_none() {
             tracing::debug!("no port claims: cannot create {name} in /tmp or the temporary directory");
         }
         dir
     })
     .clone()
+}
+
+/// Creates `dir` if needed; whether it is a real directory (not a link) owned by this user.
+fn usable(dir: &std::path::Path) -> bool {
+    if std::fs::create_dir_all(dir).is_err() {
+        return false;
+    }
+    let Ok(metadata) = std::fs::symlink_metadata(dir) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        metadata.is_dir() && metadata.uid() == user_id()
+    }
+    #[cfg(not(unix))]
+    {
+        metadata.is_dir()
+    }
 }
 
 #[cfg(unix)]
@@ -97,6 +124,19 @@ mod tests {
         assert!(claim(port).is_none(), "the port was claimed twice");
         drop(first);
         assert!(claim(port).is_some(), "the claim outlived its owner");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_linked_folder_is_not_used_for_claims() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        let link = tmp.path().join("link");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(usable(&real));
+        assert!(usable(&tmp.path().join("new")), "a missing folder is created");
+        assert!(!usable(&link), "a symbolic link in /tmp could point anywhere");
     }
 
     #[test]
