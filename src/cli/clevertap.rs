@@ -173,8 +173,10 @@ pub fn execute(args: ClevertapArgs, out: &Output) -> Result<i32> {
         shutdown_signal(),
     ))?;
     // The final line, printed even with --quiet (as `run` prints its totals).
-    let last = format!("stopped: {} requests, {} records processed", summary.requests, summary.processed);
-    super::output::stdout_line(format_args!("{last}"));
+    super::output::stdout_line(format_args!(
+        "stopped: {} requests, {} records processed",
+        summary.requests, summary.processed
+    ));
     Ok(exit_code::SUCCESS)
 }
 

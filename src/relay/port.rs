@@ -109,13 +109,16 @@ pub(crate) fn served_by_another_program(pgid: i32, marker: &str, port: u16) -> b
             return false;
         }
         let owners: Vec<i32> = all_pids().filter(|pid| holds_any(*pid, &inodes)).collect();
-        let group = super::group::group_members(pgid);
+        // Read only for a listener without a marker: the relay's own carry theirs.
+        let group = std::cell::OnceCell::new();
         let me = std::process::id() as i32;
         // The relay's own: in its group, below its leader, or an orphan of it that this
         // process (the child subreaper) adopted. Start times count in clock ticks (10 ms): a
         // listener started in the relay's own tick is older unless it is the relay's.
         let the_relays = |pid: i32| {
-            group.contains(&pid) || descends_from(pid, pgid) || (pid != me && parent(pid) == Some(me))
+            group.get_or_init(|| super::group::group_members(pgid)).contains(&pid)
+                || descends_from(pid, pgid)
+                || (pid != me && parent(pid) == Some(me))
         };
         let foreign = |pid: &i32| match super::group::marker_of(*pid) {
             Some(theirs) => theirs != marker,

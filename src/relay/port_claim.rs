@@ -15,7 +15,7 @@
 //! another process may be about to lock would let two processes hold "the same" port.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A port claimed for one relay; the claim ends when this is dropped.
 #[derive(Debug)]
@@ -66,7 +66,7 @@ fn open_options() -> OpenOptions {
 /// `/tmp/qc-harness-ports-<uid>` (else the same under the temporary directory), created on
 /// first use; `None` when neither can be, or when what is there is not a directory of this
 /// user (`/tmp` is shared: another user's folder could hold locks on every port).
-fn claims_dir() -> Option<PathBuf> {
+fn claims_dir() -> Option<&'static Path> {
     static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let name = format!("qc-harness-ports-{}", user_id());
@@ -77,11 +77,11 @@ fn claims_dir() -> Option<PathBuf> {
         }
         dir
     })
-    .clone()
+    .as_deref()
 }
 
 /// Creates `dir` if needed; whether it is a real directory (not a link) owned by this user.
-fn usable(dir: &std::path::Path) -> bool {
+fn usable(dir: &Path) -> bool {
     if std::fs::create_dir_all(dir).is_err() {
         return false;
     }
